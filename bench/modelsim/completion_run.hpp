@@ -1,0 +1,17 @@
+// One chat/completions request from admission to its last byte: queueing behind
+// --max-num-seqs, the TTFT/ITL latency model, SSE streaming and the streaming test hooks
+// (x-modelsim-abort-after, x-modelsim-trailers).
+#pragma once
+
+#include <memory>
+
+#include "bench/modelsim/completion_request.hpp"
+#include "bench/modelsim/http_exchange.hpp"
+#include "bench/modelsim/server_context.hpp"
+
+namespace modelsim {
+
+void start_completion(ServerContext& ctx, Endpoint endpoint, const HttpRequest& request,
+                      std::shared_ptr<ResponseWriter> writer);
+
+}  // namespace modelsim

@@ -1,0 +1,54 @@
+#pragma once
+// Loading Kubernetes-style multi-document YAML into the validated model (config/model.h).
+//
+// Policy (every rule produces a Diagnostic naming file, document, resource, field path, line):
+//  - YAML syntax errors: error at the offending line.
+//  - Unknown apiVersion/kind: error naming both. Exceptions:
+//      * kinds users keep next to their routes but we do not act on (Deployment, Namespace,
+//        ConfigMap, ServiceAccount, Secret, argoproj Application, ...) -> warning "ignored";
+//      * Istio (VirtualService, DestinationRule, AuthorizationPolicy, PeerAuthentication) and
+//        GIE InferenceModel / InferenceObjective / InferenceModelRewrite -> warning
+//        "not yet supported" (never an error).
+//  - Unknown fields: error in our own GatewayConfig (typos must not pass silently); warning in
+//    foreign kinds (Kubernetes would ignore/prune them, so a manifest that works in a cluster
+//    still loads).
+//  - Wrong types, out-of-range numbers, missing required fields, bad durations, invalid
+//    regular expressions (RE2): error with the field path.
+//  - Two resources of one kind with the same namespace/name: error.
+//  - HTTPRoute backendRef to a missing Service/InferencePool, or to a Service port the Service
+//    does not have: error. parentRef to a missing Gateway: error; but a parentRef of a foreign
+//    kind (e.g. GKE's `InferenceGateway`) whose parent is not defined: warning, and the route
+//    attaches to every listener.
+//  - A Service or InferencePool whose selector matches no endpoint: warning.
+//  - Seed quirk: HTTPRoute `spec.rules` written as a single mapping instead of a list is
+//    accepted as one rule, with a warning naming its line.
+// Any error rejects the whole input: `config` is then empty. Never throws, never crashes.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+
+namespace infergate::config {
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when there are no errors
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+  bool ok() const { return errors.empty() && config.has_value(); }
+};
+
+// A file, or a directory: every *.yaml / *.yml directly in it (not recursive), sorted by name.
+LoadResult load_path(const std::string& path);
+
+// One YAML text; `file_name` is what diagnostics call it.
+LoadResult load_string(std::string_view yaml, std::string_view file_name);
+
+// Several named texts loaded as one configuration (references may cross files).
+LoadResult load_documents(const std::vector<std::pair<std::string, std::string>>& named_texts);
+
+}  // namespace infergate::config

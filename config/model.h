@@ -1,0 +1,323 @@
+#pragma once
+// The validated configuration model: plain structs, one per resource kind we act on, already
+// checked by the loader (types, ranges, required fields, references). Nothing here parses or
+// validates; consumers (routing/, pools/, gateway/) may rely on every invariant noted below.
+//
+// Namespaces: a resource without metadata.namespace is in "default" (as kubectl would put it).
+// A reference without a namespace points into the referring resource's namespace.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/source_location.h"
+
+namespace infergate::config {
+
+using Labels = std::map<std::string, std::string>;
+
+struct ObjectMeta {
+  std::string name;
+  std::string ns = "default";
+  Labels labels;
+  std::string creation_timestamp;  // RFC 3339 as written, "" when absent (route precedence)
+  SourceLocation source;
+};
+
+// ---------------------------------------------------------------------------------------------
+// GatewayConfig (apiVersion infergate.dev/v1alpha1): what the Kubernetes kinds do not cover.
+// At most one per configuration; absent = all defaults and no static endpoints.
+
+struct AdminConfig {
+  std::string address = "127.0.0.1";  // Envoy's admin default is localhost-only as well
+  uint16_t port = 9901;
+};
+
+enum class AccessLogFormat { Envoy, Json };
+
+struct AccessLogConfig {
+  std::string path;  // "" disables the access log; otherwise the file is appended to
+  AccessLogFormat format = AccessLogFormat::Envoy;
+};
+
+struct Limits {
+  // Envoy max_request_headers_kb default 60.
+  uint32_t max_request_headers_bytes = 60 * 1024;
+  // Envoy common_http_protocol_options.max_headers_count default 100.
+  uint32_t max_headers_count = 100;
+  // 0 = unlimited: prompts with long contexts are large and are streamed, not buffered.
+  uint64_t max_request_body_bytes = 0;
+  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS we advertise downstream.
+  uint32_t max_concurrent_streams = 100;
+  // HTTP/2 initial stream window; Envoy's default is 256 MiB (initial_stream_window_size).
+  uint32_t h2_initial_stream_window_bytes = 256u * 1024 * 1024;
+  // Bytes buffered per stream before reading pauses (Envoy per_connection_buffer_limit_bytes).
+  uint32_t per_stream_buffer_limit_bytes = 1024 * 1024;
+};
+
+// 0 always means "no timeout".
+struct Timeouts {
+  // Envoy cluster connect_timeout default 5 s.
+  std::chrono::milliseconds connect{5000};
+  // Whole request including the streamed response. Envoy's route default is 15 s, which cuts
+  // long LLM generations mid-stream; an inference gateway defaults to none and relies on the
+  // idle timeouts below to catch a stuck upstream. Routes override it (HTTPRoute timeouts).
+  std::chrono::milliseconds request{0};
+  // Per upstream attempt (Envoy per_try_timeout, default none). HTTPRoute backendRequest overrides.
+  std::chrono::milliseconds per_try{0};
+  // Connection without any stream, downstream and upstream (Envoy common idle_timeout, 1 h).
+  std::chrono::milliseconds idle{std::chrono::hours(1)};
+  // A stream with no bytes either way (Envoy HCM stream_idle_timeout, 5 min): catches a model
+  // server that stopped emitting tokens without closing.
+  std::chrono::milliseconds stream_idle{std::chrono::minutes(5)};
+  // Grace period for in-flight requests on shutdown/listener drain.
+  std::chrono::milliseconds drain{std::chrono::seconds(20)};
+};
+
+struct GatewayConfig {
+  ObjectMeta meta;          // name "" when no GatewayConfig document was given
+  uint32_t workers = 0;     // 0 = one worker per core
+  AdminConfig admin;
+  AccessLogConfig access_log;
+  Limits limits;
+  Timeouts timeouts;
+};
+
+// A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and
+// Service selectors through `labels`, exactly as the pod's labels would be inside a cluster.
+// `port`, when given, REPLACES the target port of every Service/InferencePool selecting this
+// endpoint: several simulated pods on one host cannot all listen on the pool's targetPort.
+struct Endpoint {
+  std::string name;       // unique among endpoints
+  std::string address;    // IP or hostname
+  std::optional<uint16_t> port;
+  Labels labels;
+  SourceLocation source;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Gateway API Gateway (gateway.networking.k8s.io): one Listener per spec.listeners[] entry.
+
+enum class ListenerProtocol { Http, Https };
+
+struct Listener {
+  std::string gateway_ns;
+  std::string gateway_name;
+  std::string name;                 // spec.listeners[].name
+  std::string address = "0.0.0.0";  // first spec.addresses[].value of the Gateway
+  uint16_t port = 0;                // 1..65535
+  ListenerProtocol protocol = ListenerProtocol::Http;
+  std::string hostname;             // "" = any; may be a wildcard "*.example.com"
+  std::vector<std::string> certificate_refs;  // tls.certificateRefs[].name (HTTPS)
+  SourceLocation source;
+
+  // "<gateway ns>/<gateway name>/<listener name>": the listener name RouteTable::match takes.
+  std::string key() const { return gateway_ns + "/" + gateway_name + "/" + name; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes v1 Service.
+
+struct ServicePort {
+  std::string name;
+  uint16_t port = 0;             // 1..65535
+  uint16_t target_port = 0;      // numeric targetPort; defaults to `port`; 0 when named
+  std::string target_port_name;  // named targetPort (needs an endpoint port override)
+  std::string app_protocol;      // e.g. "kubernetes.io/h2c"
+};
+
+struct Service {
+  ObjectMeta meta;
+  Labels selector;  // empty selector selects nothing (as in Kubernetes)
+  std::vector<ServicePort> ports;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Gateway API Inference Extension InferencePool, v1 (inference.networking.k8s.io) and
+// v1alpha2 (inference.networking.x-k8s.io), normalised into one struct.
+
+enum class AppProtocol { Http, H2c };
+enum class FailureMode { FailClose, FailOpen };
+
+struct EndpointPickerRef {
+  std::string name;          // a Service in the pool's namespace
+  uint16_t port = 9002;      // v1 port.number / v1alpha2 portNumber; GIE convention 9002
+  FailureMode failure_mode = FailureMode::FailClose;  // API default
+};
+
+struct InferencePool {
+  ObjectMeta meta;
+  std::string api_version;          // as written, to tell v1 from v1alpha2 in dumps
+  Labels selector;                  // spec.selector.matchLabels (v1alpha2: spec.selector)
+  std::vector<uint16_t> target_ports;  // 1..8 entries (v1alpha2: the one targetPortNumber)
+  AppProtocol app_protocol = AppProtocol::Http;
+  std::optional<EndpointPickerRef> endpoint_picker;  // v1 endpointPickerRef / v1alpha2 extensionRef
+};
+
+// ---------------------------------------------------------------------------------------------
+// Gateway API HTTPRoute.
+
+struct ParentRef {
+  std::string group = "gateway.networking.k8s.io";
+  std::string kind = "Gateway";
+  std::string name;
+  std::string ns;             // resolved: the route's namespace when not written
+  std::string section_name;   // a listener name; "" = every listener of the parent
+  std::optional<uint16_t> port;
+  // True when the parent is of a foreign kind (e.g. GKE's InferenceGateway) that is not defined
+  // here: the route then attaches to every listener (see routing/route_table.h).
+  bool unresolved_foreign = false;
+  int line = 0;
+};
+
+enum class PathMatchType { Exact, PathPrefix, RegularExpression };
+enum class StringMatchType { Exact, RegularExpression };
+
+struct PathMatch {
+  PathMatchType type = PathMatchType::PathPrefix;
+  std::string value = "/";  // starts with "/" unless type is RegularExpression
+};
+
+struct HeaderMatch {
+  StringMatchType type = StringMatchType::Exact;
+  std::string name;   // as written; compared case-insensitively
+  std::string value;
+};
+
+struct QueryParamMatch {
+  StringMatchType type = StringMatchType::Exact;
+  std::string name;   // compared case-sensitively (Gateway API)
+  std::string value;
+};
+
+struct RouteMatch {
+  PathMatch path;
+  std::vector<HeaderMatch> headers;
+  std::vector<QueryParamMatch> query_params;
+  std::string method;  // "" = any method
+  int line = 0;
+};
+
+struct HeaderValue {
+  std::string name;
+  std::string value;
+};
+
+struct HeaderModifier {
+  std::vector<HeaderValue> set;
+  std::vector<HeaderValue> add;
+  std::vector<std::string> remove;
+};
+
+enum class PathRewriteType { ReplaceFullPath, ReplacePrefixMatch };
+
+struct PathRewrite {
+  PathRewriteType type = PathRewriteType::ReplaceFullPath;
+  std::string value;
+};
+
+struct UrlRewrite {
+  std::string hostname;              // "" = keep
+  std::optional<PathRewrite> path;
+};
+
+struct RequestRedirect {
+  std::string scheme;                // "" = keep
+  std::string hostname;              // "" = keep
+  std::optional<uint16_t> port;
+  std::optional<PathRewrite> path;
+  uint16_t status_code = 302;        // 301 | 302 (Gateway API); 303/307/308 accepted too
+};
+
+struct RequestMirror {
+  std::string group;
+  std::string kind = "Service";
+  std::string name;
+  std::string ns;
+  std::optional<uint16_t> port;
+  std::optional<uint32_t> percent;   // 0..100; absent = 100
+};
+
+enum class FilterType {
+  RequestHeaderModifier,
+  ResponseHeaderModifier,
+  RequestMirror,
+  RequestRedirect,
+  URLRewrite,
+  ExtensionRef,
+};
+
+struct HttpRouteFilter {
+  FilterType type = FilterType::RequestHeaderModifier;
+  HeaderModifier header_modifier;    // Request/ResponseHeaderModifier
+  std::optional<RequestMirror> mirror;
+  std::optional<RequestRedirect> redirect;
+  std::optional<UrlRewrite> url_rewrite;
+  std::string extension_ref;         // "group/kind/name" as written (not acted on yet)
+  int line = 0;
+};
+
+struct BackendRef {
+  std::string group;                 // "" = core (Service)
+  std::string kind = "Service";      // "Service" | "InferencePool"
+  std::string name;
+  std::string ns;                    // resolved: the route's namespace when not written
+  std::optional<uint16_t> port;      // required for Service, ignored for InferencePool
+  uint32_t weight = 1;               // 0..1000000
+  std::vector<HttpRouteFilter> filters;
+  int line = 0;
+
+  bool is_inference_pool() const { return kind == "InferencePool"; }
+};
+
+struct RetryPolicy {                 // HTTPRoute rules[].retry (Gateway API, experimental)
+  std::vector<uint16_t> codes;       // 400..599
+  std::optional<uint32_t> attempts;
+  std::optional<std::chrono::milliseconds> backoff;
+};
+
+struct RouteTimeouts {               // nullopt = GatewayConfig default; 0 = no timeout
+  std::optional<std::chrono::milliseconds> request;
+  std::optional<std::chrono::milliseconds> backend_request;
+};
+
+struct HttpRouteRule {
+  std::string name;                  // rules[].name (optional in Gateway API)
+  std::vector<RouteMatch> matches;   // never empty: a rule without matches gets PathPrefix "/"
+  std::vector<HttpRouteFilter> filters;
+  std::vector<BackendRef> backend_refs;  // may be empty: requests then get 500 (Gateway API)
+  RouteTimeouts timeouts;
+  std::optional<RetryPolicy> retry;
+  int line = 0;
+};
+
+struct HttpRoute {
+  ObjectMeta meta;
+  std::vector<ParentRef> parent_refs;
+  std::vector<std::string> hostnames;  // "" entries never; wildcards "*.example.com" allowed
+  std::vector<HttpRouteRule> rules;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct Config {
+  GatewayConfig gateway;
+  std::vector<Listener> listeners;
+  std::vector<Endpoint> endpoints;     // from GatewayConfig spec.endpoints
+  std::vector<Service> services;
+  std::vector<InferencePool> pools;
+  std::vector<HttpRoute> routes;
+
+  const Service* find_service(std::string_view ns, std::string_view name) const;
+  const InferencePool* find_pool(std::string_view ns, std::string_view name) const;
+};
+
+// True when every selector label is present in `labels` with the same value. An empty
+// selector matches nothing (Kubernetes Services with no selector get no endpoints).
+bool selector_matches(const Labels& selector, const Labels& labels);
+
+}  // namespace infergate::config

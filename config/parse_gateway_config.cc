@@ -1,0 +1,94 @@
+// GatewayConfig (infergate.dev/v1alpha1): our own kind, so unknown fields are errors.
+#include "config/str_cat.h"
+
+#include "config/parsers.h"
+
+namespace infergate::config::detail {
+
+namespace {
+
+void parse_admin(const MapView& m, AdminConfig& admin) {
+  m.allow({"address", "port"});
+  if (auto a = m.string("address")) admin.address = *a;
+  if (auto p = m.integer("port", 1, 65535)) admin.port = static_cast<uint16_t>(*p);
+}
+
+void parse_access_log(ParseContext& ctx, const MapView& m, AccessLogConfig& log) {
+  m.allow({"path", "format"});
+  if (auto p = m.string("path")) log.path = *p;
+  if (auto f = one_of(ctx, m, "format", {"envoy", "json"}))
+    log.format = *f == "json" ? AccessLogFormat::Json : AccessLogFormat::Envoy;
+}
+
+void parse_limits(const MapView& m, Limits& l) {
+  m.allow({"maxRequestHeadersBytes", "maxHeadersCount", "maxRequestBodyBytes",
+           "maxConcurrentStreams", "h2InitialStreamWindowBytes", "perStreamBufferLimitBytes"});
+  constexpr int64_t kU32 = 0xFFFFFFFFll;
+  // Envoy's own bounds: headers 1 KiB..8 MiB (max_request_headers_kb 1..8192).
+  if (auto v = m.integer("maxRequestHeadersBytes", 1024, 8192 * 1024))
+    l.max_request_headers_bytes = static_cast<uint32_t>(*v);
+  if (auto v = m.integer("maxHeadersCount", 1, 100000)) l.max_headers_count = static_cast<uint32_t>(*v);
+  if (auto v = m.integer("maxRequestBodyBytes", 0, INT64_MAX))
+    l.max_request_body_bytes = static_cast<uint64_t>(*v);
+  if (auto v = m.integer("maxConcurrentStreams", 1, 2147483647))
+    l.max_concurrent_streams = static_cast<uint32_t>(*v);
+  // HTTP/2 window bounds (RFC 9113 6.9.2): 65535 .. 2^31-1.
+  if (auto v = m.integer("h2InitialStreamWindowBytes", 65535, 2147483647))
+    l.h2_initial_stream_window_bytes = static_cast<uint32_t>(*v);
+  if (auto v = m.integer("perStreamBufferLimitBytes", 1024, kU32))
+    l.per_stream_buffer_limit_bytes = static_cast<uint32_t>(*v);
+}
+
+void parse_timeouts(const MapView& m, Timeouts& t) {
+  m.allow({"connect", "request", "perTry", "idle", "streamIdle", "drain"});
+  if (auto d = m.duration("connect")) t.connect = *d;
+  if (auto d = m.duration("request")) t.request = *d;
+  if (auto d = m.duration("perTry")) t.per_try = *d;
+  if (auto d = m.duration("idle")) t.idle = *d;
+  if (auto d = m.duration("streamIdle")) t.stream_idle = *d;
+  if (auto d = m.duration("drain")) t.drain = *d;
+}
+
+void parse_endpoints(ParseContext& ctx, const MapView& spec, Collected& out) {
+  for (const auto& [path, node] : spec.list("endpoints")) {
+    MapView m(ctx, node, path);
+    if (!m.valid()) continue;
+    m.allow({"name", "address", "port", "labels"});
+    Endpoint ep;
+    ep.source = ctx.location(node);
+    auto name = m.string("name", true);
+    auto address = m.string("address", true);
+    if (!name || !address) continue;
+    if (name->empty() || address->empty()) {
+      ctx.error(node, path, "name and address must not be empty");
+      continue;
+    }
+    ep.name = *name;
+    ep.address = *address;
+    if (auto p = m.integer("port", 1, 65535)) ep.port = static_cast<uint16_t>(*p);
+    if (auto l = m.labels("labels")) ep.labels = std::move(*l);
+    out.config.endpoints.push_back(std::move(ep));
+  }
+}
+
+}  // namespace
+
+void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out) {
+  doc.allow({"apiVersion", "kind", "metadata", "spec"});
+  GatewayConfig gc;
+  gc.meta = parse_metadata(ctx, doc, /*name_optional=*/true);
+  out.gateway_config_resources.push_back(ctx.resource());
+  out.gateway_config_sources.push_back(gc.meta.source);
+  if (auto spec = doc.map("spec")) {
+    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "endpoints"});
+    if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
+    if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
+    if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
+    if (auto m = spec->map("limits")) parse_limits(*m, gc.limits);
+    if (auto m = spec->map("timeouts")) parse_timeouts(*m, gc.timeouts);
+    parse_endpoints(ctx, *spec, out);
+  }
+  out.config.gateway = std::move(gc);
+}
+
+}  // namespace infergate::config::detail

@@ -1,0 +1,29 @@
+#include "config/parsers.h"
+
+namespace infergate::config::detail {
+
+ObjectMeta parse_metadata(ParseContext& ctx, const MapView& doc, bool name_optional) {
+  ObjectMeta meta;
+  meta.source = ctx.location(doc.node());
+  auto m = doc.map("metadata", !name_optional);
+  if (!m) return meta;
+  // metadata carries many server-managed fields (uid, resourceVersion, managedFields, ...):
+  // none of them are ours to judge, so unknown keys are not reported here.
+  if (auto name = m->string("name", !name_optional)) {
+    if (name->empty() || name->size() > 253)
+      ctx.error(m->node(), m->path_of("name"), "must be 1 to 253 characters");
+    else
+      meta.name = *name;
+  }
+  if (auto ns = m->string("namespace")) {
+    if (ns->empty() || ns->size() > 63)
+      ctx.error(m->node(), m->path_of("namespace"), "must be 1 to 63 characters");
+    else
+      meta.ns = *ns;
+  }
+  if (auto labels = m->labels("labels")) meta.labels = std::move(*labels);
+  if (auto ts = m->string("creationTimestamp")) meta.creation_timestamp = *ts;
+  return meta;
+}
+
+}  // namespace infergate::config::detail

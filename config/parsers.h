@@ -1,0 +1,40 @@
+#pragma once
+// Internal to config/: one parser per resource kind, each reading a document's mapping into
+// the model and reporting through the ParseContext. Cross-resource checks live in validate.h.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "config/parse_context.h"
+
+namespace infergate::config::detail {
+
+// A Gateway as a whole (its listeners go into Config::listeners).
+struct GatewayRecord {
+  std::string ns;
+  std::string name;
+  std::string resource;  // "Gateway/<name>"
+  SourceLocation source;
+};
+
+// Everything gathered from all documents before the cross-resource checks.
+struct Collected {
+  Config config;
+  std::vector<GatewayRecord> gateways;
+  std::vector<std::string> gateway_config_resources;  // to reject a second GatewayConfig
+  std::vector<SourceLocation> gateway_config_sources;
+};
+
+// metadata.name (required unless `name_optional`), namespace, labels, creationTimestamp.
+ObjectMeta parse_metadata(ParseContext& ctx, const MapView& doc, bool name_optional = false);
+
+void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out);
+void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out);
+std::optional<Service> parse_service(ParseContext& ctx, const MapView& doc);
+std::optional<InferencePool> parse_inference_pool(ParseContext& ctx, const MapView& doc,
+                                                  const std::string& api_version);
+std::optional<HttpRoute> parse_http_route(ParseContext& ctx, const MapView& doc);
+
+}  // namespace infergate::config::detail

@@ -1,0 +1,26 @@
+#pragma once
+// Internal to config/: which apiVersion/kind pairs we act on, which we knowingly ignore, and
+// which are on the roadmap. Everything else is an error naming apiVersion and kind.
+
+#include <string_view>
+
+namespace infergate::config::detail {
+
+enum class KindClass {
+  GatewayConfig,
+  Gateway,
+  HttpRoute,
+  Service,
+  InferencePool,
+  Ignored,          // Deployment, Namespace, ConfigMap, argoproj Application, ...
+  NotYetSupported,  // Istio traffic/security kinds, InferenceModel/Objective/ModelRewrite
+  UnknownVersion,   // a kind we know under an apiVersion we do not
+  Unknown,
+};
+
+KindClass classify(std::string_view api_version, std::string_view kind);
+
+// "networking.istio.io/v1beta1" -> "networking.istio.io"; "v1" -> "" (core).
+std::string_view api_group(std::string_view api_version);
+
+}  // namespace infergate::config::detail

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# infergate developer entry point.
+#   ./dev.sh demo              install what is missing, build, run the quickstart with simulated model servers
+#   ./dev.sh test [--sanitize] install, build and run every test through CTest
+#   ./dev.sh build [--sanitize|--debug]   build only (binaries at build/infergate and build/modelsim)
+#   ./dev.sh deps              install the Debian packages the build and tests need
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+# Build and test dependencies, Debian package names.
+PKGS=(build-essential cmake ninja-build ccache pkg-config
+      libboost-dev libssl-dev openssl libnghttp2-dev libyaml-cpp-dev libabsl-dev libre2-dev
+      libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev libxxhash-dev
+      curl nghttp2-client procps)
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+deps() {
+  local missing=()
+  for p in "${PKGS[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  local dir=build type=Release extra=()
+  for a in "$@"; do
+    case "$a" in
+      --sanitize) dir=build-asan; type=RelWithDebInfo; extra+=(-DINFERGATE_SANITIZE=ON) ;;
+      --debug) dir=build-debug; type=Debug ;;
+      *) echo "unknown build option: $a" >&2; exit 2 ;;
+    esac
+  done
+  log "configuring $dir ($type)"
+  cmake -S "$ROOT" -B "$ROOT/$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" \
+    -DINFERGATE_WERROR="${INFERGATE_WERROR:-ON}" "${extra[@]}" >/dev/null
+  log "building $dir"
+  cmake --build "$ROOT/$dir" -j"$(nproc)"
+  BUILD_DIR="$ROOT/$dir"
+}
+
+cmd=${1:-help}; shift || true
+case "$cmd" in
+  deps) deps ;;
+  build) deps; build "$@" ;;
+  test)
+    deps
+    build "$@"
+    log "running tests"
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 300
+    ;;
+  demo)
+    deps
+    build
+    exec "$ROOT/examples/quickstart/demo.sh" "$BUILD_DIR"
+    ;;
+  *)
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$cmd" = help ] || exit 2
+    ;;
+esac

@@ -1,0 +1,437 @@
+#include "gateway/exchange.h"
+
+#include <cstdio>
+
+#include "gateway/header_policy.h"
+
+namespace infergate::gateway {
+
+namespace {
+
+// Request bodies up to this size are kept until the first response byte so that a
+// failed attempt can be replayed on another endpoint; larger bodies are not retried.
+constexpr size_t kRetryBufferLimit = 64 * 1024;
+
+int64_t ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool hostname_matches(std::string_view pattern, std::string_view host) {
+  if (pattern.empty()) return true;
+  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+    std::string_view suffix = pattern.substr(1);
+    return host.size() > suffix.size() && iequals(host.substr(host.size() - suffix.size()), suffix);
+  }
+  return iequals(pattern, host);
+}
+
+}  // namespace
+
+const std::string& ListenerInfo::select(std::string_view authority) const {
+  static const std::string kNone;
+  if (keys.empty()) return kNone;
+  if (keys.size() == 1) return keys[0];
+  std::string_view host = authority;
+  if (size_t colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+    host = host.substr(0, colon);
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (!hostnames[i].empty() && hostname_matches(hostnames[i], host)) return keys[i];
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (hostnames[i].empty()) return keys[i];
+  return keys[0];
+}
+
+Exchange::Exchange(WorkerContext& ctx, DownstreamStream& downstream, const ListenerInfo& listener)
+    : ctx_(ctx), downstream_(downstream), listener_(listener) {}
+
+Exchange::~Exchange() {
+  if (upstream_) {
+    UpstreamStream* u = upstream_;
+    upstream_ = nullptr;
+    u->reset();
+  }
+  if (!finished_) {
+    // Torn down by its connection (worker shutdown) before it could finish.
+    finished_ = true;
+    if (!flags_.has(ResponseFlag::DownstreamConnectionTermination)) flags_.set(ResponseFlag::LocalReset);
+    log_and_count();
+  }
+}
+
+void Exchange::on_request_headers(RequestHead&& head, bool end_stream) {
+  start_ = std::chrono::steady_clock::now();
+  start_wall_ = std::chrono::system_clock::now();
+  snapshot_ = ctx_.snapshot;
+  request_ = std::move(head);
+  request_complete_ = end_stream;
+  ctx_.stats.downstream_rq_total.inc();
+  (request_.version == HttpVersion::Http2 ? ctx_.stats.downstream_rq_http2_total : ctx_.stats.downstream_rq_http1_total)
+      .inc();
+  ctx_.stats.downstream_rq_active.add(1);
+  ++ctx_.active_requests;
+  prepare_request_headers();
+  route_request();
+}
+
+void Exchange::prepare_request_headers() {
+  strip_hop_by_hop(request_.headers, /*keep_te_trailers=*/true);
+  append_forwarded_for(request_.headers, downstream_.peer_address());
+  request_.headers.set("x-forwarded-proto", listener_.scheme);
+  ensure_request_id(request_.headers, ctx_);
+  if (request_.authority.empty()) {
+    if (const std::string* host = request_.headers.get("host")) request_.authority = *host;
+  }
+  request_.headers.remove("host");
+}
+
+void Exchange::route_request() {
+  if (!snapshot_ || !snapshot_->routes) {
+    ctx_.stats.no_route.inc();
+    local_reply(404, "", ResponseFlag::NoRouteFound);
+    return;
+  }
+  route_ = snapshot_->routes->match(request_, listener_.select(request_.authority));
+  if (!route_) {
+    ctx_.stats.no_route.inc();
+    local_reply(404, "", ResponseFlag::NoRouteFound);
+    return;
+  }
+  size_t backend = route_->pick_backend(ctx_.weighted.next());
+  if (backend == routing::Route::npos) {
+    // Gateway API: a rule whose backends all weigh 0 (or cannot be resolved) answers 500.
+    local_reply(500, "", ResponseFlag::NoClusterFound);
+    return;
+  }
+  cluster_ = snapshot_->clusters->find(route_->backends[backend].cluster);
+  if (!cluster_) {
+    ctx_.stats.no_cluster.inc();
+    local_reply(500, "", ResponseFlag::NoClusterFound);
+    return;
+  }
+  cstats_ = snapshot_->stats_for(cluster_);
+  if (route_->retry && route_->retry->attempts) max_attempts_ = 1 + *route_->retry->attempts;
+  if (route_->request_timeout.count() > 0) arm_timeout(route_->request_timeout);
+  start_attempt();
+}
+
+void Exchange::start_attempt() {
+  ++attempts_;
+  endpoint_ = cluster_->pick(ctx_.random(), endpoint_);
+  if (!endpoint_) {
+    cstats_->upstream_cx_none_healthy.inc();
+    local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+    return;
+  }
+  EndpointPool& pool = ctx_.pools.get(endpoint_->address, endpoint_->port,
+                                      cluster_->protocol == pools::UpstreamProtocol::H2c ? UpstreamProtocol::H2c
+                                                                                          : UpstreamProtocol::Http1);
+  upstream_host_ = endpoint_->key();
+  upstream_ready_ = false;
+  request_sent_complete_ = false;
+  upstream_ = pool.new_stream(*this, cstats_);
+  if (!upstream_) {
+    local_reply(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+                ResponseFlag::UpstreamOverflow);
+    return;
+  }
+  const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_add(1, std::memory_order_relaxed);
+  cstats_->upstream_rq_total.inc();
+  cstats_->upstream_rq_active.add(1);
+  upstream_start_ = std::chrono::steady_clock::now();
+}
+
+void Exchange::on_upstream_ready() {
+  upstream_ready_ = true;
+  const bool end = request_complete_ && pending_body_.empty() && !has_request_trailers_;
+  upstream_->send_headers(request_, end);
+  if (end) {
+    request_sent_complete_ = true;
+    return;
+  }
+  send_buffered_request();
+}
+
+void Exchange::send_buffered_request() {
+  if (!upstream_ || !upstream_ready_) return;
+  if (!pending_body_.empty() || (request_complete_ && !has_request_trailers_ && !request_sent_complete_)) {
+    const bool end = request_complete_ && !has_request_trailers_;
+    std::string body;
+    body.swap(pending_body_);
+    if (retriable_) {
+      if (retained_body_.size() + body.size() <= kRetryBufferLimit) {
+        retained_body_.append(body);
+      } else {
+        retriable_ = false;
+        std::string().swap(retained_body_);
+      }
+    }
+    upstream_->send_data(body, end);
+    if (!upstream_) return;
+    if (end) request_sent_complete_ = true;
+  }
+  if (request_complete_ && has_request_trailers_ && !request_sent_complete_) {
+    upstream_->send_trailers(request_trailers_);
+    request_sent_complete_ = true;
+  }
+  if (downstream_paused_ && upstream_ && upstream_->buffered_bytes() < Watermarks{}.low) {
+    downstream_paused_ = false;
+    if (!downstream_gone_) downstream_.pause_request_body(false);
+  }
+}
+
+void Exchange::on_request_data(std::string_view data, bool end_stream) {
+  bytes_received_ += data.size();
+  if (end_stream) request_complete_ = true;
+  if (finished_ || response_done_) return;
+  if (!upstream_ || !upstream_ready_) {
+    pending_body_.append(data);
+    if (pending_body_.size() > Watermarks{}.high && !downstream_paused_) {
+      downstream_paused_ = true;
+      downstream_.pause_request_body(true);
+    }
+    return;
+  }
+  if (retriable_) {
+    if (retained_body_.size() + data.size() <= kRetryBufferLimit) {
+      retained_body_.append(data);
+    } else {
+      retriable_ = false;
+      std::string().swap(retained_body_);
+    }
+  }
+  upstream_->send_data(data, end_stream);
+  if (end_stream) request_sent_complete_ = true;
+  if (upstream_ && upstream_->buffered_bytes() > Watermarks{}.high && !downstream_paused_) {
+    downstream_paused_ = true;
+    downstream_.pause_request_body(true);
+  }
+}
+
+void Exchange::on_request_trailers(HeaderMap&& trailers) {
+  request_complete_ = true;
+  request_trailers_ = std::move(trailers);
+  has_request_trailers_ = true;
+  if (finished_ || response_done_) return;
+  if (upstream_ && upstream_ready_) send_buffered_request();
+}
+
+void Exchange::on_upstream_writable() {
+  if (downstream_paused_ && !downstream_gone_) {
+    downstream_paused_ = false;
+    downstream_.pause_request_body(false);
+  }
+}
+
+void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
+  if (finished_) return;
+  response_started_ = true;
+  retriable_ = false;
+  std::string().swap(retained_body_);
+  upstream_service_ms_ = ms_since(upstream_start_);
+  response_code_ = head.status;
+  cstats_->count_response(head.status);
+  strip_hop_by_hop(head.headers, /*keep_te_trailers=*/false);
+  head.headers.set("x-envoy-upstream-service-time", std::to_string(upstream_service_ms_));
+  if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
+  head.headers.set("server", "infergate");
+  cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), head.status < 500);
+  if (end_stream) response_done_ = true;
+  downstream_.send_headers(std::move(head), end_stream);
+  if (end_stream) response_complete();
+}
+
+void Exchange::on_response_data(std::string_view data, bool end_stream) {
+  if (finished_) return;
+  bytes_sent_ += data.size();
+  if (end_stream) response_done_ = true;
+  downstream_.send_data(data, end_stream);
+  if (end_stream) {
+    response_complete();
+    return;
+  }
+  if (!upstream_paused_ && upstream_ && downstream_.buffered_bytes() > Watermarks{}.high) {
+    upstream_paused_ = true;
+    upstream_->pause_response(true);
+  }
+}
+
+void Exchange::on_response_trailers(HeaderMap&& trailers) {
+  if (finished_) return;
+  response_done_ = true;
+  downstream_.send_trailers(std::move(trailers));
+  response_complete();
+}
+
+void Exchange::on_downstream_writable() {
+  if (upstream_paused_ && upstream_) {
+    upstream_paused_ = false;
+    upstream_->pause_response(false);
+  }
+}
+
+void Exchange::on_upstream_reset(ResetReason reason) {
+  upstream_ = nullptr;  // the codec sends no further callbacks for this stream
+  if (finished_) return;
+  if (endpoint_) {
+    const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_sub(1, std::memory_order_relaxed);
+    cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), false);
+  }
+  cstats_->upstream_rq_active.sub(1);
+  upstream_failed(reason);
+}
+
+void Exchange::upstream_failed(ResetReason reason) {
+  switch (reason) {
+    case ResetReason::ConnectFailure: flags_.set(ResponseFlag::UpstreamConnectionFailure); break;
+    case ResetReason::RemoteReset: flags_.set(ResponseFlag::UpstreamRemoteReset); break;
+    case ResetReason::ProtocolError: flags_.set(ResponseFlag::UpstreamProtocolError); break;
+    case ResetReason::Overflow: flags_.set(ResponseFlag::UpstreamOverflow); break;
+    default: flags_.set(ResponseFlag::UpstreamConnectionTermination); break;
+  }
+  if (reason == ResetReason::RemoteReset) cstats_->upstream_rq_rx_reset.inc();
+  if (!response_started_) {
+    // Nothing went downstream yet: try another endpoint if the request can be replayed.
+    const bool safe = reason == ResetReason::ConnectFailure || reason == ResetReason::RemoteReset ||
+                      reason == ResetReason::ConnectionTermination;
+    if (safe && retriable_ && attempts_ < max_attempts_ && cluster_->endpoints.size() > 1) {
+      cstats_->upstream_rq_retry.inc();
+      pending_body_.insert(0, retained_body_);
+      retained_body_.clear();
+      start_attempt();
+      return;
+    }
+    if (attempts_ > 1) flags_.set(ResponseFlag::UpstreamRetryLimitExceeded);
+    std::string body = "upstream connect error or disconnect/reset before headers. ";
+    body += attempts_ > 1 ? "retried and the latest reset reason: " : "reset reason: ";
+    body += reset_reason_name(reason);
+    local_reply(503, body, ResponseFlag::None);
+    return;
+  }
+  // Mid-response: the client must learn the response is truncated.
+  if (!downstream_gone_) downstream_.reset();
+  finish();
+}
+
+void Exchange::local_reply(int status, std::string_view body, ResponseFlag flag) {
+  if (flag != ResponseFlag::None) flags_.set(flag);
+  detach_upstream(false);
+  if (downstream_gone_) {
+    finish();
+    return;
+  }
+  if (response_started_) {
+    downstream_.reset();
+    finish();
+    return;
+  }
+  response_started_ = true;
+  response_code_ = status;
+  ResponseHead head;
+  head.status = status;
+  head.headers.add_lower("content-length", std::to_string(body.size()));
+  if (!body.empty()) head.headers.add_lower("content-type", "text/plain");
+  head.headers.add_lower("date", ctx_.date.get());
+  head.headers.add_lower("server", "infergate");
+  bytes_sent_ += body.size();
+  response_done_ = true;
+  if (body.empty() || request_.method == "HEAD") {
+    downstream_.send_headers(std::move(head), true);
+  } else {
+    downstream_.send_headers(std::move(head), false);
+    downstream_.send_data(body, true);
+  }
+  finish();
+}
+
+void Exchange::response_complete() {
+  if (timer_) timer_->cancel();
+  detach_upstream(true);
+  finish();
+}
+
+void Exchange::detach_upstream(bool success) {
+  if (!upstream_) return;
+  UpstreamStream* u = upstream_;
+  upstream_ = nullptr;
+  const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_sub(1, std::memory_order_relaxed);
+  cstats_->upstream_rq_active.sub(1);
+  if (success) {
+    u->release();
+  } else {
+    cstats_->upstream_rq_tx_reset.inc();
+    u->reset();
+  }
+}
+
+void Exchange::arm_timeout(std::chrono::milliseconds t) {
+  if (!alive_) alive_ = std::make_shared<Exchange*>(this);
+  if (!timer_) timer_.emplace(ctx_.io);
+  timer_->expires_after(t);
+  timer_->async_wait([weak = std::weak_ptr<Exchange*>(alive_)](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto p = weak.lock()) (*p)->on_timeout();
+  });
+}
+
+void Exchange::on_timeout() {
+  if (finished_) return;
+  flags_.set(ResponseFlag::UpstreamRequestTimeout);
+  if (cstats_) cstats_->upstream_rq_timeout.inc();
+  ctx_.stats.downstream_rq_timeout.inc();
+  if (!response_started_) {
+    local_reply(504, "upstream request timeout", ResponseFlag::None);
+    return;
+  }
+  detach_upstream(false);
+  if (!downstream_gone_) downstream_.reset();
+  finish();
+}
+
+void Exchange::on_downstream_reset(ResetReason) {
+  downstream_gone_ = true;
+  if (finished_) return;
+  flags_.set(ResponseFlag::DownstreamConnectionTermination);
+  ctx_.stats.downstream_rq_rx_reset.inc();
+  detach_upstream(false);
+  finish();
+}
+
+void Exchange::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (timer_) timer_->cancel();
+  alive_.reset();
+  log_and_count();
+  if (!downstream_gone_) downstream_.finish();
+}
+
+void Exchange::log_and_count() {
+  const int64_t duration = ms_since(start_);
+  ctx_.stats.downstream_rq_active.sub(1);
+  if (ctx_.active_requests) --ctx_.active_requests;
+  if (response_code_) ctx_.stats.count_response(response_code_);
+  ctx_.stats.downstream_rq_time.observe(static_cast<double>(duration));
+  if (cstats_ && upstream_service_ms_ >= 0) cstats_->upstream_rq_time.observe(static_cast<double>(duration));
+  if (!ctx_.access_log) return;
+  metrics::AccessLogEntry e;
+  e.start_time = start_wall_;
+  e.method = request_.method;
+  e.path = request_.path;
+  e.protocol = std::string(protocol_name(request_.version));
+  e.response_code = response_code_;
+  e.response_flags = flags_.to_string();
+  e.bytes_received = bytes_received_;
+  e.bytes_sent = bytes_sent_;
+  e.duration_ms = duration;
+  e.upstream_service_time_ms = upstream_service_ms_;
+  e.x_forwarded_for = request_.headers.get_or("x-forwarded-for", "");
+  e.user_agent = request_.headers.get_or("user-agent", "");
+  e.request_id = request_.headers.get_or("x-request-id", "");
+  e.authority = request_.authority;
+  e.upstream_host = upstream_host_;
+  if (cluster_) e.upstream_cluster = cluster_->name;
+  if (route_) e.route_name = route_->name;
+  ctx_.access_log->log(std::move(e));
+}
+
+}  // namespace infergate::gateway

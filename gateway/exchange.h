@@ -1,0 +1,108 @@
+// One proxied request: the router between a downstream stream and an upstream stream.
+//
+// It applies the connection-manager header policy (request id, forwarding headers,
+// hop-by-hop removal), matches a route on the snapshot it started with, picks a
+// weighted backend and an endpoint, and streams both directions with watermark
+// backpressure. It retries on another endpoint only while nothing of the response has
+// gone downstream, and answers with Envoy's local replies and response flags.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/response_flags.h"
+#include "gateway/stream.h"
+#include "gateway/worker_context.h"
+
+namespace infergate::gateway {
+
+struct ListenerInfo {
+  std::vector<std::string> keys;       // config::Listener::key() of the listeners on this socket
+  std::vector<std::string> hostnames;  // parallel to keys: "" = any
+  std::string scheme = "http";
+  // The listener key a request's authority selects (hostname match, else the first).
+  const std::string& select(std::string_view authority) const;
+};
+
+class Exchange final : public StreamHandler, public UpstreamCallbacks {
+ public:
+  Exchange(WorkerContext& ctx, DownstreamStream& downstream, const ListenerInfo& listener);
+  ~Exchange() override;
+
+  // StreamHandler
+  void on_request_headers(RequestHead&& head, bool end_stream) override;
+  void on_request_data(std::string_view data, bool end_stream) override;
+  void on_request_trailers(HeaderMap&& trailers) override;
+  void on_downstream_reset(ResetReason reason) override;
+  void on_downstream_writable() override;
+
+  // UpstreamCallbacks
+  void on_upstream_ready() override;
+  void on_response_headers(ResponseHead&& head, bool end_stream) override;
+  void on_response_data(std::string_view data, bool end_stream) override;
+  void on_response_trailers(HeaderMap&& trailers) override;
+  void on_upstream_reset(ResetReason reason) override;
+  void on_upstream_writable() override;
+
+ private:
+  void prepare_request_headers();
+  void route_request();
+  void start_attempt();
+  void send_buffered_request();
+  void local_reply(int status, std::string_view body, ResponseFlag flag);
+  void upstream_failed(ResetReason reason);
+  void response_complete();
+  void finish();
+  void detach_upstream(bool success);
+  void arm_timeout(std::chrono::milliseconds t);
+  void on_timeout();
+  void log_and_count();
+
+  WorkerContext& ctx_;
+  DownstreamStream& downstream_;
+  const ListenerInfo& listener_;
+  std::shared_ptr<const Snapshot> snapshot_;
+
+  RequestHead request_;
+  HeaderMap request_trailers_;
+  bool has_request_trailers_ = false;
+  std::string pending_body_;   // not yet sent upstream
+  std::string retained_body_;  // sent, kept for a retry while small enough
+  bool retriable_ = true;
+  bool request_complete_ = false;
+
+  const routing::Route* route_ = nullptr;
+  const pools::Cluster* cluster_ = nullptr;
+  const ClusterStats* cstats_ = nullptr;
+  const pools::EndpointState* endpoint_ = nullptr;
+  UpstreamStream* upstream_ = nullptr;
+  bool upstream_ready_ = false;
+  bool request_sent_complete_ = false;
+  uint32_t attempts_ = 0;
+  uint32_t max_attempts_ = 2;
+
+  bool response_started_ = false;
+  bool response_done_ = false;
+  bool finished_ = false;
+  bool downstream_gone_ = false;
+  bool upstream_paused_ = false;
+  bool downstream_paused_ = false;
+  int response_code_ = 0;
+  ResponseFlags flags_;
+
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point upstream_start_;
+  int64_t upstream_service_ms_ = -1;
+  std::chrono::system_clock::time_point start_wall_;
+  uint64_t bytes_received_ = 0, bytes_sent_ = 0;
+  std::string upstream_host_;
+
+  std::optional<boost::asio::steady_timer> timer_;
+  std::shared_ptr<Exchange*> alive_;  // timers hold a weak_ptr: a fired timer never outlives us
+};
+
+}  // namespace infergate::gateway

@@ -1,0 +1,67 @@
+// infergate: an Envoy-compatible inference gateway data plane.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "config/loader.h"
+#include "gateway/options.h"
+#include "gateway/server.h"
+
+int main(int argc, char** argv) {
+  using namespace infergate;
+  gateway::CommandLine cl = gateway::parse_command_line(argc, argv);
+  if (!cl.error.empty()) {
+    std::cerr << "infergate: " << cl.error << "\n\n" << gateway::usage();
+    return 2;
+  }
+  if (cl.show_help) {
+    std::cout << gateway::usage();
+    return 0;
+  }
+  if (cl.show_version) {
+    std::cout << "infergate 0.1.0\n";
+    return 0;
+  }
+  auto logger = spdlog::stderr_color_mt("infergate");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e][%l] %v");
+  std::string level = cl.log_level == "warning" ? "warn" : cl.log_level;
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    std::cerr << "infergate: unknown log level '" << cl.log_level << "'\n";
+    return 2;
+  }
+  spdlog::set_level(lvl);
+  // A client that goes away mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  config::LoadResult loaded = config::load_path(cl.server.config_path);
+  for (const auto& w : loaded.warnings) std::cerr << "warning: " << w.to_string() << "\n";
+  for (const auto& e : loaded.errors) std::cerr << "error: " << e.to_string() << "\n";
+  if (cl.check_only) {
+    if (!loaded.ok()) {
+      std::cerr << cl.server.config_path << ": configuration invalid (" << loaded.errors.size() << " error"
+                << (loaded.errors.size() == 1 ? "" : "s") << ")\n";
+      return 1;
+    }
+    std::cout << cl.server.config_path << ": configuration OK (" << loaded.config->listeners.size()
+              << " listeners, " << loaded.config->routes.size() << " routes, " << loaded.config->pools.size()
+              << " inference pools, " << loaded.config->services.size() << " services, "
+              << loaded.config->endpoints.size() << " endpoints)\n";
+    return 0;
+  }
+  if (!loaded.ok()) {
+    spdlog::error("configuration invalid, not starting");
+    return 1;
+  }
+  try {
+    gateway::Server server(std::move(cl.server), std::move(*loaded.config));
+    return server.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+}

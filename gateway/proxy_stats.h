@@ -1,0 +1,67 @@
+// Envoy-named statistics of the connection manager and of each upstream cluster.
+//
+// Handles are resolved once (at start-up, or when a snapshot is built for clusters),
+// so the request path only does relaxed atomic adds. Names follow Envoy:
+// http.<prefix>.downstream_*, cluster.<name>.upstream_*; their Prometheus form uses
+// Envoy's tag names (envoy_http_conn_manager_prefix, envoy_cluster_name,
+// envoy_response_code_class).
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "metrics/registry.h"
+
+namespace infergate::gateway {
+
+// Why a downstream connection or request was refused before reaching the router.
+enum class RejectReason : uint8_t {
+  Malformed,         // 400: syntax, smuggling vectors, bad chunks
+  HeadersTooLarge,   // 431
+  BodyTooLarge,      // 413
+  H2ProtocolError,   // stream or connection error from the HTTP/2 codec
+  H2Flood,           // rapid reset / CONTINUATION floods
+  kCount,
+};
+
+struct ProxyStats {
+  ProxyStats() = default;
+  ProxyStats(metrics::Registry& r, std::string_view prefix = "ingress_http");
+
+  metrics::Counter downstream_cx_total, downstream_cx_http1_total, downstream_cx_http2_total,
+      downstream_cx_protocol_error, downstream_cx_destroy_remote_active_rq, downstream_cx_drain_close,
+      downstream_cx_idle_timeout, downstream_cx_rx_bytes_total, downstream_cx_tx_bytes_total;
+  metrics::Gauge downstream_cx_active, downstream_rq_active;
+  metrics::Counter downstream_rq_total, downstream_rq_http1_total, downstream_rq_http2_total,
+      downstream_rq_rx_reset, downstream_rq_tx_reset, downstream_rq_timeout, no_route,
+      no_cluster;
+  std::array<metrics::Counter, 5> downstream_rq_xx;  // 1xx..5xx
+  std::array<metrics::Counter, static_cast<size_t>(RejectReason::kCount)> rejected;
+  metrics::Histogram downstream_rq_time;  // ms
+
+  void count_response(int status) const {
+    if (status >= 100 && status < 600) downstream_rq_xx[status / 100 - 1].inc();
+  }
+  void reject(RejectReason r) const { rejected[static_cast<size_t>(r)].inc(); }
+};
+
+struct ClusterStats {
+  ClusterStats() = default;
+  ClusterStats(metrics::Registry& r, const std::string& cluster);
+
+  metrics::Counter upstream_rq_total, upstream_rq_timeout, upstream_rq_per_try_timeout,
+      upstream_rq_retry, upstream_rq_rx_reset, upstream_rq_tx_reset, upstream_rq_pending_overflow,
+      upstream_cx_total, upstream_cx_connect_fail, upstream_cx_connect_timeout,
+      upstream_cx_destroy_remote_with_active_rq, upstream_cx_protocol_error, upstream_cx_none_healthy,
+      upstream_cx_rx_bytes_total, upstream_cx_tx_bytes_total;
+  metrics::Gauge upstream_cx_active, upstream_rq_active;
+  std::array<metrics::Counter, 5> upstream_rq_xx;
+  metrics::Histogram upstream_rq_time;  // ms
+
+  void count_response(int status) const {
+    if (status >= 100 && status < 600) upstream_rq_xx[status / 100 - 1].inc();
+  }
+};
+
+}  // namespace infergate::gateway

@@ -1,0 +1,230 @@
+#include "gateway/server.h"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <thread>
+
+namespace infergate::gateway {
+
+namespace {
+
+unsigned worker_count(const ServerOptions& opts, const config::Config& cfg) {
+  if (opts.workers) return opts.workers;
+  if (cfg.gateway.workers) return cfg.gateway.workers;
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+std::unique_ptr<metrics::AccessLog> open_access_log(const config::Config& cfg) {
+  const auto& al = cfg.gateway.access_log;
+  if (al.path.empty()) return nullptr;
+  return std::make_unique<metrics::AccessLog>(
+      al.path, al.format == config::AccessLogFormat::Json ? metrics::AccessLogFormat::Json : metrics::AccessLogFormat::Envoy);
+}
+
+}  // namespace
+
+WorkerOptions worker_options(const config::Config& cfg) {
+  const auto& l = cfg.gateway.limits;
+  const auto& t = cfg.gateway.timeouts;
+  WorkerOptions o;
+  o.h1.max_header_bytes = l.max_request_headers_bytes;
+  o.h1.max_headers_count = l.max_headers_count;
+  o.h1.max_body_bytes = l.max_request_body_bytes;
+  o.h2.max_concurrent_streams = l.max_concurrent_streams;
+  o.h2.max_header_list_bytes = l.max_request_headers_bytes;
+  o.h2.max_headers_count = l.max_headers_count;
+  o.h2.initial_stream_window = std::min<uint32_t>(l.h2_initial_stream_window_bytes, 16u * 1024 * 1024);
+  o.h2.connection_window = std::max<uint32_t>(o.h2.connection_window, o.h2.initial_stream_window * 2);
+  o.upstream.connect_timeout = t.connect;
+  o.upstream.idle_timeout = t.idle;
+  o.upstream.max_header_bytes = l.max_request_headers_bytes;
+  o.upstream.max_headers_count = l.max_headers_count;
+  o.idle_timeout = t.idle;
+  return o;
+}
+
+Server::Server(ServerOptions opts, config::Config initial)
+    : opts_(std::move(opts)),
+      control_(1),
+      admin_(control_),
+      signals_(control_),
+      drain_timer_(control_),
+      started_(std::chrono::steady_clock::now()),
+      initial_(std::move(initial)) {
+  const unsigned n = worker_count(opts_, initial_);
+  registry_ = std::make_unique<metrics::Registry>(n + 1);
+  stats_ = ProxyStats(*registry_);
+  config_version_gauge_ = registry_->gauge("infergate_config_version", "Version of the config snapshot serving traffic",
+                                           {}, "infergate.config.version");
+  reload_ok_ = registry_->counter("infergate_config_reload_total", "Config changes by result", {{"result", "success"}},
+                                  "infergate.config.reload_success");
+  reload_failed_ = registry_->counter("infergate_config_reload_total", "Config changes by result",
+                                      {{"result", "failure"}}, "infergate.config.reload_failure");
+  access_log_ = open_access_log(initial_);
+  const WorkerOptions wo = worker_options(initial_);
+  for (unsigned i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, wo, stats_, access_log_.get()));
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->stop();
+}
+
+bool Server::apply(config::LoadResult loaded, const std::string& source, std::vector<config::Diagnostic>* errors) {
+  if (!loaded.ok() || !loaded.config) {
+    if (errors) *errors = loaded.errors;
+    reload_failed_.inc();
+    return false;
+  }
+  std::vector<config::Diagnostic> build_errors;
+  auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
+  auto snap = build_snapshot(cfg, version_ + 1, source, endpoints_, *registry_, &build_errors);
+  if (!build_errors.empty()) {
+    if (errors) *errors = std::move(build_errors);
+    reload_failed_.inc();
+    return false;
+  }
+  ++version_;
+  current_ = snap;
+  for (auto& w : workers_) w->publish(snap);
+  endpoints_.prune();
+  config_version_gauge_.set(static_cast<double>(version_));
+  reload_ok_.inc();
+  for (const auto& w : loaded.warnings) spdlog::warn("config: {}", w.to_string());
+  spdlog::info("config version {} from {}: {} routes, {} clusters", version_, source, snap->routes->routes().size(),
+               snap->clusters->clusters().size());
+  return true;
+}
+
+void Server::start_listeners() {
+  // Listeners on the same address and port share one socket; routes pick among them by hostname.
+  struct Bound {
+    boost::asio::ip::tcp::endpoint ep;
+    std::shared_ptr<ListenerInfo> info;
+  };
+  std::vector<Bound> bound;
+  for (const auto& l : initial_.listeners) {
+    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(l.address), l.port);
+    auto it = std::find_if(bound.begin(), bound.end(), [&](const Bound& b) { return b.ep == ep; });
+    if (it == bound.end()) {
+      bound.push_back(Bound{ep, std::make_shared<ListenerInfo>()});
+      it = std::prev(bound.end());
+      it->info->scheme = l.protocol == config::ListenerProtocol::Https ? "https" : "http";
+    }
+    it->info->keys.push_back(l.key());
+    it->info->hostnames.push_back(l.hostname);
+  }
+  for (const auto& b : bound) {
+    for (auto& w : workers_) w->listen(b.ep, b.info);
+    spdlog::info("listening on {}:{} ({} workers)", b.ep.address().to_string(), b.ep.port(), workers_.size());
+  }
+}
+
+void Server::wait_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", opts_.config_path);
+      std::vector<config::Diagnostic> errors;
+      if (!apply(config::load_path(opts_.config_path), "file", &errors))
+        for (const auto& e : errors) spdlog::error("config rejected, keeping version {}: {}", version_, e.to_string());
+      wait_signals();
+      return;
+    }
+    if (state_ == ServerState::Draining || state_ == ServerState::Stopping) {
+      spdlog::warn("second signal: stopping now");
+      stop_now(1);
+      return;
+    }
+    spdlog::info("signal {}: draining", sig);
+    begin_drain(true);
+    wait_signals();
+  });
+}
+
+void Server::begin_drain(bool then_exit) {
+  if (state_ != ServerState::Draining) {
+    state_ = ServerState::Draining;
+    for (auto& w : workers_) w->drain();
+  }
+  auto timeout = opts_.drain_timeout.value_or(current_ ? current_->config->gateway.timeouts.drain
+                                                       : std::chrono::milliseconds(20000));
+  poll_drain(std::chrono::steady_clock::now() + timeout, then_exit);
+}
+
+void Server::poll_drain(std::chrono::steady_clock::time_point deadline, bool then_exit) {
+  const size_t open = open_connections();
+  if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (open) spdlog::warn("drain timeout with {} connections open", open);
+    else spdlog::info("drained");
+    if (then_exit) stop_now(exit_code_);
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(50));
+  drain_timer_.async_wait([this, deadline, then_exit](boost::system::error_code ec) {
+    if (!ec) poll_drain(deadline, then_exit);
+  });
+}
+
+size_t Server::open_connections() const {
+  size_t n = 0;
+  for (const auto& w : workers_) n += w->connections();
+  return n;
+}
+
+void Server::stop_now(int exit_code) {
+  state_ = ServerState::Stopping;
+  exit_code_ = exit_code;
+  admin_.close();
+  signals_.cancel();
+  drain_timer_.cancel();
+  for (auto& w : workers_) w->stop();
+  control_.stop();
+}
+
+std::string Server::state_name() const {
+  switch (state_) {
+    case ServerState::Initializing: return "PRE_INITIALIZING";
+    case ServerState::Live: return "LIVE";
+    case ServerState::Draining: return "DRAINING";
+    case ServerState::Stopping: return "DRAINING";
+  }
+  return "LIVE";
+}
+
+int Server::run() {
+  config::LoadResult first;
+  first.config = initial_;
+  std::vector<config::Diagnostic> errors;
+  if (!apply(std::move(first), "file", &errors)) {
+    for (const auto& e : errors) spdlog::error("{}", e.to_string());
+    return 1;
+  }
+  try {
+    start_listeners();
+    register_admin();
+    const auto& admin = initial_.gateway.admin;
+    admin_.listen(opts_.admin_address.value_or(admin.address), opts_.admin_port.value_or(admin.port));
+    spdlog::info("admin on {}:{}", opts_.admin_address.value_or(admin.address), admin_.port());
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  wait_signals();
+  for (auto& w : workers_) w->start();
+  state_ = ServerState::Live;
+  control_.run();
+  for (auto& w : workers_) w->stop();
+  access_log_.reset();  // flushes
+  spdlog::info("exit {}", exit_code_);
+  return exit_code_;
+}
+
+}  // namespace infergate::gateway

@@ -1,0 +1,44 @@
+// A downstream connection: detects the protocol from the first bytes (the HTTP/2
+// client preface, else HTTP/1.1), then hands every byte to that codec. It is also the
+// stream-handler factory, so each new request stream gets an Exchange on this worker.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gateway/codec.h"
+#include "gateway/exchange.h"
+#include "gateway/socket_connection.h"
+
+namespace infergate::gateway {
+
+class Worker;
+
+class ServerConnection final : public SocketConnection, public StreamHandlerFactory {
+ public:
+  ServerConnection(boost::asio::ip::tcp::socket socket, Worker& worker, const ListenerInfo& listener);
+  ~ServerConnection() override;
+
+  void start();
+  // Graceful: HTTP/2 GOAWAY, HTTP/1.1 closes after the current response.
+  void drain();
+  bool idle() const { return !codec_ || codec_->idle(); }
+
+  std::unique_ptr<StreamHandler> new_stream(DownstreamStream& stream) override;
+
+ private:
+  bool on_bytes(std::string_view bytes) override;
+  void on_drained() override;
+  void on_tick() override;
+  void on_closed(bool by_peer) override;
+  void on_idle_timeout() override;
+
+  Worker& worker_;
+  const ListenerInfo& listener_;
+  std::string peer_;
+  std::string sniffed_;  // first bytes, until the protocol is known
+  std::unique_ptr<ServerCodec> codec_;
+  bool draining_ = false;
+};
+
+}  // namespace infergate::gateway

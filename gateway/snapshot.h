@@ -1,0 +1,40 @@
+// The immutable snapshot a request runs on: config, route table, clusters and the
+// statistics handles resolved for them. Built on the control thread, handed to each
+// worker by a post to its io_context; an Exchange holds the snapshot it started
+// with until it ends, so a swap never changes a request mid-flight.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+#include "gateway/proxy_stats.h"
+#include "pools/cluster.h"
+#include "routing/route_table.h"
+
+namespace infergate::gateway {
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::string source;  // what produced it: "file", "admin", ...
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const routing::RouteTable> routes;
+  std::shared_ptr<const pools::ClusterSet> clusters;
+  std::vector<ClusterStats> cluster_stats;  // parallel to clusters->clusters()
+
+  const ClusterStats* stats_for(const pools::Cluster* c) const {
+    return &cluster_stats[static_cast<size_t>(c - clusters->clusters().data())];
+  }
+};
+
+// Builds a snapshot from a loaded config: route table, clusters (endpoint state shared
+// with earlier snapshots through `registry`), cluster statistics. Problems go to
+// *errors; a snapshot with errors must not be published.
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config, uint64_t version,
+                                               std::string source, pools::EndpointRegistry& registry,
+                                               metrics::Registry& metrics, std::vector<config::Diagnostic>* errors);
+
+}  // namespace infergate::gateway

@@ -1,0 +1,169 @@
+#include "gateway/socket_connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace infergate::gateway {
+
+namespace {
+constexpr size_t kReadBufferSize = 64 * 1024;
+}
+
+SocketConnection::SocketConnection(boost::asio::ip::tcp::socket socket)
+    : socket_(std::move(socket)), read_buffer_(kReadBufferSize), idle_timer_(socket_.get_executor()) {}
+
+SocketConnection::~SocketConnection() = default;
+
+void SocketConnection::write(std::string_view bytes) {
+  if (closed_ || close_after_write_ || bytes.empty()) return;
+  pending_.append(bytes);
+  schedule_flush();
+}
+
+void SocketConnection::schedule_flush() {
+  tick_wanted_ = true;
+  if (flush_posted_ || closed_) return;
+  flush_posted_ = true;
+  boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void SocketConnection::flush() {
+  if (closed_) return;
+  if (tick_wanted_) {
+    tick_wanted_ = false;
+    on_tick();
+    if (closed_) return;
+  }
+  if (!writing_ && !pending_.empty()) do_write();
+  if (!writing_ && pending_.empty() && close_after_write_) finish_close(false);
+}
+
+void SocketConnection::do_write() {
+  writing_ = true;
+  in_flight_.swap(pending_);
+  pending_.clear();
+  in_flight_bytes_ = in_flight_.size();
+  boost::asio::async_write(socket_, boost::asio::buffer(in_flight_),
+                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                             self->writing_ = false;
+                             self->in_flight_bytes_ = 0;
+                             self->tx_bytes_ += n;
+                             if (self->closed_) return;
+                             if (ec) {
+                               self->finish_close(true);
+                               return;
+                             }
+                             self->last_activity_ = std::chrono::steady_clock::now();
+                             if (!self->pending_.empty()) {
+                               self->do_write();
+                               return;
+                             }
+                             if (self->close_after_write_) {
+                               self->finish_close(false);
+                               return;
+                             }
+                             self->in_flight_.clear();
+                             if (self->in_flight_.capacity() > 1024 * 1024) self->in_flight_.shrink_to_fit();
+                             self->on_drained();
+                             self->flush();
+                           });
+}
+
+void SocketConnection::start_reading() {
+  if (!reading_ && !read_paused_ && !closed_) do_read();
+}
+
+void SocketConnection::do_read() {
+  reading_ = true;
+  socket_.async_read_some(boost::asio::buffer(read_buffer_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                            self->reading_ = false;
+                            if (self->closed_) return;
+                            if (ec) {
+                              self->finish_close(true);
+                              return;
+                            }
+                            self->rx_bytes_ += n;
+                            self->last_activity_ = std::chrono::steady_clock::now();
+                            bool keep = self->on_bytes(std::string_view(self->read_buffer_.data(), n));
+                            if (self->closed_) return;
+                            if (!keep) {
+                              self->close_after_write();
+                              return;
+                            }
+                            self->flush();
+                            if (!self->read_paused_ && !self->reading_ && !self->closed_ &&
+                                !self->close_after_write_)
+                              self->do_read();
+                          });
+}
+
+void SocketConnection::pause_reading(bool paused) {
+  if (read_paused_ == paused) return;
+  read_paused_ = paused;
+  if (!paused && !reading_ && !closed_ && !close_after_write_) {
+    // Resume from a fresh handler: the caller may be deep inside a codec callback.
+    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_reading(); });
+  }
+}
+
+void SocketConnection::close_after_write() {
+  if (closed_) return;
+  close_after_write_ = true;
+  if (!writing_ && pending_.empty()) {
+    // Still let the current dispatch finish before tearing down.
+    schedule_flush();
+  }
+}
+
+void SocketConnection::abort() {
+  if (closed_) return;
+  pending_.clear();
+  finish_close(false);
+}
+
+void SocketConnection::arm_idle_timer(std::chrono::milliseconds timeout) {
+  idle_timeout_ = timeout;
+  last_activity_ = std::chrono::steady_clock::now();
+  if (timeout.count() <= 0) {
+    idle_timer_.cancel();
+    return;
+  }
+  wait_idle(timeout);
+}
+
+// Activity only stamps a time; the timer re-arms itself for the remainder when it
+// fires early, so busy connections never touch the timer queue per read or write.
+void SocketConnection::wait_idle(std::chrono::steady_clock::duration delay) {
+  idle_timer_.expires_after(delay);
+  idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || self->closed_ || self->idle_timeout_.count() <= 0) return;
+    auto deadline = self->last_activity_ + self->idle_timeout_;
+    auto now = std::chrono::steady_clock::now();
+    if (now < deadline) {
+      self->wait_idle(deadline - now);
+      return;
+    }
+    self->on_idle_timeout();
+  });
+}
+
+void SocketConnection::finish_close(bool by_peer) {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  if (!by_peer) socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  idle_timer_.cancel();
+  if (!close_notified_) {
+    close_notified_ = true;
+    on_closed(by_peer);
+  }
+}
+
+}  // namespace infergate::gateway

@@ -1,0 +1,82 @@
+// A TCP connection that does the socket I/O for a sans-I/O codec.
+//
+// Writes are gathered: everything a codec queues during one event dispatch goes out
+// in one write at the end of it. Reads land in a fixed per-connection buffer and are
+// handed to the subclass as views. Lifetime is by shared_ptr: each pending operation
+// holds one, so a connection lives exactly as long as it has I/O or an owner.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/codec.h"
+
+namespace infergate::gateway {
+
+class SocketConnection : public ConnectionIo, public std::enable_shared_from_this<SocketConnection> {
+ public:
+  explicit SocketConnection(boost::asio::ip::tcp::socket socket);
+  ~SocketConnection() override;
+
+  // ConnectionIo
+  void write(std::string_view bytes) override;
+  size_t write_buffered() const override { return pending_.size() + in_flight_bytes_; }
+  void pause_reading(bool paused) override;
+  void close_after_write() override;
+  void abort() override;
+  void schedule_flush() override;
+
+  bool closed() const { return closed_; }
+  boost::asio::ip::tcp::socket& socket() { return socket_; }
+  uint64_t bytes_received() const { return rx_bytes_; }
+  uint64_t bytes_sent() const { return tx_bytes_; }
+
+ protected:
+  // Begins reading; call once the connection is established.
+  void start_reading();
+  // Received bytes. Return false to close the connection.
+  virtual bool on_bytes(std::string_view bytes) = 0;
+  // The socket took everything queued.
+  virtual void on_drained() = 0;
+  // End of a dispatch in which schedule_flush() was called.
+  virtual void on_tick() = 0;
+  // The connection is gone (peer close, error, abort, or close after write). Called once.
+  virtual void on_closed(bool by_peer) = 0;
+  // Arms the idle timer: on_idle_timeout runs after `timeout` without reads or writes;
+  // 0 disables it. on_idle_timeout decides what to do (and may arm it again).
+  void arm_idle_timer(std::chrono::milliseconds timeout);
+  virtual void on_idle_timeout() {}
+
+  boost::asio::ip::tcp::socket socket_;
+
+ private:
+  void do_read();
+  void flush();
+  void do_write();
+  void finish_close(bool by_peer);
+  void wait_idle(std::chrono::steady_clock::duration delay);
+
+  std::vector<char> read_buffer_;
+  std::string pending_;    // queued, not yet handed to the socket
+  std::string in_flight_;  // handed to async_write
+  size_t in_flight_bytes_ = 0;
+  boost::asio::steady_timer idle_timer_;
+  std::chrono::milliseconds idle_timeout_{0};
+  std::chrono::steady_clock::time_point last_activity_{};
+  uint64_t rx_bytes_ = 0, tx_bytes_ = 0;
+  bool reading_ = false;
+  bool read_paused_ = false;
+  bool writing_ = false;
+  bool flush_posted_ = false;
+  bool tick_wanted_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+  bool close_notified_ = false;
+};
+
+}  // namespace infergate::gateway

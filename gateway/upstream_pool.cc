@@ -1,0 +1,176 @@
+#include "gateway/upstream_pool.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
+
+#include "gateway/h1_client_codec.h"
+#include "gateway/h2_client_codec.h"
+
+namespace infergate::gateway {
+
+UpstreamConnection::UpstreamConnection(boost::asio::io_context& io, EndpointPool& pool, UpstreamProtocol protocol,
+                                       const ClusterStats* stats)
+    : SocketConnection(boost::asio::ip::tcp::socket(io)), pool_(&pool), connect_timer_(io), stats_(stats) {
+  if (protocol == UpstreamProtocol::H2c) {
+    codec_ = std::make_unique<H2ClientCodec>(*this, H2ClientOptions{});
+  } else {
+    H1ClientOptions o;
+    o.max_header_bytes = pool.opts_.max_header_bytes;
+    o.max_headers_count = pool.opts_.max_headers_count;
+    codec_ = std::make_unique<H1ClientCodec>(*this, o);
+  }
+  if (stats_) {
+    stats_->upstream_cx_total.inc();
+    stats_->upstream_cx_active.add(1);
+  }
+}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (stats_) {
+    stats_->upstream_cx_active.sub(1);
+    stats_->upstream_cx_rx_bytes_total.inc(bytes_received());
+    stats_->upstream_cx_tx_bytes_total.inc(bytes_sent());
+  }
+}
+
+void UpstreamConnection::connect(const boost::asio::ip::tcp::endpoint& target, std::chrono::milliseconds timeout) {
+  auto self = std::static_pointer_cast<UpstreamConnection>(shared_from_this());
+  connect_timer_.expires_after(timeout);
+  connect_timer_.async_wait([weak = std::weak_ptr<UpstreamConnection>(self)](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto c = weak.lock(); c && !c->connected_ && !c->closed()) {
+      c->timed_out_ = true;
+      if (c->stats_) c->stats_->upstream_cx_connect_timeout.inc();
+      c->abort();
+    }
+  });
+  socket_.async_connect(target, [self](boost::system::error_code ec) {
+    self->connect_timer_.cancel();
+    if (self->closed()) return;
+    if (ec) {
+      if (self->stats_) self->stats_->upstream_cx_connect_fail.inc();
+      self->abort();
+      return;
+    }
+    self->connected_ = true;
+    boost::system::error_code ignored;
+    self->socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    if (self->pool_) self->arm_idle_timer(self->pool_->opts_.idle_timeout);
+    self->start_reading();
+    self->codec_->on_connected();
+  });
+}
+
+bool UpstreamConnection::on_bytes(std::string_view bytes) { return codec_->on_read(bytes); }
+
+void UpstreamConnection::on_drained() { codec_->on_write_drained(); }
+
+void UpstreamConnection::on_tick() {
+  codec_->on_tick();
+  if (pool_ && connected_ && !closed() && codec_->can_take_stream() && codec_->active_streams() == 0)
+    pool_->on_connection_free(this);
+}
+
+void UpstreamConnection::on_closed(bool) {
+  if (connected_ && codec_->active_streams() > 0 && stats_) stats_->upstream_cx_destroy_remote_with_active_rq.inc();
+  codec_->on_connection_closed(connected_ ? ResetReason::ConnectionTermination : ResetReason::ConnectFailure);
+  if (pool_) pool_->on_connection_closed(this);
+}
+
+void UpstreamConnection::on_idle_timeout() {
+  if (codec_->active_streams() == 0) {
+    close_after_write();
+  } else if (pool_) {
+    arm_idle_timer(pool_->opts_.idle_timeout);
+  }
+}
+
+EndpointPool::EndpointPool(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint target,
+                           UpstreamProtocol protocol, const UpstreamPoolOptions& opts)
+    : io_(io), target_(std::move(target)), protocol_(protocol), opts_(opts) {}
+
+EndpointPool::~EndpointPool() { close_all(); }
+
+UpstreamStream* EndpointPool::new_stream(UpstreamCallbacks& callbacks, const ClusterStats* stats) {
+  if (protocol_ == UpstreamProtocol::Http1) {
+    while (!idle_.empty()) {
+      UpstreamConnection* c = idle_.back();
+      idle_.pop_back();
+      c->in_idle_list_ = false;
+      if (!c->closed() && c->codec().can_take_stream()) return c->codec().new_stream(callbacks);
+    }
+  } else {
+    for (auto& c : connections_)
+      if (!c->closed() && c->codec().can_take_stream()) return c->codec().new_stream(callbacks);
+  }
+  if (connections_.size() >= opts_.max_connections) {
+    if (stats) stats->upstream_rq_pending_overflow.inc();
+    return nullptr;
+  }
+  auto conn = std::make_shared<UpstreamConnection>(io_, *this, protocol_, stats);
+  connections_.push_back(conn);
+  UpstreamStream* s = conn->codec().new_stream(callbacks);
+  conn->connect(target_, opts_.connect_timeout);
+  return s;
+}
+
+void EndpointPool::on_connection_free(UpstreamConnection* c) {
+  if (protocol_ != UpstreamProtocol::Http1 || c->in_idle_list_) return;
+  c->in_idle_list_ = true;
+  idle_.push_back(c);
+}
+
+void EndpointPool::on_connection_closed(UpstreamConnection* c) {
+  if (c->in_idle_list_) {
+    idle_.erase(std::remove(idle_.begin(), idle_.end(), c), idle_.end());
+    c->in_idle_list_ = false;
+  }
+  auto it = std::find_if(connections_.begin(), connections_.end(), [c](const auto& p) { return p.get() == c; });
+  if (it != connections_.end()) {
+    // Keep the object alive until the current callback chain unwinds.
+    std::shared_ptr<UpstreamConnection> keep = std::move(*it);
+    connections_.erase(it);
+    c->orphan();
+  }
+}
+
+void EndpointPool::close_all() {
+  auto conns = std::move(connections_);
+  connections_.clear();
+  idle_.clear();
+  for (auto& c : conns) {
+    c->orphan();
+    c->in_idle_list_ = false;
+    c->abort();
+  }
+}
+
+EndpointPool& UpstreamPools::get(const std::string& address, uint16_t port, UpstreamProtocol protocol) {
+  std::string key;
+  key.reserve(address.size() + 8);
+  key.append(address).push_back(':');
+  key.append(std::to_string(port));
+  key.push_back(protocol == UpstreamProtocol::H2c ? 'h' : '1');
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return *it->second;
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(address, ec);
+  auto pool = std::make_unique<EndpointPool>(io_, boost::asio::ip::tcp::endpoint(addr, port), protocol, opts_);
+  EndpointPool& ref = *pool;
+  pools_.emplace(std::move(key), std::move(pool));
+  return ref;
+}
+
+void UpstreamPools::close_all() {
+  for (auto& [k, p] : pools_) p->close_all();
+}
+
+size_t UpstreamPools::connections() const {
+  size_t n = 0;
+  for (const auto& [k, p] : pools_) n += p->connections();
+  return n;
+}
+
+}  // namespace infergate::gateway

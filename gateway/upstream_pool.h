@@ -1,0 +1,108 @@
+// Per-worker upstream connection pools, one per (endpoint, protocol).
+//
+// HTTP/1.1: keep-alive connections, one request each at a time, reused most recently
+// used first (warm sockets, fewer idle timeouts). h2c: one multiplexed session per
+// endpoint, a second one only when the first is at its stream limit or going away.
+// Pools are worker-local, so nothing here takes a lock.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/codec.h"
+#include "gateway/proxy_stats.h"
+#include "gateway/socket_connection.h"
+
+namespace infergate::gateway {
+
+enum class UpstreamProtocol : uint8_t { Http1, H2c };
+
+struct UpstreamPoolOptions {
+  std::chrono::milliseconds connect_timeout{5000};  // Envoy's cluster connect_timeout default
+  std::chrono::milliseconds idle_timeout{3600 * 1000};  // Envoy's upstream idle_timeout default: 1 h
+  size_t max_connections = 1024;                        // Envoy's circuit-breaker default
+  size_t max_header_bytes = 60 * 1024;
+  size_t max_headers_count = 100;
+  Watermarks watermarks;
+};
+
+class EndpointPool;
+
+class UpstreamConnection final : public SocketConnection {
+ public:
+  UpstreamConnection(boost::asio::io_context& io, EndpointPool& pool, UpstreamProtocol protocol,
+                     const ClusterStats* stats);
+  ~UpstreamConnection() override;
+
+  void connect(const boost::asio::ip::tcp::endpoint& target, std::chrono::milliseconds timeout);
+  ClientCodec& codec() { return *codec_; }
+  bool connected() const { return connected_; }
+  // Detaches from the pool (worker shutdown): no callbacks into it afterwards.
+  void orphan() { pool_ = nullptr; }
+
+ private:
+  bool on_bytes(std::string_view bytes) override;
+  void on_drained() override;
+  void on_tick() override;
+  void on_closed(bool by_peer) override;
+  void on_idle_timeout() override;
+
+  EndpointPool* pool_;
+  std::unique_ptr<ClientCodec> codec_;
+  boost::asio::steady_timer connect_timer_;
+  const ClusterStats* stats_;
+  bool connected_ = false;
+  bool timed_out_ = false;
+  bool in_idle_list_ = false;
+  friend class EndpointPool;
+};
+
+class EndpointPool {
+ public:
+  EndpointPool(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint target, UpstreamProtocol protocol,
+               const UpstreamPoolOptions& opts);
+  ~EndpointPool();
+
+  // A stream for one request attempt; callbacks.on_upstream_ready() follows (never from
+  // inside this call), or on_upstream_reset(ConnectFailure/Overflow). nullptr only at the
+  // connection limit: the caller answers 503 with flag UO.
+  UpstreamStream* new_stream(UpstreamCallbacks& callbacks, const ClusterStats* stats);
+
+  size_t connections() const { return connections_.size(); }
+  size_t idle_connections() const { return idle_.size(); }
+  void close_all();
+
+ private:
+  friend class UpstreamConnection;
+  void on_connection_free(UpstreamConnection* c);
+  void on_connection_closed(UpstreamConnection* c);
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::endpoint target_;
+  UpstreamProtocol protocol_;
+  UpstreamPoolOptions opts_;
+  std::vector<std::shared_ptr<UpstreamConnection>> connections_;
+  std::vector<UpstreamConnection*> idle_;  // HTTP/1.1 only; back = most recently used
+};
+
+// All pools of one worker.
+class UpstreamPools {
+ public:
+  UpstreamPools(boost::asio::io_context& io, const UpstreamPoolOptions& opts) : io_(io), opts_(opts) {}
+  EndpointPool& get(const std::string& address, uint16_t port, UpstreamProtocol protocol);
+  void close_all();
+  size_t connections() const;
+
+ private:
+  boost::asio::io_context& io_;
+  UpstreamPoolOptions opts_;
+  std::unordered_map<std::string, std::unique_ptr<EndpointPool>> pools_;
+};
+
+}  // namespace infergate::gateway

@@ -1,0 +1,51 @@
+// What a request needs from the worker it runs on. Everything here is owned by one
+// worker thread, so the Exchange uses it without synchronisation.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gateway/date_cache.h"
+#include "gateway/proxy_stats.h"
+#include "gateway/snapshot.h"
+#include "gateway/upstream_pool.h"
+#include "metrics/access_log.h"
+#include "routing/weighted_choice.h"
+
+namespace infergate::gateway {
+
+struct WorkerContext {
+  WorkerContext(boost::asio::io_context& io_context, unsigned worker_index, const ProxyStats& proxy_stats,
+                metrics::AccessLog* log, const UpstreamPoolOptions& pool_options)
+      : io(io_context),
+        index(worker_index),
+        stats(proxy_stats),
+        access_log(log),
+        pools(io_context, pool_options),
+        weighted(0x5851F42D4C957F2Dull * (worker_index + 1)),
+        rng_state(0x9E3779B97F4A7C15ull ^ (uint64_t(worker_index + 1) << 32) ^ reinterpret_cast<uintptr_t>(this)) {}
+
+  // splitmix64: fast, good enough for endpoint draws and request ids.
+  uint64_t random() {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
+  boost::asio::io_context& io;
+  unsigned index;
+  const ProxyStats& stats;
+  metrics::AccessLog* access_log;  // nullptr = off
+  UpstreamPools pools;
+  routing::WeightedSequence weighted;
+  DateCache date;
+  std::shared_ptr<const Snapshot> snapshot;  // replaced by posts from the control thread
+  uint64_t active_requests = 0;
+  uint64_t rng_state;
+};
+
+}  // namespace infergate::gateway

@@ -1,0 +1,225 @@
+#include "metrics/access_log.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "metrics/access_log_format.h"
+#include "metrics/bounded_queue.h"
+
+namespace infergate::metrics {
+
+namespace detail {
+
+struct AccessLogState {
+  AccessLogState(std::string p, AccessLogFormat f, std::size_t capacity)
+      : path(std::move(p)), format(f), queue(std::max<std::size_t>(capacity, 1)) {}
+
+  const std::string path;
+  const AccessLogFormat format;
+  BoundedQueue<AccessLogEntry> queue;
+  int fd = -1;  // touched only by the writer once it runs
+  bool owns_fd = false;
+
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> written{0};
+  std::atomic<bool> sleeping{false};  // the writer waits on wake: producers must notify
+  std::atomic<bool> reopen_requested{false};
+
+  // Guards the flags below and the writer's sleep; the writer never holds it
+  // while formatting or writing.
+  std::mutex mu;
+  std::condition_variable wake;      // writer waits here
+  std::condition_variable control;   // pause_writer waits here
+  bool stop = false;
+  bool paused = false;
+  bool parked = false;
+
+  std::thread writer;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::AccessLogState;
+
+constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr std::size_t kMaxBatchEntries = 1024;
+// Safety net only: producers wake the writer when it sleeps.
+constexpr auto kIdleWake = std::chrono::milliseconds(250);
+
+int open_for_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // stdout may be a non-blocking pipe; wait for room instead of spinning.
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+void reopen_file(AccessLogState& st) {
+  if (!st.owns_fd) return;
+  const int fd = open_for_append(st.path);
+  // If the path cannot be opened now, keep writing to the old file rather than
+  // lose entries; the next reopen() tries again.
+  if (fd < 0) return;
+  ::close(st.fd);
+  st.fd = fd;
+}
+
+void flush(AccessLogState& st, std::string& buf, uint64_t entries) {
+  if (entries == 0) return;
+  if (write_all(st.fd, buf)) {
+    st.written.fetch_add(entries, std::memory_order_relaxed);
+  } else {
+    st.dropped.fetch_add(entries, std::memory_order_relaxed);
+  }
+  buf.clear();
+}
+
+// Returns false when the log is stopping and nothing is left to write.
+bool wait_for_work(AccessLogState& st) {
+  std::unique_lock lock(st.mu);
+  for (;;) {
+    if (st.paused && !st.stop) {
+      st.parked = true;
+      st.control.notify_all();
+      st.wake.wait(lock);
+      continue;
+    }
+    st.parked = false;
+    if (st.queue.ready() || st.reopen_requested.load()) return true;
+    if (st.stop) return false;
+    st.sleeping.store(true);
+    // Pairs with the fence in log(): either the producer sees sleeping, or we see its entry.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (st.queue.ready()) {
+      st.sleeping.store(false);
+      return true;
+    }
+    st.wake.wait_for(lock, kIdleWake);
+    st.sleeping.store(false);
+  }
+}
+
+void write_batch(AccessLogState& st, std::string& buf) {
+  if (st.reopen_requested.exchange(false)) reopen_file(st);
+  AccessLogEntry e;
+  uint64_t pending = 0;
+  for (std::size_t n = 0; n < kMaxBatchEntries && st.queue.try_pop(e); ++n) {
+    if (st.format == AccessLogFormat::Json) {
+      append_json_line(buf, e);
+    } else {
+      append_envoy_line(buf, e);
+    }
+    ++pending;
+    if (buf.size() >= kFlushBytes) {
+      flush(st, buf, pending);
+      pending = 0;
+    }
+  }
+  flush(st, buf, pending);
+}
+
+void run_writer(AccessLogState& st) {
+  std::string buf;
+  buf.reserve(kFlushBytes + 4096);
+  while (wait_for_work(st)) write_batch(st, buf);
+}
+
+}  // namespace
+
+AccessLog::AccessLog(std::string path, AccessLogFormat format, std::size_t capacity)
+    : state_(std::make_unique<AccessLogState>(std::move(path), format, capacity)) {
+  AccessLogState& st = *state_;
+  if (st.path == "-" || st.path == "/dev/stdout") {
+    st.fd = STDOUT_FILENO;
+  } else if (st.path == "/dev/stderr") {
+    st.fd = STDERR_FILENO;
+  } else {
+    st.fd = open_for_append(st.path);
+    if (st.fd < 0) {
+      throw std::system_error(errno, std::generic_category(), "access log: cannot open \"" + st.path + "\"");
+    }
+    st.owns_fd = true;
+  }
+  st.writer = std::thread([&st] { run_writer(st); });
+}
+
+AccessLog::~AccessLog() {
+  AccessLogState& st = *state_;
+  {
+    std::lock_guard lock(st.mu);
+    st.stop = true;
+    st.paused = false;
+  }
+  st.wake.notify_one();
+  st.writer.join();
+  if (st.owns_fd) ::close(st.fd);
+}
+
+bool AccessLog::log(AccessLogEntry&& e) {
+  AccessLogState& st = *state_;
+  if (!st.queue.try_push(std::move(e))) {
+    st.dropped.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (st.sleeping.load(std::memory_order_relaxed)) {
+    // Only when the writer is idle; it holds this mutex only around its sleep.
+    std::lock_guard lock(st.mu);
+    st.wake.notify_one();
+  }
+  return true;
+}
+
+uint64_t AccessLog::dropped() const { return state_->dropped.load(std::memory_order_relaxed); }
+uint64_t AccessLog::written() const { return state_->written.load(std::memory_order_relaxed); }
+
+void AccessLog::reopen() {
+  AccessLogState& st = *state_;
+  st.reopen_requested.store(true);
+  std::lock_guard lock(st.mu);
+  st.wake.notify_one();
+}
+
+void AccessLog::pause_writer() {
+  AccessLogState& st = *state_;
+  std::unique_lock lock(st.mu);
+  st.paused = true;
+  st.wake.notify_one();
+  st.control.wait(lock, [&st] { return st.parked; });
+}
+
+void AccessLog::resume_writer() {
+  AccessLogState& st = *state_;
+  {
+    std::lock_guard lock(st.mu);
+    st.paused = false;
+  }
+  st.wake.notify_one();
+}
+
+}  // namespace infergate::metrics

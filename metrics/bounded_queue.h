@@ -1,0 +1,97 @@
+#pragma once
+
+// Bounded lock-free multi-producer queue (D. Vyukov's array queue), internal to
+// metrics/. try_push never blocks and never allocates: it claims a slot with one
+// CAS and move-constructs the value in place; a full queue refuses at once.
+// Sequence numbers live apart from the value storage so that a large capacity
+// costs memory only as slots are first used.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <stdexcept>
+
+namespace infergate::metrics::detail {
+
+template <class T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity)
+      : capacity_(checked_capacity(capacity)),
+        seq_(std::make_unique<std::atomic<uint64_t>[]>(capacity)),
+        storage_(static_cast<T*>(::operator new(capacity * sizeof(T), std::align_val_t{alignof(T)}))) {
+    for (std::size_t i = 0; i < capacity; ++i) seq_[i].store(i, std::memory_order_relaxed);
+  }
+  ~BoundedQueue() {
+    T discard;
+    while (try_pop(discard)) {
+    }
+    ::operator delete(storage_, std::align_val_t{alignof(T)});
+  }
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  bool try_push(T&& v) {
+    uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
+    std::size_t idx;
+    for (;;) {
+      idx = static_cast<std::size_t>(pos % capacity_);
+      const uint64_t seq = seq_[idx].load(std::memory_order_acquire);
+      const auto dif = static_cast<int64_t>(seq - pos);
+      if (dif == 0) {
+        if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+      } else if (dif < 0) {
+        return false;  // the slot still holds the entry from one lap ago: full
+      } else {
+        pos = enqueue_pos_.load(std::memory_order_relaxed);
+      }
+    }
+    new (storage_ + idx) T(std::move(v));
+    seq_[idx].store(pos + 1, std::memory_order_release);
+    return true;
+  }
+
+  bool try_pop(T& out) {
+    uint64_t pos = dequeue_pos_.load(std::memory_order_relaxed);
+    std::size_t idx;
+    for (;;) {
+      idx = static_cast<std::size_t>(pos % capacity_);
+      const uint64_t seq = seq_[idx].load(std::memory_order_acquire);
+      const auto dif = static_cast<int64_t>(seq - (pos + 1));
+      if (dif == 0) {
+        if (dequeue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+      } else if (dif < 0) {
+        return false;  // empty (or the producer of this slot has not finished)
+      } else {
+        pos = dequeue_pos_.load(std::memory_order_relaxed);
+      }
+    }
+    T* slot = storage_ + idx;
+    out = std::move(*slot);
+    slot->~T();
+    seq_[idx].store(pos + capacity_, std::memory_order_release);
+    return true;
+  }
+
+  // Whether the next pop would find an entry.
+  bool ready() const {
+    const uint64_t pos = dequeue_pos_.load(std::memory_order_relaxed);
+    return seq_[pos % capacity_].load(std::memory_order_acquire) == pos + 1;
+  }
+
+ private:
+  static std::size_t checked_capacity(std::size_t c) {
+    if (c == 0) throw std::invalid_argument("BoundedQueue: capacity must be at least 1");
+    return c;
+  }
+
+  const std::size_t capacity_;
+  std::unique_ptr<std::atomic<uint64_t>[]> seq_;
+  T* storage_;
+  alignas(64) std::atomic<uint64_t> enqueue_pos_{0};
+  alignas(64) std::atomic<uint64_t> dequeue_pos_{0};
+};
+
+}  // namespace infergate::metrics::detail

@@ -1,0 +1,94 @@
+#include "pools/cluster.h"
+
+#include <algorithm>
+
+namespace infergate::pools {
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+// splitmix64 finaliser: decorrelates the two choices from each other and from whatever the
+// caller's draw already decided (e.g. the weighted backend split).
+uint64_t mix(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+size_t index_of(uint64_t x, size_t n) {
+  return static_cast<size_t>((static_cast<unsigned __int128>(x) * n) >> 64);
+}
+
+bool eligible(const EndpointState& e, int64_t now_ms) {
+  return e.healthy.load(kRelaxed) && !e.ejected(now_ms);
+}
+
+}  // namespace
+
+const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude) const {
+  return pick(draw, exclude, steady_now_ms());
+}
+
+const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
+                                   int64_t now_ms) const {
+  const size_t n = endpoints.size();
+  if (n == 0) return nullptr;
+  // First eligible endpoint at or after `start`, skipping up to two.
+  auto scan = [&](size_t start, const EndpointState* skip_a,
+                  const EndpointState* skip_b) -> const EndpointState* {
+    for (size_t k = 0; k < n; ++k) {
+      const EndpointState* e = endpoints[(start + k) % n].get();
+      if (e != skip_a && e != skip_b && eligible(*e, now_ms)) return e;
+    }
+    return nullptr;
+  };
+  const EndpointState* a = scan(index_of(mix(draw), n), exclude, nullptr);
+  if (!a) return exclude && eligible(*exclude, now_ms) ? exclude : nullptr;
+  const EndpointState* b = scan(index_of(mix(draw ^ 0x5851F42D4C957F2Dull), n), exclude, a);
+  if (!b) return a;
+  return b->active_requests.load(kRelaxed) < a->active_requests.load(kRelaxed) ? b : a;
+}
+
+void Cluster::report_result(EndpointState& endpoint, bool success) const {
+  report_result(endpoint, success, steady_now_ms());
+}
+
+void Cluster::report_result(EndpointState& e, bool success, int64_t now_ms) const {
+  e.total_requests.fetch_add(1, kRelaxed);
+  if (success) {
+    e.consecutive_failures.store(0, kRelaxed);
+    int64_t until = e.ejected_until_ms.load(kRelaxed);
+    if (until != 0 && now_ms >= until + outlier.interval_ms) {
+      // Healthy for an interval since the ejection ended: lower the multiplier by one and
+      // restart the interval clock (ejected_until in the past = not ejected).
+      uint32_t times = e.times_ejected.load(kRelaxed);
+      if (times > 0) e.times_ejected.compare_exchange_strong(times, times - 1, kRelaxed);
+      e.ejected_until_ms.compare_exchange_strong(until, times <= 1 ? 0 : now_ms, kRelaxed);
+    }
+    return;
+  }
+  e.failures.fetch_add(1, kRelaxed);
+  const uint32_t consecutive = e.consecutive_failures.fetch_add(1, kRelaxed) + 1;
+  if (consecutive < outlier.consecutive_failures || e.ejected(now_ms)) return;
+
+  // Envoy: eject while the ejected share stays below max_ejection_percent, but always allow one.
+  size_t ejected = 0;
+  for (const auto& other : endpoints) ejected += other->ejected(now_ms) ? 1 : 0;
+  if (ejected > 0 && ejected * 100 >= endpoints.size() * outlier.max_ejection_percent) return;
+
+  const uint32_t times = e.times_ejected.fetch_add(1, kRelaxed) + 1;
+  const int64_t duration =
+      std::min<int64_t>(outlier.base_ejection_ms * times,
+                        std::max(outlier.base_ejection_ms, outlier.max_ejection_ms));
+  e.ejected_until_ms.store(now_ms + duration, kRelaxed);
+  e.consecutive_failures.store(0, kRelaxed);
+}
+
+size_t Cluster::available(int64_t now_ms) const {
+  return static_cast<size_t>(std::count_if(endpoints.begin(), endpoints.end(),
+                                           [&](const auto& e) { return eligible(*e, now_ms); }));
+}
+
+}  // namespace infergate::pools

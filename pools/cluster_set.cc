@@ -1,0 +1,109 @@
+#include <algorithm>
+#include <set>
+
+#include "config/cluster_names.h"
+#include "pools/cluster.h"
+
+namespace infergate::pools {
+
+namespace {
+
+config::Diagnostic diagnostic(const config::ObjectMeta& meta, std::string resource,
+                              std::string path, std::string message) {
+  return config::Diagnostic{meta.source.file, meta.source.document, std::move(resource),
+                            std::move(path), meta.source.line, std::move(message)};
+}
+
+Cluster pool_cluster(const config::Config& config, const config::InferencePool& pool,
+                     EndpointRegistry& registry) {
+  Cluster c;
+  c.name = config::inference_pool_cluster_name(pool.meta.ns, pool.meta.name);
+  c.protocol = pool.app_protocol == config::AppProtocol::H2c ? UpstreamProtocol::H2c
+                                                             : UpstreamProtocol::Http1;
+  c.endpoint_picker = pool.endpoint_picker;
+  for (const auto& ep : config.endpoints) {
+    if (!config::selector_matches(pool.selector, ep.labels)) continue;
+    if (ep.port) {
+      c.endpoints.push_back(registry.get_or_create(ep.address, *ep.port, ep.name, ep.labels));
+      continue;
+    }
+    // GIE v1: every targetPort of every pod is a distinct endpoint (data-parallel ranks).
+    for (uint16_t port : pool.target_ports)
+      c.endpoints.push_back(registry.get_or_create(ep.address, port, ep.name, ep.labels));
+  }
+  return c;
+}
+
+void add_service_cluster(const config::Config& config, const std::string& ns,
+                         const std::string& name, uint16_t port, EndpointRegistry& registry,
+                         std::vector<Cluster>& out, std::set<std::string>& seen,
+                         std::vector<config::Diagnostic>* errors) {
+  std::string cluster_name = config::service_cluster_name(ns, name, port);
+  if (!seen.insert(cluster_name).second) return;
+  const config::Service* svc = config.find_service(ns, name);
+  const config::ServicePort* sp = nullptr;
+  if (svc) {
+    for (const auto& p : svc->ports)
+      if (p.port == port) sp = &p;
+  }
+  if (!svc || !sp) {
+    // The loader rejects such references; reaching here means a hand-built Config.
+    if (errors)
+      errors->push_back(config::Diagnostic{"", 0, "Service/" + name, "", 0,
+                                           "no Service port " + std::to_string(port)});
+    return;
+  }
+  Cluster c;
+  c.name = std::move(cluster_name);
+  c.protocol = sp->app_protocol == "kubernetes.io/h2c" ? UpstreamProtocol::H2c
+                                                       : UpstreamProtocol::Http1;
+  for (const auto& ep : config.endpoints) {
+    if (!config::selector_matches(svc->selector, ep.labels)) continue;
+    uint16_t target = ep.port.value_or(sp->target_port);
+    if (target == 0) {
+      if (errors)
+        errors->push_back(diagnostic(
+            svc->meta, "Service/" + name, "spec.ports",
+            "named targetPort \"" + sp->target_port_name + "\" cannot be resolved for endpoint \"" +
+                ep.name + "\": give the endpoint a port"));
+      continue;
+    }
+    c.endpoints.push_back(registry.get_or_create(ep.address, target, ep.name, ep.labels));
+  }
+  out.push_back(std::move(c));
+}
+
+}  // namespace
+
+std::shared_ptr<const ClusterSet> ClusterSet::build(const config::Config& config,
+                                                    EndpointRegistry& registry,
+                                                    std::vector<config::Diagnostic>* errors) {
+  auto set = std::make_shared<ClusterSet>();
+  for (const auto& pool : config.pools) set->clusters_.push_back(pool_cluster(config, pool, registry));
+
+  std::set<std::string> seen;
+  for (const auto& route : config.routes) {
+    for (const auto& rule : route.rules) {
+      for (const auto& b : rule.backend_refs) {
+        if (!b.is_inference_pool() && b.port)
+          add_service_cluster(config, b.ns, b.name, *b.port, registry, set->clusters_, seen, errors);
+      }
+      for (const auto& f : rule.filters) {
+        if (f.mirror && f.mirror->kind == "Service" && f.mirror->port)
+          add_service_cluster(config, f.mirror->ns, f.mirror->name, *f.mirror->port, registry,
+                              set->clusters_, seen, errors);
+      }
+    }
+  }
+  std::sort(set->clusters_.begin(), set->clusters_.end(),
+            [](const Cluster& a, const Cluster& b) { return a.name < b.name; });
+  return set;
+}
+
+const Cluster* ClusterSet::find(std::string_view name) const {
+  auto it = std::lower_bound(clusters_.begin(), clusters_.end(), name,
+                             [](const Cluster& c, std::string_view n) { return c.name < n; });
+  return it != clusters_.end() && it->name == name ? &*it : nullptr;
+}
+
+}  // namespace infergate::pools

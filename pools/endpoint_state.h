@@ -1,0 +1,64 @@
+#pragma once
+// Run-time state of one upstream endpoint (a model-server pod), shared by every cluster that
+// selects it and kept across config snapshot swaps so that in-flight counts, health and
+// ejections are not forgotten on reload. Workers update the atomics; nothing else mutates.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace infergate::pools {
+
+// Milliseconds on the steady clock: the time base of ejected_until_ms.
+int64_t steady_now_ms();
+
+struct EndpointState {
+  // Identity and description: written once at creation, then read-only (workers read them
+  // without locks). A reload that changes name or labels gets a fresh EndpointState.
+  std::string address;
+  uint16_t port = 0;
+  std::string name;
+  std::map<std::string, std::string> labels;
+
+  std::atomic<int32_t> active_requests{0};
+  std::atomic<bool> healthy{true};  // active health / scrape verdict; false = never picked
+  std::atomic<uint64_t> total_requests{0};
+  std::atomic<uint64_t> failures{0};
+  std::atomic<uint32_t> consecutive_failures{0};
+  std::atomic<int64_t> ejected_until_ms{0};  // steady_now_ms() before which it is ejected
+  std::atomic<uint32_t> times_ejected{0};    // multiplies the ejection time (Envoy)
+
+  // "address:port", or "[v6]:port" for IPv6 literals.
+  std::string key() const;
+  bool ejected(int64_t now_ms) const {
+    return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
+  }
+};
+
+std::string endpoint_key(std::string_view address, uint16_t port);
+
+// Owns EndpointStates by "address:port". Used by the control thread while building snapshots;
+// the mutex only guards the map, never the hot path.
+class EndpointRegistry {
+ public:
+  // Existing state for address:port if its name and labels are unchanged, else a new one
+  // (which replaces the old in the registry; clusters of older snapshots keep theirs).
+  std::shared_ptr<EndpointState> get_or_create(std::string_view address, uint16_t port,
+                                               std::string_view name = {},
+                                               const std::map<std::string, std::string>& labels = {});
+  std::shared_ptr<EndpointState> find(std::string_view address, uint16_t port) const;
+  // Drops states no snapshot references any more (call after publishing a new snapshot).
+  size_t prune();
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<EndpointState>> states_;
+};
+
+}  // namespace infergate::pools

@@ -1,0 +1,174 @@
+// The configurations the project promises to load: the quickstart and the seed manifests.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/cluster_names.h"
+#include "config/loader.h"
+#include "test_util.h"
+
+namespace infergate::config {
+namespace {
+
+using testing::has_diagnostic;
+using testing::render;
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const std::string kData = CONFIG_TEST_DATA_DIR;
+
+TEST(LoadExamples, Quickstart) {
+  LoadResult r = load_path(std::string(INFERGATE_SOURCE_DIR) + "/examples/quickstart/gateway.yaml");
+  ASSERT_TRUE(r.ok()) << render(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << render(r.warnings);
+  const Config& c = *r.config;
+
+  EXPECT_EQ(c.gateway.meta.name, "quickstart");
+  EXPECT_EQ(c.gateway.workers, 0u);
+  EXPECT_EQ(c.gateway.admin.address, "127.0.0.1");
+  EXPECT_EQ(c.gateway.admin.port, 9901);
+  EXPECT_EQ(c.gateway.access_log.path, "/dev/stdout");
+  EXPECT_EQ(c.gateway.access_log.format, AccessLogFormat::Envoy);
+  EXPECT_EQ(c.gateway.limits.max_request_headers_bytes, 60u * 1024);
+  EXPECT_EQ(c.gateway.timeouts.connect, std::chrono::seconds(5));
+  EXPECT_EQ(c.gateway.timeouts.request, std::chrono::milliseconds(0));
+
+  ASSERT_EQ(c.endpoints.size(), 3u);
+  EXPECT_EQ(c.endpoints[2].name, "sim-3");
+  EXPECT_EQ(c.endpoints[2].port, 18003);
+  EXPECT_EQ(c.endpoints[2].labels.at("version"), "v2");
+
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].key(), "default/inference-gateway/http");
+  EXPECT_EQ(c.listeners[0].address, "127.0.0.1");
+  EXPECT_EQ(c.listeners[0].port, 8080);
+  EXPECT_EQ(c.listeners[0].protocol, ListenerProtocol::Http);
+
+  ASSERT_EQ(c.pools.size(), 1u);
+  EXPECT_EQ(c.pools[0].meta.name, "llm");
+  EXPECT_EQ(c.pools[0].target_ports, std::vector<uint16_t>{8000});
+  EXPECT_EQ(c.pools[0].selector.at("app"), "llm-model");
+  EXPECT_EQ(c.pools[0].app_protocol, AppProtocol::Http);
+
+  ASSERT_EQ(c.services.size(), 1u);
+  ASSERT_EQ(c.services[0].ports.size(), 1u);
+  EXPECT_EQ(c.services[0].ports[0].target_port, 8000);
+
+  ASSERT_EQ(c.routes.size(), 1u);
+  const HttpRoute& route = c.routes[0];
+  EXPECT_EQ(route.meta.source.document, 5);
+  ASSERT_EQ(route.rules.size(), 1u);
+  const HttpRouteRule& rule = route.rules[0];
+  ASSERT_EQ(rule.matches.size(), 1u);
+  EXPECT_EQ(rule.matches[0].path.type, PathMatchType::PathPrefix);
+  EXPECT_EQ(rule.matches[0].path.value, "/v1");
+  ASSERT_EQ(rule.backend_refs.size(), 2u);
+  EXPECT_TRUE(rule.backend_refs[0].is_inference_pool());
+  EXPECT_EQ(rule.backend_refs[0].weight, 90u);
+  EXPECT_EQ(rule.backend_refs[1].kind, "Service");
+  EXPECT_EQ(rule.backend_refs[1].port, 8000);
+  EXPECT_EQ(rule.backend_refs[1].weight, 10u);
+}
+
+TEST(LoadExamples, QuickstartDirectoryAndStringGiveTheSameModel) {
+  const std::string path = std::string(INFERGATE_SOURCE_DIR) + "/examples/quickstart";
+  LoadResult dir = load_path(path);
+  LoadResult str = load_string(read(path + "/gateway.yaml"), "gateway.yaml");
+  ASSERT_TRUE(dir.ok()) << render(dir.errors);
+  ASSERT_TRUE(str.ok()) << render(str.errors);
+  EXPECT_EQ(dir.config->routes[0].meta.source.file, path + "/gateway.yaml");
+  EXPECT_EQ(str.config->routes[0].meta.source.file, "gateway.yaml");
+  EXPECT_EQ(dir.config->routes[0].meta.source.line, str.config->routes[0].meta.source.line);
+}
+
+TEST(LoadExamples, GkeRolloutRouteWithRulesWrittenAsAMapping) {
+  LoadResult r = load_documents({
+      {"routes-to-llm.yaml", read(kData + "/seed004_routes_to_llm.yaml")},
+      {"pools.yaml", read(kData + "/seed004_pools.yaml")},
+  });
+  ASSERT_TRUE(r.ok()) << render(r.errors);
+  EXPECT_TRUE(has_diagnostic(
+      r.warnings,
+      "routes-to-llm.yaml:10: document 1 (HTTPRoute/routes-to-llm): spec.rules: is a mapping, "
+      "not a list; read as a single rule (write \"- backendRefs: ...\")"))
+      << render(r.warnings);
+  EXPECT_TRUE(has_diagnostic(
+      r.warnings,
+      "routes-to-llm.yaml:7: document 1 (HTTPRoute/routes-to-llm): spec.parentRefs[0]: parent "
+      "InferenceGateway \"default/my-inference-gateway\" (group inference.networking.k8s.io) is "
+      "not a Gateway defined here; the route attaches to every listener"))
+      << render(r.warnings);
+  EXPECT_EQ(r.warnings.size(), 2u) << render(r.warnings);
+
+  const Config& c = *r.config;
+  ASSERT_EQ(c.routes.size(), 1u);
+  ASSERT_EQ(c.routes[0].rules.size(), 1u);
+  const auto& refs = c.routes[0].rules[0].backend_refs;
+  ASSERT_EQ(refs.size(), 2u);
+  EXPECT_EQ(refs[0].name, "llm");
+  EXPECT_EQ(refs[0].weight, 90u);
+  EXPECT_EQ(refs[1].name, "llm-new");
+  EXPECT_EQ(refs[1].weight, 10u);
+  EXPECT_TRUE(c.routes[0].parent_refs[0].unresolved_foreign);
+  // The rule has no matches: Gateway API's default PathPrefix "/".
+  ASSERT_EQ(c.routes[0].rules[0].matches.size(), 1u);
+  EXPECT_EQ(c.routes[0].rules[0].matches[0].path.value, "/");
+
+  ASSERT_EQ(c.pools.size(), 2u);
+  ASSERT_TRUE(c.pools[0].endpoint_picker.has_value());
+  EXPECT_EQ(c.pools[0].endpoint_picker->name, "llm-epp");
+  EXPECT_EQ(c.pools[0].endpoint_picker->port, 9002);
+  EXPECT_EQ(c.pools[0].endpoint_picker->failure_mode, FailureMode::FailOpen);
+  EXPECT_FALSE(c.pools[1].endpoint_picker.has_value());
+}
+
+TEST(LoadExamples, GkeRouteWithoutItsPoolsNamesTheMissingPools) {
+  LoadResult r = load_string(read(kData + "/seed004_routes_to_llm.yaml"), "routes-to-llm.yaml");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has_diagnostic(r.errors,
+                             "routes-to-llm.yaml:12: document 1 (HTTPRoute/routes-to-llm): "
+                             "spec.rules[0].backendRefs[0]: InferencePool \"default/llm\" is not "
+                             "defined"))
+      << render(r.errors);
+  EXPECT_TRUE(has_diagnostic(r.errors,
+                             "routes-to-llm.yaml:16: document 1 (HTTPRoute/routes-to-llm): "
+                             "spec.rules[0].backendRefs[1]: InferencePool \"default/llm-new\" is "
+                             "not defined"))
+      << render(r.errors);
+}
+
+TEST(LoadExamples, IstioCanarySeedLoadsWithWarningsOnly) {
+  LoadResult r = load_path(kData + "/seed000_istio_canary.yaml");
+  ASSERT_TRUE(r.ok()) << render(r.errors);
+  const std::string f = kData + "/seed000_istio_canary.yaml";
+  EXPECT_TRUE(has_diagnostic(r.warnings, f + ":2: document 1 (Deployment/llm-model-v2): apps/v1 "
+                                             "Deployment is not used by the gateway; ignored"))
+      << render(r.warnings);
+  EXPECT_TRUE(has_diagnostic(r.warnings,
+                             f + ":24: document 2 (Application/llm-app): argoproj.io/v1alpha1 "
+                                 "Application is not used by the gateway; ignored"))
+      << render(r.warnings);
+  EXPECT_TRUE(has_diagnostic(
+      r.warnings, f + ":42: document 3 (VirtualService/llm-virtual-service): "
+                      "networking.istio.io/v1alpha3 VirtualService is not yet supported; ignored "
+                      "for now"))
+      << render(r.warnings);
+  EXPECT_EQ(r.warnings.size(), 3u) << render(r.warnings);
+}
+
+TEST(LoadExamples, IstioSeedAsPublishedWithoutIndentationDoesNotCrash) {
+  LoadResult r = load_path(kData + "/seed000_flattened.yaml");
+  // Whatever it means, it is reported, not crashed on; the Deployment is still recognised.
+  EXPECT_FALSE(r.warnings.empty() && r.errors.empty());
+  for (const auto& d : r.errors) EXPECT_FALSE(d.message.empty());
+}
+
+}  // namespace
+}  // namespace infergate::config
