@@ -33,7 +33,6 @@ UpstreamStream* H1ClientCodec::new_stream(UpstreamCallbacks& callbacks) {
   request_complete_ = headers_delivered_ = response_complete_ = paused_ = head_request_ = false;
   chunked_request_ = false;
   parser_.emplace(opts_.max_header_bytes, opts_.max_headers_count, 0);
-  parser_->eager(true);
   parser_->sink.on_body = [this](std::string_view body) {
     if (callbacks_) callbacks_->on_response_data(body, false);
   };
@@ -148,7 +147,6 @@ bool H1ClientCodec::parse() {
       if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
         // Interim responses are not forwarded; parse the real one next.
         parser_.emplace(opts_.max_header_bytes, opts_.max_headers_count, 0);
-        parser_->eager(true);
         parser_->sink.on_body = [this](std::string_view body) {
           if (callbacks_) callbacks_->on_response_data(body, false);
         };
@@ -162,6 +160,8 @@ bool H1ClientCodec::parse() {
       callbacks_->on_response_headers(std::move(resp), done);
       continue;
     }
+    // Eager only after the head went out, so no body byte overtakes it.
+    parser_->eager(true);
     size_t n = parser_->feed(avail, ec);
     consumed_ += n;
     if (ec) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -43,10 +44,9 @@ class H1MessageParser final : public boost::beast::http::basic_parser<isRequest>
   H1MessageParser(size_t max_header_bytes, size_t max_headers_count, uint64_t max_body_bytes)
       : max_headers_count_(max_headers_count) {
     this->header_limit(static_cast<std::uint32_t>(max_header_bytes));
-    if (max_body_bytes)
-      this->body_limit(max_body_bytes);
-    else
-      this->body_limit(boost::none);
+    // Boost 1.74 compares the content length against an empty optional as
+    // "greater", so "unlimited" must be spelled as the largest value.
+    this->body_limit(max_body_bytes ? max_body_bytes : std::numeric_limits<std::uint64_t>::max());
     this->eager(false);
   }
 

@@ -1,5 +1,7 @@
 #include "gateway/h1_server_codec.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/beast/http/status.hpp>
 
 #include <charconv>
@@ -178,6 +180,8 @@ bool H1ServerCodec::start_request() {
 }
 
 void H1ServerCodec::local_error(int status, std::string_view body) {
+  spdlog::debug("h1 downstream: answering {} and closing: {}", status,
+                parser_ && !parser_->error_detail.empty() ? parser_->error_detail : std::string("limit"));
   if (stats_) {
     stats_->downstream_cx_protocol_error.inc();
     stats_->reject(status == 431 ? RejectReason::HeadersTooLarge
