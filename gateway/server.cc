@@ -1,5 +1,7 @@
 #include "gateway/server.h"
 
+#include "gateway/endpoint_resolver.h"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <spdlog/spdlog.h>
@@ -81,6 +83,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
     return false;
   }
   std::vector<config::Diagnostic> build_errors;
+  resolve_endpoint_hosts(*loaded.config, &build_errors);
   auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
   auto snap = build_snapshot(cfg, version_ + 1, source, endpoints_, *registry_, &build_errors);
   if (!build_errors.empty()) {
