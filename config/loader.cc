@@ -15,6 +15,7 @@
 #include "config/parsers.h"
 #include "config/resource_kinds.h"
 #include "config/validate.h"
+#include "config/yaml_documents.h"
 
 namespace infergate::config {
 
@@ -38,7 +39,9 @@ struct Piece {
 
 bool is_marker(std::string_view line) {
   if (!line.starts_with("---")) return false;
-  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+  // `line` still ends with its '\n' (when it has one).
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' ||
+         line[3] == '\n';
 }
 
 std::vector<Piece> split_documents(std::string_view text) {
@@ -74,6 +77,12 @@ bool is_blank(std::string_view text) {
     pos = next;
   }
   return true;
+}
+
+// 1-based number of the last line of `text`, ignoring trailing line breaks.
+int last_line(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
 std::string scalar_or_empty(const YAML::Node& doc, const char* key) {
@@ -150,10 +159,13 @@ void load_text(std::string_view file, std::string_view text, Collected& out, Loa
     if (is_blank(piece.text)) continue;
     std::vector<YAML::Node> docs;
     try {
-      docs = YAML::LoadAll(std::string(piece.text));
+      docs = detail::load_all_documents(std::string(piece.text));
     } catch (const YAML::Exception& e) {
       ++document;
-      int line = e.mark.is_null() ? 0 : e.mark.line + 1 + piece.line_offset;
+      // yaml-cpp marks an unclosed construct where the text ran out, which is the next
+      // document's "---"; the piece's last line is where the reader should look.
+      int line = e.mark.is_null() ? 0 : std::min(e.mark.line + 1, last_line(piece.text)) +
+                                            piece.line_offset;
       result.errors.push_back(Diagnostic{std::string(file), document, "", "", line,
                                          cat("YAML syntax error: ", e.msg)});
       continue;
@@ -241,6 +253,8 @@ LoadResult load_path(const std::string& path) {
       return r;
     }
   } else {
+    // Not a directory, or nothing there at all: reading it names the real problem.
+    ec.clear();
     files.emplace_back(path);
   }
   LoadResult result;

@@ -55,6 +55,7 @@ class H2ClientCodec::Stream final : public UpstreamStream {
   h2::OutboundBody body;
   bool submitted = false;
   bool above_high = false;
+  bool request_end_sent = false;  // our END_STREAM went out
 
   // Response.
   ResponseHead head;
@@ -210,6 +211,12 @@ struct H2ClientCodec::Callbacks {
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
     H2ClientCodec& c = self(ud);
     switch (frame->hd.type) {
+      case NGHTTP2_HEADERS:
+      case NGHTTP2_DATA:
+        if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+          if (Stream* s = c.find(frame->hd.stream_id)) s->request_end_sent = true;
+        }
+        return 0;
       case NGHTTP2_RST_STREAM:
         c.bump(&H2ClientStats::tx_reset);
         if (Stream* s = c.find(frame->hd.stream_id); s != nullptr && !s->abandoned) {
@@ -322,8 +329,11 @@ void H2ClientCodec::Stream::abandon() {
     closed = true;
   } else {
     codec_.drop_hold(*this);
-    if (id > 0 && !closed) {
-      // Also cancels request HEADERS nghttp2 has not sent yet.
+    if (id > 0 && !closed && !(response_ended && request_end_sent)) {
+      // Also cancels request HEADERS nghttp2 has not sent yet. A stream that ended
+      // both ways (released from inside its last callback, before nghttp2 closed
+      // it) needs none: a RST_STREAM there would cost the server a reset per
+      // request and trip its rapid-reset limit on a busy connection.
       nghttp2_submit_rst_stream(codec_.session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     } else if (id == 0) {
       closed = true;

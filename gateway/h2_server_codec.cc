@@ -1,5 +1,7 @@
 #include "gateway/h2_server_codec.h"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -71,6 +73,7 @@ class H2ServerCodec::Stream final : public DownstreamStream {
   bool local_reset = false;   // we (handler or codec) reset it: no callback owed
   bool remote_reset = false;  // RST_STREAM received
   bool lib_reset = false;     // nghttp2 reset it for a protocol violation
+  bool header_overflow = false;  // trailers over the limits: the stream is being reset
   bool reap_queued = false;
   std::unique_ptr<StreamHandler> handler;  // last: destroyed first
 };
@@ -100,14 +103,20 @@ struct H2ServerCodec::Callbacks {
                        void* ud) {
     H2ServerCodec& c = self(ud);
     Stream* s = c.find(frame->hd.stream_id);
-    if (s == nullptr || s->local_reset) return 0;
+    if (s == nullptr || s->local_reset || s->header_overflow) return 0;
     s->header_bytes += namelen + valuelen;
     if (++s->header_count > c.opts_.max_headers_count ||
         s->header_bytes > c.opts_.max_header_list_bytes) {
       c.bump(&H2ServerStats::header_overflow);
       // nghttp2 resets the stream (INTERNAL_ERROR, as Envoy does) and skips the rest
-      // of the block; the connection carries on.
-      s->local_reset = true;
+      // of the block; the connection carries on. Oversized trailers arrive after the
+      // handler has the request: it is owed a reset (ProtocolError), not silence.
+      if (s->live_handler()) {
+        s->lib_reset = true;
+        s->header_overflow = true;
+      } else {
+        s->local_reset = true;
+      }
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     std::string_view n = as_view(name, namelen), v = as_view(value, valuelen);
@@ -170,6 +179,13 @@ struct H2ServerCodec::Callbacks {
       case NGHTTP2_RST_STREAM:
         c.bump(&H2ServerStats::rx_reset);
         if (Stream* s = c.find(id)) s->remote_reset = true;
+        if (!c.take_reset_token()) {
+          // Same budget as nghttp2's own limiter, which only queues a GOAWAY and
+          // keeps opening the streams that follow in this read, each reaching a
+          // handler. Failing here stops the read at the frame over the budget.
+          c.reset_flood_ = true;
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
         return 0;
       case NGHTTP2_PING:
         // The PING sent with the shutdown notice came back: every stream the client
@@ -393,7 +409,12 @@ void H2ServerCodec::Stream::finish() {
 
 H2ServerCodec::H2ServerCodec(ConnectionIo& io, StreamHandlerFactory& factory,
                              const H2ServerOptions& opts, std::string peer_address)
-    : io_(io), factory_(factory), opts_(opts), peer_address_(std::move(peer_address)) {
+    : io_(io),
+      factory_(factory),
+      opts_(opts),
+      peer_address_(std::move(peer_address)),
+      reset_tokens_(opts.reset_burst),
+      reset_refilled_at_(std::chrono::steady_clock::now()) {
   nghttp2_session_callbacks* raw_cbs = nullptr;
   nghttp2_session_callbacks_new(&raw_cbs);
   h2::CallbacksPtr cbs(raw_cbs);
@@ -437,6 +458,22 @@ H2ServerCodec::H2ServerCodec(ConnectionIo& io, StreamHandlerFactory& factory,
 H2ServerCodec::~H2ServerCodec() {
   closed_ = true;      // a handler's destructor calling its stream finds it inert
   streams_.clear();    // handlers go before the session they might still name
+}
+
+bool H2ServerCodec::take_reset_token() {
+  // nghttp2's token bucket: whole seconds, refilled at reset_rate_per_s up to the burst.
+  auto now = std::chrono::steady_clock::now();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - reset_refilled_at_).count();
+  if (secs > 0) {
+    reset_refilled_at_ += std::chrono::seconds(secs);
+    uint64_t room = opts_.reset_burst - reset_tokens_;
+    uint64_t rate = opts_.reset_rate_per_s;
+    uint64_t add = rate == 0 ? 0 : static_cast<uint64_t>(secs) > room / rate ? room : static_cast<uint64_t>(secs) * rate;
+    reset_tokens_ += add;
+  }
+  if (reset_tokens_ == 0) return false;
+  --reset_tokens_;
+  return true;
 }
 
 H2ServerCodec::Stream* H2ServerCodec::find(int32_t stream_id) {
@@ -603,7 +640,7 @@ bool H2ServerCodec::on_read(std::string_view bytes) {
   if (rv < 0) {
     // Fatal: the session cannot go on. Tell the peer why when it is worth it.
     local_goaway_error_ = true;
-    bool abuse = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+    bool abuse = reset_flood_ || rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
     bump(abuse ? &H2ServerStats::abuse_closes : &H2ServerStats::protocol_error_closes);
     if (rv != NGHTTP2_ERR_FLOODED) {  // a flooder is not reading: don't queue more
       uint32_t code = rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? NGHTTP2_PROTOCOL_ERROR
@@ -635,15 +672,12 @@ void H2ServerCodec::on_connection_closed() { fail_connection(ResetReason::Connec
 void H2ServerCodec::start_drain() {
   if (draining_ || closed_) return;
   draining_ = true;
-  if (active_streams() == 0) {
-    final_goaway_sent_ = true;
-    nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(session_.get()),
-                          NGHTTP2_NO_ERROR, nullptr, 0);
-  } else {
-    nghttp2_submit_shutdown_notice(session_.get());
-    nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
-  }
+  // Two steps even when idle: a request the client sent before it sees the notice
+  // may be on the wire, and a final GOAWAY naming the last stream we processed
+  // would refuse it. The final GOAWAY follows the PING's ACK (on_frame_recv); the
+  // connection closes once it is sent and no stream is left.
+  nghttp2_submit_shutdown_notice(session_.get());
+  nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
   request_flush();
 }
 

@@ -14,6 +14,7 @@
 // finish(), by returning from on_downstream_reset(), or by its own reset().
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -103,6 +104,8 @@ class H2ServerCodec final : public ServerCodec {
   void reap();
   void fail_connection(ResetReason reason);
   void bump(uint64_t H2ServerStats::*counter);
+  // Takes one RST_STREAM from the rapid-reset budget; false when it is spent.
+  bool take_reset_token();
   Stream* find(int32_t stream_id);
 
   ConnectionIo& io_;
@@ -123,6 +126,9 @@ class H2ServerCodec final : public ServerCodec {
   bool connection_failed_ = false;     // on_read must answer false
   bool closed_ = false;                // on_connection_closed ran or we gave up
   bool close_requested_ = false;
+  bool reset_flood_ = false;           // the rapid-reset budget ran out
+  uint64_t reset_tokens_;
+  std::chrono::steady_clock::time_point reset_refilled_at_;
 };
 
 }  // namespace infergate::gateway

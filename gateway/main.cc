@@ -1,6 +1,7 @@
 // infergate: an Envoy-compatible inference gateway data plane.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -37,6 +38,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(lvl);
   // A client that goes away mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // A gateway holds two descriptors per proxied connection: use all the hard limit
+  // allows (the soft default of 1024 would cap us near 500 clients).
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   config::LoadResult loaded = config::load_path(cl.server.config_path);
   for (const auto& w : loaded.warnings) std::cerr << "warning: " << w.to_string() << "\n";

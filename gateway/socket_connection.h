@@ -1,14 +1,15 @@
 // A TCP connection that does the socket I/O for a sans-I/O codec.
 //
 // Writes are gathered: everything a codec queues during one event dispatch goes out
-// in one write at the end of it. Reads land in a fixed per-connection buffer and are
-// handed to the subclass as views. Lifetime is by shared_ptr: each pending operation
+// in one write at the end of it. Reads land in a small inline buffer, large
+// reads continue in a per-worker one; both reach the subclass as views. Lifetime is by shared_ptr: each pending operation
 // holds one, so a connection lives exactly as long as it has I/O or an owner.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -56,12 +57,14 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
 
  private:
   void do_read();
+  bool deliver(const char* data, size_t n);
+  bool drain_socket();
   void flush();
   void do_write();
   void finish_close(bool by_peer);
   void wait_idle(std::chrono::steady_clock::duration delay);
 
-  std::vector<char> read_buffer_;
+  std::array<char, 2048> small_buffer_;
   std::string pending_;    // queued, not yet handed to the socket
   std::string in_flight_;  // handed to async_write
   size_t in_flight_bytes_ = 0;

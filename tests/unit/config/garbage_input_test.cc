@@ -64,6 +64,23 @@ TEST(GarbageInput, PathologicalDocuments) {
   expect_handled("%YAML 1.2\n---\napiVersion: v1\n...\n");
 }
 
+// yaml-cpp 0.7 never returns from LoadAll on these (a document starting with a token its
+// parser does not consume); the loader must turn them into a syntax error.
+TEST(GarbageInput, StrayFlowEntryIsASyntaxErrorNotAHang) {
+  for (const char* text : {",", ",\n", "[a],", "&a ,", "!t ,", "a: 1\n...\n,",
+                           "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n,\n"}) {
+    LoadResult r = load_string(text, "comma.yaml");
+    ASSERT_FALSE(r.ok()) << text;
+    ASSERT_EQ(r.errors.size(), 1u) << text;
+    EXPECT_NE(r.errors[0].message.find("YAML syntax error"), std::string::npos)
+        << r.errors[0].to_string();
+  }
+  LoadResult r = load_string("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n,\n",
+                             "comma.yaml");
+  EXPECT_EQ(r.errors[0].document, 2);
+  EXPECT_EQ(r.errors[0].line, 5);
+}
+
 TEST(GarbageInput, RandomBytes) {
   std::mt19937 rng(777);
   for (int i = 0; i < 200; ++i) {

@@ -1,6 +1,7 @@
 // Every rejection names file, document, resource, field path and line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -11,9 +12,11 @@ namespace infergate::config {
 namespace {
 
 using testing::has_diagnostic;
+using testing::line_of;
 using testing::render;
 
-// Documents 1-5, reused as the valid base of most cases (line numbers matter below).
+// Documents 1-4, the valid base of most cases. Expected line numbers are looked up in the
+// text (line_of), so this fixture can be edited freely.
 const std::string kBase = R"(apiVersion: infergate.dev/v1alpha1
 kind: GatewayConfig
 metadata:
@@ -58,10 +61,35 @@ spec:
   - port: 80
     targetPort: 8000
 )";
-// kBase has 47 lines; the next document starts on line 48 ("---") / 49.
 
-LoadResult load_with(const std::string& extra) {
-  return load_string(kBase + "---\n" + extra, "gateway.yaml");
+// kBase followed by more documents (document 5 onwards), loaded as "gateway.yaml".
+struct Loaded {
+  std::string extra;
+  LoadResult r;
+
+  // "gateway.yaml:<line>: " where <line> is the file line of the nth line of `extra` holding
+  // `needle`. A needle that is not there fails the test instead of matching line 0.
+  std::string at(std::string_view needle, int nth = 1) const {
+    int l = line_of(extra, needle, nth);
+    EXPECT_GT(l, 0) << "fixture has no line with \"" << needle << "\"";
+    return "gateway.yaml:" + std::to_string(l + base_lines()) + ": ";
+  }
+  int line(std::string_view needle, int nth = 1) const {
+    return line_of(extra, needle, nth) + base_lines();
+  }
+  // kBase's lines and the "---" line after them.
+  static int base_lines() { return static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 1; }
+};
+
+// "gateway.yaml:<line>" of a line in kBase.
+std::string base_at(std::string_view needle) {
+  int l = line_of(kBase, needle);
+  EXPECT_GT(l, 0) << "kBase has no line with \"" << needle << "\"";
+  return "gateway.yaml:" + std::to_string(l);
+}
+
+Loaded load_with(const std::string& extra) {
+  return Loaded{extra, load_string(kBase + "---\n" + extra, "gateway.yaml")};
 }
 
 TEST(LoadErrors, BaseIsValid) {
@@ -71,7 +99,7 @@ TEST(LoadErrors, BaseIsValid) {
 }
 
 TEST(LoadErrors, WeightOutOfRange) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: llm-route
@@ -87,63 +115,85 @@ spec:
       kind: InferencePool
       weight: 2000000
 )");
-  EXPECT_FALSE(r.ok());
-  EXPECT_FALSE(r.config.has_value());
-  EXPECT_TRUE(has_diagnostic(r.errors,
-                             "gateway.yaml:63: document 5 (HTTPRoute/llm-route): "
+  EXPECT_FALSE(l.r.ok());
+  EXPECT_FALSE(l.r.config.has_value());
+  EXPECT_TRUE(has_diagnostic(l.r.errors,
+                             l.at("weight: 2000000") + "document 5 (HTTPRoute/llm-route): "
                              "spec.rules[0].backendRefs[1].weight: must be between 0 and 1000000"))
-      << render(r.errors);
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, YamlSyntaxErrorNamesLineAndDocumentAndOthersStillChecked) {
-  LoadResult r = load_with("apiVersion: v1\nkind: [unclosed\n---\nkind: Nope\napiVersion: x/v1\n");
-  ASSERT_FALSE(r.ok());
-  ASSERT_EQ(r.errors.size(), 2u) << render(r.errors);
-  EXPECT_EQ(r.errors[0].document, 5);
-  EXPECT_EQ(r.errors[0].line, 51) << render(r.errors);
-  EXPECT_NE(r.errors[0].message.find("YAML syntax error"), std::string::npos);
-  EXPECT_EQ(r.errors[1].to_string(),
-            "gateway.yaml:52: document 6 (Nope/): kind: unknown kind \"Nope\" (apiVersion \"x/v1\")");
+  Loaded l = load_with("apiVersion: v1\nkind: [unclosed\n---\nkind: Nope\napiVersion: x/v1\n");
+  ASSERT_FALSE(l.r.ok());
+  ASSERT_EQ(l.r.errors.size(), 2u) << render(l.r.errors);
+  EXPECT_EQ(l.r.errors[0].document, 5);
+  // The unclosed list's line, not the next document's "---" where yaml-cpp noticed it.
+  EXPECT_EQ(l.r.errors[0].line, l.line("kind: [unclosed")) << render(l.r.errors);
+  EXPECT_NE(l.r.errors[0].message.find("YAML syntax error"), std::string::npos);
+  EXPECT_EQ(l.r.errors[1].to_string(),
+            l.at("kind: Nope") + "document 6 (Nope/): kind: unknown kind \"Nope\" (apiVersion \"x/v1\")");
+}
+
+TEST(LoadErrors, EveryDocumentMarkerStartsANewDocument) {
+  // Five documents after the base; the bad one in the middle spoils only itself.
+  Loaded l = load_with("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n"
+                       "kind: [\n--- \napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n"
+                       "---\t# comment\napiVersion: v1\nkind: Namespace\nmetadata: {name: d}\n"
+                       "---\r\napiVersion: v1\r\nkind: Widget\r\nmetadata: {name: e}\r\n");
+  ASSERT_EQ(l.r.errors.size(), 2u) << render(l.r.errors);
+  EXPECT_EQ(l.r.errors[0].document, 6);
+  EXPECT_EQ(l.r.errors[0].line, l.line("kind: ["));
+  EXPECT_EQ(l.r.errors[1].document, 9);
+  EXPECT_EQ(l.r.errors[1].resource, "Widget/e");
+  EXPECT_EQ(l.r.errors[1].line, l.line("apiVersion: v1", 4));
+  ASSERT_EQ(l.r.warnings.size(), 3u) << render(l.r.warnings);
+  EXPECT_EQ(l.r.warnings[2].to_string(),
+            l.at("apiVersion: v1", 3) + "document 8 (Namespace/d): v1 Namespace is not used by "
+            "the gateway; ignored");
 }
 
 TEST(LoadErrors, UnknownKindNamesApiVersionAndKind) {
-  LoadResult r = load_with("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:49: document 5 (Widget/w): kind: unknown "
-                                       "kind \"Widget\" (apiVersion \"example.com/v1\")"))
-      << render(r.errors);
+  Loaded l = load_with("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("apiVersion: example.com/v1") +
+                                             "document 5 (Widget/w): kind: unknown kind "
+                                             "\"Widget\" (apiVersion \"example.com/v1\")"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, KnownKindInUnknownVersion) {
-  LoadResult r = load_with("apiVersion: gateway.networking.k8s.io/v9\nkind: HTTPRoute\n"
-                           "metadata: {name: r}\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:49: document 5 (HTTPRoute/r): apiVersion: "
-                                       "kind HTTPRoute is not supported in apiVersion "
-                                       "\"gateway.networking.k8s.io/v9\""))
-      << render(r.errors);
+  Loaded l = load_with("apiVersion: gateway.networking.k8s.io/v9\nkind: HTTPRoute\n"
+                       "metadata: {name: r}\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("v9") + "document 5 (HTTPRoute/r): apiVersion: "
+                                             "kind HTTPRoute is not supported in apiVersion "
+                                             "\"gateway.networking.k8s.io/v9\""))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, MissingApiVersionOrKind) {
-  LoadResult r = load_with("kind: Service\nmetadata: {name: x}\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:49: document 5 (Service/x): apiVersion: is required"))
-      << render(r.errors);
-  r = load_with("- just\n- a list\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:49: document 5: a document must be a "
-                                       "mapping with apiVersion and kind"))
-      << render(r.errors);
+  Loaded l = load_with("kind: Service\nmetadata: {name: x}\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors,
+                             l.at("kind: Service") + "document 5 (Service/x): apiVersion: is required"))
+      << render(l.r.errors);
+  l = load_with("- just\n- a list\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- just") + "document 5: a document must be a "
+                                             "mapping with apiVersion and kind"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, UnknownFieldIsAnErrorInOurOwnKind) {
-  LoadResult r = load_string("apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\n"
-                             "spec:\n  timeouts:\n    conect: 1s\n",
-                             "own.yaml");
-  EXPECT_TRUE(has_diagnostic(r.errors, "own.yaml:5: document 1 (GatewayConfig/): "
-                                       "spec.timeouts.conect: unknown field \"conect\" (known: "
-                                       "connect, request, perTry, idle, streamIdle, drain)"))
+  const std::string text =
+      "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nspec:\n  timeouts:\n    conect: 1s\n";
+  LoadResult r = load_string(text, "own.yaml");
+  EXPECT_TRUE(has_diagnostic(r.errors, "own.yaml:" + std::to_string(line_of(text, "conect")) +
+                                           ": document 1 (GatewayConfig/): "
+                                           "spec.timeouts.conect: unknown field \"conect\" (known: "
+                                           "connect, request, perTry, idle, streamIdle, drain)"))
       << render(r.errors);
 }
 
 TEST(LoadErrors, UnknownFieldIsAWarningInForeignKinds) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: r
@@ -153,14 +203,15 @@ spec:
   rules:
   - backendRefs: [{name: svc, port: 80}]
 )");
-  ASSERT_TRUE(r.ok()) << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.warnings, "gateway.yaml:55: document 5 (HTTPRoute/r): "
-                                         "spec.futureField: unknown field \"futureField\", ignored"))
-      << render(r.warnings);
+  ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.warnings, l.at("futureField") + "document 5 (HTTPRoute/r): "
+                                               "spec.futureField: unknown field \"futureField\", "
+                                               "ignored"))
+      << render(l.r.warnings);
 }
 
 TEST(LoadErrors, WrongTypes) {
-  LoadResult r = load_string(R"(apiVersion: infergate.dev/v1alpha1
+  const std::string text = R"(apiVersion: infergate.dev/v1alpha1
 kind: GatewayConfig
 spec:
   workers: "4"
@@ -168,24 +219,23 @@ spec:
     port: abc
   endpoints: {name: x}
   limits: []
-)",
-                             "types.yaml");
-  EXPECT_TRUE(has_diagnostic(r.errors, "types.yaml:4: document 1 (GatewayConfig/): spec.workers: "
-                                       "must be an integer, got \"4\""))
+)";
+  LoadResult r = load_string(text, "types.yaml");
+  auto at = [&](std::string_view needle) {
+    return "types.yaml:" + std::to_string(line_of(text, needle)) + ": document 1 (GatewayConfig/): ";
+  };
+  EXPECT_TRUE(has_diagnostic(r.errors, at("workers") + "spec.workers: must be an integer, got \"4\""))
       << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, "types.yaml:6: document 1 (GatewayConfig/): "
-                                       "spec.admin.port: must be an integer, got \"abc\""))
+  EXPECT_TRUE(has_diagnostic(r.errors, at("port: abc") + "spec.admin.port: must be an integer, got \"abc\""))
       << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, "types.yaml:7: document 1 (GatewayConfig/): "
-                                       "spec.endpoints: must be a list, got a mapping"))
+  EXPECT_TRUE(has_diagnostic(r.errors, at("endpoints") + "spec.endpoints: must be a list, got a mapping"))
       << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, "types.yaml:8: document 1 (GatewayConfig/): spec.limits: "
-                                       "must be a mapping, got a list"))
+  EXPECT_TRUE(has_diagnostic(r.errors, at("limits") + "spec.limits: must be a mapping, got a list"))
       << render(r.errors);
 }
 
 TEST(LoadErrors, OutOfRangeAndBadEnum) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:
   name: gw2
@@ -198,17 +248,17 @@ spec:
     port: 9443
     protocol: TCP
 )");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:56: document 5 (Gateway/gw2): "
-                                       "spec.listeners[0].port: must be between 1 and 65535"))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:60: document 5 (Gateway/gw2): "
-                                       "spec.listeners[1].protocol: \"TCP\" is not one of: HTTP, "
-                                       "HTTPS"))
-      << render(r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("port: 70000") + "document 5 (Gateway/gw2): "
+                                             "spec.listeners[0].port: must be between 1 and 65535"))
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("protocol: TCP") + "document 5 (Gateway/gw2): "
+                                             "spec.listeners[1].protocol: \"TCP\" is not one of: "
+                                             "HTTP, HTTPS"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, MissingRequiredFields) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: r
@@ -219,41 +269,43 @@ spec:
     - port: 80
     - name: svc
 )");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:57: document 5 (HTTPRoute/r): "
-                                       "spec.rules[0].backendRefs[0].name: is required"))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:58: document 5 (HTTPRoute/r): "
-                                       "spec.rules[0].backendRefs[1].port: is required for a "
-                                       "Service backend"))
-      << render(r.errors);
-  r = load_with("apiVersion: v1\nkind: Service\nmetadata: {}\nspec: {ports: [{port: 1}]}\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:51: document 5 (Service/): metadata.name: is required"))
-      << render(r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- port: 80") + "document 5 (HTTPRoute/r): "
+                                             "spec.rules[0].backendRefs[0].name: is required"))
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: svc") + "document 5 (HTTPRoute/r): "
+                                             "spec.rules[0].backendRefs[1].port: is required for "
+                                             "a Service backend"))
+      << render(l.r.errors);
+  l = load_with("apiVersion: v1\nkind: Service\nmetadata: {}\nspec: {ports: [{port: 1}]}\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("metadata: {}") + "document 5 (Service/): "
+                                             "metadata.name: is required"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, DuplicateResourceNames) {
-  LoadResult r = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n"
-                           "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:49: document 5 (Service/svc): metadata.name: "
-                                       "duplicate Service \"default/svc\" (first defined at "
-                                       "gateway.yaml:38)"))
-      << render(r.errors);
+  Loaded l = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n"
+                       "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("apiVersion: v1") +
+                                             "document 5 (Service/svc): metadata.name: duplicate "
+                                             "Service \"default/svc\" (first defined at " +
+                                             base_at("apiVersion: v1") + ")"))
+      << render(l.r.errors);
   // Same name in another namespace is a different Service.
-  r = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: other}\n"
+  l = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: other}\n"
                 "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
-  EXPECT_TRUE(r.ok()) << render(r.errors);
+  EXPECT_TRUE(l.r.ok()) << render(l.r.errors);
 }
 
 TEST(LoadErrors, DuplicateKeysInAMapping) {
-  LoadResult r = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n"
-                           "spec:\n  selector: {app: m}\n  selector: {app: n}\n  ports: [{port: 80}]\n");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:54: document 5 (Service/s2): spec.selector: "
-                                       "duplicate key"))
-      << render(r.errors);
+  Loaded l = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n"
+                       "spec:\n  selector: {app: m}\n  selector: {app: n}\n  ports: [{port: 80}]\n");
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("selector: {app: n}") +
+                                             "document 5 (Service/s2): spec.selector: duplicate key"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, DanglingReferences) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: r
@@ -272,29 +324,32 @@ spec:
       group: inference.networking.k8s.io
       kind: InferencePool
 )");
-  const std::string p = "gateway.yaml:";
-  EXPECT_TRUE(has_diagnostic(r.errors, p + "55: document 5 (HTTPRoute/r): spec.parentRefs[0]: "
-                                           "Gateway \"default/nogw\" is not defined"))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, p + "56: document 5 (HTTPRoute/r): spec.parentRefs[1]: "
-                                           "Gateway \"default/gw\" has no listener named \"https\""))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, p + "60: document 5 (HTTPRoute/r): "
-                                           "spec.rules[0].backendRefs[0]: Service "
-                                           "\"default/nosvc\" is not defined"))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, p + "62: document 5 (HTTPRoute/r): "
-                                           "spec.rules[0].backendRefs[1].port: Service "
-                                           "\"default/svc\" has no port 81"))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, p + "64: document 5 (HTTPRoute/r): "
-                                           "spec.rules[0].backendRefs[2]: InferencePool "
-                                           "\"default/nopool\" is not defined"))
-      << render(r.errors);
+  const std::string doc = "document 5 (HTTPRoute/r): ";
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: nogw") + doc +
+                                             "spec.parentRefs[0]: Gateway \"default/nogw\" is not "
+                                             "defined"))
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: gw") + doc +
+                                             "spec.parentRefs[1]: Gateway \"default/gw\" has no "
+                                             "listener named \"https\""))
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: nosvc") + doc +
+                                             "spec.rules[0].backendRefs[0]: Service "
+                                             "\"default/nosvc\" is not defined"))
+      << render(l.r.errors);
+  // The model keeps the line of each backendRef, so a bad port points at its backendRef.
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: svc") + doc +
+                                             "spec.rules[0].backendRefs[1].port: Service "
+                                             "\"default/svc\" has no port 81"))
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: nopool") + doc +
+                                             "spec.rules[0].backendRefs[2]: InferencePool "
+                                             "\"default/nopool\" is not defined"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, ForeignParentKindIsOnlyAWarning) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: r
@@ -306,12 +361,12 @@ spec:
   rules:
   - backendRefs: [{name: svc, port: 80}]
 )");
-  ASSERT_TRUE(r.ok()) << render(r.errors);
-  EXPECT_EQ(r.warnings.size(), 1u) << render(r.warnings);
+  ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+  EXPECT_EQ(l.r.warnings.size(), 1u) << render(l.r.warnings);
 }
 
 TEST(LoadErrors, SelectorSelectingNothingIsAWarning) {
-  LoadResult r = load_with(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+  Loaded l = load_with(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferencePool
 metadata:
   name: empty
@@ -319,16 +374,17 @@ spec:
   selector: {app: nothing-has-this}
   targetPortNumber: 8000
 )");
-  ASSERT_TRUE(r.ok()) << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.warnings, "gateway.yaml:49: document 5 (InferencePool/empty): "
-                                         "spec.selector: selects no endpoint (GatewayConfig "
-                                         "spec.endpoints labels)"))
-      << render(r.warnings);
-  EXPECT_EQ(r.config->pools[1].target_ports, std::vector<uint16_t>{8000});
+  ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.warnings, l.at("apiVersion:") +
+                                               "document 5 (InferencePool/empty): spec.selector: "
+                                               "selects no endpoint (GatewayConfig "
+                                               "spec.endpoints labels)"))
+      << render(l.r.warnings);
+  EXPECT_EQ(l.r.config->pools[1].target_ports, std::vector<uint16_t>{8000});
 }
 
 TEST(LoadErrors, BadDurationAndTimeoutOrder) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: r
@@ -341,19 +397,20 @@ spec:
       request: 10s
       backendRequest: 20s
 )");
-  EXPECT_TRUE(has_diagnostic(r.errors,
-                             "gateway.yaml:57: document 5 (HTTPRoute/r): "
+  EXPECT_TRUE(has_diagnostic(l.r.errors,
+                             l.at("request: 10 seconds") + "document 5 (HTTPRoute/r): "
                              "spec.rules[0].timeouts.request: invalid duration \"10 seconds\": "
                              "expected e.g. \"10s\", \"500ms\", \"1h30m\", \"1.5s\""))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:60: document 5 (HTTPRoute/r): "
-                                       "spec.rules[1].timeouts.backendRequest: must not be longer "
-                                       "than timeouts.request"))
-      << render(r.errors);
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("backendRequest: 20s") +
+                                             "document 5 (HTTPRoute/r): "
+                                             "spec.rules[1].timeouts.backendRequest: must not be "
+                                             "longer than timeouts.request"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, InvalidRegularExpression) {
-  LoadResult r = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
   name: r
@@ -363,14 +420,14 @@ spec:
   - matches:
     - path: {type: RegularExpression, value: "/v1/(chat"}
 )");
-  ASSERT_EQ(r.errors.size(), 1u) << render(r.errors);
-  EXPECT_EQ(r.errors[0].path, "spec.rules[0].matches[0].path.value");
-  EXPECT_EQ(r.errors[0].line, 57);
-  EXPECT_NE(r.errors[0].message.find("invalid regular expression"), std::string::npos);
+  ASSERT_EQ(l.r.errors.size(), 1u) << render(l.r.errors);
+  EXPECT_EQ(l.r.errors[0].path, "spec.rules[0].matches[0].path.value");
+  EXPECT_EQ(l.r.errors[0].line, l.line("RegularExpression"));
+  EXPECT_NE(l.r.errors[0].message.find("invalid regular expression"), std::string::npos);
 }
 
 TEST(LoadErrors, IgnoredAndNotYetSupportedKindsAreWarnings) {
-  LoadResult r = load_with(R"(apiVersion: v1
+  Loaded l = load_with(R"(apiVersion: v1
 kind: Namespace
 metadata: {name: llm}
 ---
@@ -383,16 +440,17 @@ kind: InferenceModel
 metadata: {name: chat}
 spec: {modelName: chat, poolRef: {name: pool}}
 )");
-  ASSERT_TRUE(r.ok()) << render(r.errors);
-  ASSERT_EQ(r.warnings.size(), 3u) << render(r.warnings);
-  EXPECT_EQ(r.warnings[0].to_string(),
-            "gateway.yaml:49: document 5 (Namespace/llm): v1 Namespace is not used by the "
+  ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+  ASSERT_EQ(l.r.warnings.size(), 3u) << render(l.r.warnings);
+  EXPECT_EQ(l.r.warnings[0].to_string(),
+            l.at("apiVersion: v1") + "document 5 (Namespace/llm): v1 Namespace is not used by the "
             "gateway; ignored");
-  EXPECT_EQ(r.warnings[2].document, 7);
+  EXPECT_EQ(l.r.warnings[2].document, 7);
+  EXPECT_EQ(l.r.warnings[2].line, l.line("x-k8s.io/v1alpha2"));
 }
 
 TEST(LoadErrors, SecondGatewayConfigAndListenerPortClash) {
-  LoadResult r = load_with(R"(apiVersion: infergate.dev/v1alpha1
+  Loaded l = load_with(R"(apiVersion: infergate.dev/v1alpha1
 kind: GatewayConfig
 metadata: {name: again}
 ---
@@ -403,14 +461,17 @@ spec:
   listeners:
   - {name: http, port: 8080, protocol: HTTP}
 )");
-  EXPECT_TRUE(has_diagnostic(r.errors, "gateway.yaml:49: document 5 (GatewayConfig/again): only "
-                                       "one GatewayConfig is allowed (first at gateway.yaml:1)"))
-      << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors,
-                             "gateway.yaml:58: document 6 (Gateway/gw2): spec.listeners: port "
-                             "8080 is already used by listener \"default/gw/http\" at "
-                             "gateway.yaml:21 (one listener per port is supported)"))
-      << render(r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("infergate.dev/v1alpha1") +
+                                             "document 5 (GatewayConfig/again): only one "
+                                             "GatewayConfig is allowed (first at " +
+                                             base_at("apiVersion: infergate.dev") + ")"))
+      << render(l.r.errors);
+  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("port: 8080") +
+                                             "document 6 (Gateway/gw2): spec.listeners: port 8080 "
+                                             "is already used by listener \"default/gw/http\" at " +
+                                             base_at("- name: http") +
+                                             " (one listener per port is supported)"))
+      << render(l.r.errors);
 }
 
 TEST(LoadErrors, DirectoryLoadsSortedYamlFilesAndResolvesAcrossThem) {

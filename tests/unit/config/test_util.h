@@ -2,6 +2,7 @@
 // Helpers for config tests: render diagnostics for assertions and failure messages.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostic.h"
@@ -20,6 +21,23 @@ inline bool has_diagnostic(const std::vector<Diagnostic>& ds, const std::string&
   for (const auto& d : ds)
     if (d.to_string() == expected) return true;
   return false;
+}
+
+// 1-based line of the `nth` line of `text` containing `needle`; 0 when there is none.
+// Expected line numbers are looked up this way, never hard-coded, so that editing a fixture
+// cannot shift them silently.
+inline int line_of(std::string_view text, std::string_view needle, int nth = 1) {
+  int line = 1;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (text.substr(start, end - start).find(needle) != std::string_view::npos && --nth == 0)
+      return line;
+    start = end + 1;
+    ++line;
+  }
+  return 0;
 }
 
 }  // namespace infergate::config::testing

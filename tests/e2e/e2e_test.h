@@ -1,0 +1,47 @@
+// What every end-to-end test file includes: GoogleTest, the harness, and helpers
+// shared by several areas.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "tests/e2e/gateway_env.h"
+#include "tests/e2e/harness.h"
+
+// Skips the test when a client tool is missing on this machine.
+#define E2E_REQUIRE_TOOL(var, name)                                                    \
+  const std::string var = ::infergate::e2e::tool_path(name);                           \
+  if (var.empty()) GTEST_SKIP() << name << " is not installed (found at configure time)"
+
+namespace infergate::e2e {
+
+// Waits scaled for sanitizer builds.
+inline milliseconds scaled(int ms) { return milliseconds(ms * time_scale()); }
+
+// A gateway in front of one modelsim, the common setup.
+inline GatewaySetup one_upstream(const Modelsim& sim, bool h2c = false) {
+  GatewaySetup s;
+  s.endpoints.push_back(Upstream{"sim-1", sim.port()});
+  s.h2c_upstream = h2c;
+  return s;
+}
+
+// Body of an OpenAI chat completion request.
+inline std::string chat_body(unsigned max_tokens, bool stream) {
+  return std::string(R"({"model":"sim-model","messages":[{"role":"user","content":"hello there"}],"max_tokens":)") +
+         std::to_string(max_tokens) + (stream ? R"(,"stream":true})" : "}");
+}
+
+// `curl -sS ARGS...` with a bounded run time.
+inline CommandResult curl(const std::string& curl_path, std::vector<std::string> args,
+                          milliseconds timeout = milliseconds(20000)) {
+  std::vector<std::string> argv = {curl_path, "-sS", "--max-time", std::to_string(timeout.count() / 1000)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, timeout + milliseconds(2000));
+}
+
+}  // namespace infergate::e2e

@@ -1,0 +1,97 @@
+// The processes under test: a modelsim model server and an infergate gateway started
+// from a YAML config generated per test, with free ports and its own temp dir.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/harness.h"
+
+namespace infergate::e2e {
+
+// `modelsim --port 0 ARGS...`; the port is read from its first line.
+class Modelsim {
+ public:
+  explicit Modelsim(std::vector<std::string> args = {});
+  uint16_t port() const { return port_; }
+  Process& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Process> process_;
+  uint16_t port_ = 0;
+};
+
+struct Upstream {
+  std::string name;
+  uint16_t port = 0;
+  std::string app = "sim";  // the `app` label the pool selects on
+};
+
+// What the generated config says. One Gateway listener, one InferencePool selecting
+// `app: pool_app`, one HTTPRoute sending `route_prefix` to it.
+struct GatewaySetup {
+  unsigned workers = 1;
+  std::vector<Upstream> endpoints;
+  bool h2c_upstream = false;        // InferencePool appProtocol: kubernetes.io/h2c
+  std::string pool_app = "sim";
+  std::string route_prefix = "/";
+  std::string route_timeout;        // HTTPRoute rules[].timeouts.request, "" = none
+  std::string gateway_spec_extra;   // more YAML under GatewayConfig spec (2-space indented lines)
+  std::string extra_documents;      // appended as further YAML documents
+};
+
+std::string render_config(const GatewaySetup& setup, uint16_t port, uint16_t admin_port);
+
+class Gateway {
+ public:
+  using Render = std::function<std::string(uint16_t port, uint16_t admin_port)>;
+
+  // Starts infergate and waits until its admin /ready says LIVE. Throws (the test
+  // fails) when it does not come up.
+  explicit Gateway(const GatewaySetup& setup, std::vector<std::string> extra_args = {});
+  explicit Gateway(Render render, std::vector<std::string> extra_args = {});
+  // Kills the gateway if still running; fails the test if a sanitizer reported.
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }
+  Process& process() { return *process_; }
+  const std::string& config_path() const { return config_path_; }
+  const TempDir& dir() const { return dir_; }
+  std::string url(const std::string& path) const;
+
+  HttpResponse admin(const std::string& method, const std::string& path, const std::string& body = {});
+  std::map<std::string, double> stats();
+  // A /stats value; -1 when the stat does not exist.
+  double stat(const std::string& name);
+  // Sum of every stat whose name ends with `suffix` (e.g. one counter of all clusters).
+  double stat_sum(const std::string& suffix);
+  // Polls /stats until `name` is at least `min`.
+  bool wait_stat_at_least(const std::string& name, double min, milliseconds timeout);
+  // Waits for `needle` in the access log (stdout), after `from` bytes.
+  bool wait_log(std::string_view needle, milliseconds timeout, size_t from = 0);
+  // The access log line containing `needle`, "" when none.
+  std::string log_line(std::string_view needle);
+
+  // Replaces the config file (same ports); reload it with SIGHUP.
+  void write_config(const std::string& yaml);
+  std::string render(const GatewaySetup& setup) const { return render_config(setup, port_, admin_port_); }
+  // SIGTERM, then the exit code (nullopt when it did not exit in time).
+  std::optional<int> terminate(milliseconds timeout);
+
+ private:
+  void start(const Render& render, const std::vector<std::string>& extra_args);
+
+  TempDir dir_;
+  std::string config_path_;
+  uint16_t port_ = 0, admin_port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace infergate::e2e
