@@ -11,7 +11,7 @@ ROOT=$(pwd)
 # Build and test dependencies, Debian package names.
 PKGS=(build-essential cmake ninja-build ccache pkg-config
       libboost-dev libssl-dev openssl libnghttp2-dev libyaml-cpp-dev libabsl-dev libre2-dev
-      libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev libxxhash-dev
+      libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev libxxhash-dev libmimalloc-dev
       libspdlog-dev curl nghttp2-client procps prometheus)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

@@ -1,4 +1,6 @@
 // Gateway API Gateway: each spec.listeners[] entry becomes a Listener.
+#include <absl/strings/ascii.h>
+
 #include "config/str_cat.h"
 
 #include "config/parsers.h"
@@ -6,10 +8,9 @@
 namespace infergate::config::detail {
 
 void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out) {
-  doc.allow({"apiVersion", "kind", "metadata", "spec", "status"});
-  ObjectMeta meta = parse_metadata(ctx, doc);
-  auto spec = doc.map("spec", true);
-  if (meta.name.empty() || !spec) return;
+  ObjectMeta meta;
+  auto spec = parse_object(ctx, doc, &meta);
+  if (!spec) return;
   out.gateways.push_back(GatewayRecord{meta.ns, meta.name, ctx.resource(), meta.source});
   spec->allow({"gatewayClassName", "listeners", "addresses", "infrastructure", "backendTLS",
                "allowedListeners"});
@@ -49,7 +50,15 @@ void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out) {
     auto name = m.string("name", true);
     auto port = m.integer("port", 1, 65535, true);
     auto protocol = one_of(ctx, m, "protocol", {"HTTP", "HTTPS"}, true);
-    if (auto h = m.string("hostname")) l.hostname = *h;
+    if (auto h = m.string("hostname")) {
+      // Requests are matched on a lower-cased :authority.
+      if (valid_hostname(*h)) {
+        l.hostname = absl::AsciiStrToLower(*h);
+      } else {
+        ctx.error(*m.find("hostname"), m.path_of("hostname"),
+                  cat("\"", *h, "\" is not a valid hostname"));
+      }
+    }
     if (auto tls = m.map("tls")) {
       tls->allow({"mode", "certificateRefs", "options", "frontendValidation"});
       one_of(ctx, *tls, "mode", {"Terminate"});

@@ -8,16 +8,6 @@
 
 namespace infergate::config::detail {
 
-namespace {
-
-void check_regex(ParseContext& ctx, const YAML::Node& at, const std::string& path,
-                 const std::string& pattern) {
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  RE2 re(pattern, opts);
-  if (!re.ok()) ctx.error(at, path, cat("invalid regular expression: ", re.error()));
-}
-
 bool valid_hostname(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
   if (h.starts_with("*.")) h.remove_prefix(2);
@@ -26,6 +16,16 @@ bool valid_hostname(std::string_view h) {
       return false;
   }
   return !h.empty() && h.front() != '.' && h.back() != '.';
+}
+
+namespace {
+
+void check_regex(ParseContext& ctx, const YAML::Node& at, const std::string& path,
+                 const std::string& pattern) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  RE2 re(pattern, opts);
+  if (!re.ok()) ctx.error(at, path, cat("invalid regular expression: ", re.error()));
 }
 
 std::optional<uint16_t> optional_port(const MapView& m) {
@@ -285,8 +285,10 @@ std::optional<HttpRouteRule> parse_rule(ParseContext& ctx, const ObjectMeta& rou
   for (const auto& [mpath, mnode] : m.list("matches")) {
     if (auto match = parse_match(ctx, mpath, mnode)) rule.matches.push_back(std::move(*match));
   }
-  if (rule.matches.empty() && !m.has("matches")) {
-    RouteMatch any;  // Gateway API default: PathPrefix "/"
+  if (rule.matches.empty()) {
+    // Gateway API: no matches (absent, null or []) means PathPrefix "/". Matches that failed
+    // to parse left an error, which rejects the route anyway.
+    RouteMatch any;
     any.line = rule.line;
     rule.matches.push_back(std::move(any));
   }
@@ -323,11 +325,9 @@ std::optional<HttpRouteRule> parse_rule(ParseContext& ctx, const ObjectMeta& rou
 }  // namespace
 
 std::optional<HttpRoute> parse_http_route(ParseContext& ctx, const MapView& doc) {
-  doc.allow({"apiVersion", "kind", "metadata", "spec", "status"});
   HttpRoute route;
-  route.meta = parse_metadata(ctx, doc);
-  auto spec = doc.map("spec", true);
-  if (route.meta.name.empty() || !spec) return std::nullopt;
+  auto spec = parse_object(ctx, doc, &route.meta);
+  if (!spec) return std::nullopt;
   const size_t errors_before = ctx.error_count();
   spec->allow({"parentRefs", "hostnames", "rules"});
 

@@ -76,12 +76,10 @@ void parse_v1alpha2(ParseContext& ctx, const MapView& spec, InferencePool& pool)
 
 std::optional<InferencePool> parse_inference_pool(ParseContext& ctx, const MapView& doc,
                                                   const std::string& api_version) {
-  doc.allow({"apiVersion", "kind", "metadata", "spec", "status"});
   InferencePool pool;
   pool.api_version = api_version;
-  pool.meta = parse_metadata(ctx, doc);
-  auto spec = doc.map("spec", true);
-  if (pool.meta.name.empty() || !spec) return std::nullopt;
+  auto spec = parse_object(ctx, doc, &pool.meta);
+  if (!spec) return std::nullopt;
   const size_t errors_before = ctx.error_count();
   if (api_version.starts_with("inference.networking.k8s.io/"))
     parse_v1(ctx, *spec, pool);

@@ -26,4 +26,12 @@ ObjectMeta parse_metadata(ParseContext& ctx, const MapView& doc, bool name_optio
   return meta;
 }
 
+std::optional<MapView> parse_object(ParseContext& ctx, const MapView& doc, ObjectMeta* meta) {
+  doc.allow({"apiVersion", "kind", "metadata", "spec", "status"});
+  *meta = parse_metadata(ctx, doc);
+  auto spec = doc.map("spec", true);
+  if (meta->name.empty() || !spec) return std::nullopt;
+  return spec;
+}
+
 }  // namespace infergate::config::detail

@@ -6,11 +6,9 @@
 namespace infergate::config::detail {
 
 std::optional<Service> parse_service(ParseContext& ctx, const MapView& doc) {
-  doc.allow({"apiVersion", "kind", "metadata", "spec", "status"});
   Service svc;
-  svc.meta = parse_metadata(ctx, doc);
-  auto spec = doc.map("spec", true);
-  if (svc.meta.name.empty() || !spec) return std::nullopt;
+  auto spec = parse_object(ctx, doc, &svc.meta);
+  if (!spec) return std::nullopt;
   // Fields a cluster uses that have no meaning for static endpoints are accepted silently.
   spec->allow({"selector", "ports", "type", "clusterIP", "clusterIPs", "externalName",
                "externalTrafficPolicy", "internalTrafficPolicy", "sessionAffinity",

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/model.h"
@@ -27,8 +28,15 @@ struct Collected {
   std::vector<SourceLocation> gateway_config_sources;
 };
 
+// Gateway API hostname: DNS name, optionally "*." wildcard prefix, no port, no trailing dot.
+bool valid_hostname(std::string_view h);
+
 // metadata.name (required unless `name_optional`), namespace, labels, creationTimestamp.
 ObjectMeta parse_metadata(ParseContext& ctx, const MapView& doc, bool name_optional = false);
+
+// The frame every foreign kind shares: top-level keys, metadata (into *meta) and a required
+// spec. Returns the spec; nullopt when the name or the spec is missing (already reported).
+std::optional<MapView> parse_object(ParseContext& ctx, const MapView& doc, ObjectMeta* meta);
 
 void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out);
 void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out);

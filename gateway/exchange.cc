@@ -387,10 +387,13 @@ void Exchange::on_timeout() {
   finish();
 }
 
-void Exchange::on_downstream_reset(ResetReason) {
+void Exchange::on_downstream_reset(ResetReason reason) {
   downstream_gone_ = true;
   if (finished_) return;
-  flags_.set(ResponseFlag::DownstreamConnectionTermination);
+  // A request the codec refused part-way (a bad chunk, an h2 violation) is Envoy's DPE,
+  // not a client that went away.
+  flags_.set(reason == ResetReason::ProtocolError ? ResponseFlag::DownstreamProtocolError
+                                                  : ResponseFlag::DownstreamConnectionTermination);
   ctx_.stats.downstream_rq_rx_reset.inc();
   detach_upstream(false);
   finish();

@@ -126,6 +126,9 @@ class H1MessageParser final : public boost::beast::http::basic_parser<isRequest>
       return fail(ec, H1Error::HeadersTooLarge, "too many header fields");
     if (f == http::field::content_length) {
       if (seen_content_length_) return fail(ec, H1Error::BadRequest, "repeated content-length");
+      // Beast accepts a list of equal values ("5, 5"); a repeat is a repeat.
+      if (value.find(',') != std::string_view::npos)
+        return fail(ec, H1Error::BadRequest, "content-length list");
       if (seen_transfer_encoding_) return fail(ec, H1Error::BadRequest, "content-length with transfer-encoding");
       seen_content_length_ = true;
     } else if (f == http::field::transfer_encoding) {

@@ -91,7 +91,11 @@ bool H1ServerCodec::process() {
         consumed_ += parser_->feed(avail, ec);
       }
       if (ec) {
-        local_error(parser_->error == H1Error::HeadersTooLarge ? 431 : 400, "");
+        // A Content-Length over the body limit is refused while parsing the head.
+        local_error(parser_->error == H1Error::HeadersTooLarge ? 431
+                    : parser_->error == H1Error::BodyTooLarge  ? 413
+                                                               : 400,
+                    "");
         ok = false;
         break;
       }

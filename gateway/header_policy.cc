@@ -5,9 +5,12 @@
 namespace infergate::gateway {
 
 void strip_hop_by_hop(HeaderMap& headers, bool keep_te_trailers) {
-  if (const std::string* conn = headers.get("connection")) {
-    // Names listed in Connection are hop-by-hop too.
-    std::string list = *conn;
+  if (headers.get("connection")) {
+    // Names listed in Connection are hop-by-hop too, in every Connection field: a
+    // repeated field is one comma-separated list (RFC 9110 5.3).
+    std::string list;
+    for (const auto& h : headers)
+      if (h.name == "connection") list.append(h.value).push_back(',');
     size_t start = 0;
     while (start < list.size()) {
       size_t end = list.find(',', start);

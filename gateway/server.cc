@@ -138,7 +138,9 @@ void Server::wait_signals() {
       wait_signals();
       return;
     }
-    if (state_ == ServerState::Draining || state_ == ServerState::Stopping) {
+    // After POST /drain_listeners the process is draining but not exiting: the first
+    // signal is still an ordinary shutdown, only a second one cuts it short.
+    if ((state_ == ServerState::Draining && exit_after_drain_) || state_ == ServerState::Stopping) {
       spdlog::warn("second signal: stopping now");
       stop_now(1);
       return;
@@ -150,6 +152,7 @@ void Server::wait_signals() {
 }
 
 void Server::begin_drain(bool then_exit) {
+  if (then_exit) exit_after_drain_ = true;
   if (state_ != ServerState::Draining) {
     state_ = ServerState::Draining;
     for (auto& w : workers_) w->drain();

@@ -74,6 +74,7 @@ class Server {
   boost::asio::steady_timer drain_timer_;
   ServerState state_ = ServerState::Initializing;
   bool healthcheck_failed_ = false;
+  bool exit_after_drain_ = false;  // a drain that ends the process is under way
   int exit_code_ = 0;
   std::chrono::steady_clock::time_point started_;
   config::Config initial_;

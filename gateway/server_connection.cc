@@ -63,6 +63,18 @@ void ServerConnection::on_tick() {
 
 void ServerConnection::on_closed(bool) {
   if (codec_) codec_->on_connection_closed();
+  if (const auto* h2 = dynamic_cast<const H2ServerCodec*>(codec_.get())) {
+    // The HTTP/2 codec counts per connection; its rejections become the
+    // connection-manager counters once, when the connection ends.
+    const H2ServerStats& st = h2->stats();
+    const ProxyStats& s = worker_.context().stats;
+    if (st.protocol_error_closes + st.abuse_closes > 0) s.downstream_cx_protocol_error.inc();
+    if (st.abuse_closes > 0) s.reject(RejectReason::H2Flood);
+    else if (st.protocol_error_closes > 0) s.reject(RejectReason::H2ProtocolError);
+    // Streams refused for malformed or oversized request headers.
+    s.rejected[static_cast<size_t>(RejectReason::H2ProtocolError)].inc(st.rx_messaging_error);
+    s.rejected[static_cast<size_t>(RejectReason::HeadersTooLarge)].inc(st.header_overflow);
+  }
   worker_.remove_connection(this);
 }
 

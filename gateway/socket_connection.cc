@@ -140,10 +140,16 @@ bool SocketConnection::drain_socket() {
 void SocketConnection::pause_reading(bool paused) {
   if (read_paused_ == paused) return;
   read_paused_ = paused;
-  if (!paused && !reading_ && !closed_ && !close_after_write_) {
+  if (paused) {
+    if (!closed_) paused_hold_ = shared_from_this();
+    return;
+  }
+  if (!reading_ && !closed_ && !close_after_write_) {
     // Resume from a fresh handler: the caller may be deep inside a codec callback.
     boost::asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_reading(); });
   }
+  // Released from a fresh handler too: it may be the last owner.
+  if (paused_hold_) boost::asio::post(socket_.get_executor(), [hold = std::move(paused_hold_)] {});
 }
 
 void SocketConnection::close_after_write() {
@@ -200,6 +206,7 @@ void SocketConnection::finish_close(bool by_peer) {
     close_notified_ = true;
     on_closed(by_peer);
   }
+  if (paused_hold_) boost::asio::post(socket_.get_executor(), [hold = std::move(paused_hold_)] {});
 }
 
 }  // namespace infergate::gateway

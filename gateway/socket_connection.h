@@ -80,6 +80,9 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   bool close_after_write_ = false;
   bool closed_ = false;
   bool close_notified_ = false;
+  // While reading is paused no read is pending to own the connection (and a request
+  // body paused for a slow upstream has no write pending either): this stands in.
+  std::shared_ptr<SocketConnection> paused_hold_;
 };
 
 }  // namespace infergate::gateway

@@ -1,6 +1,7 @@
 // Registry::envoy_stats_text: the plain-text body of Envoy's admin GET /stats.
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <utility>
 #include <vector>
@@ -67,6 +68,17 @@ std::string histogram_summary(const RegistryState& st, const Family& f, const Se
   return out;
 }
 
+// Envoy's gauges are integers and /stats prints them in full ("1000000", where the
+// Prometheus float form would be "1e+06"); fractional values keep the float form.
+void append_gauge(std::string& out, double v) {
+  if (v == std::trunc(v) && std::fabs(v) < 9.0e15) {
+    if (v < 0) out += '-';
+    detail::append_uint(out, static_cast<uint64_t>(std::fabs(v)));
+    return;
+  }
+  detail::append_double(out, v);
+}
+
 void append_lines(std::string& out, std::vector<std::pair<std::string, std::string>>& lines) {
   std::sort(lines.begin(), lines.end());
   for (const auto& [name, value] : lines) {
@@ -94,7 +106,7 @@ std::string Registry::envoy_stats_text() const {
             scalars.emplace_back(stat_name(*family, *series), std::move(value));
             break;
           case MetricType::Gauge:
-            detail::append_double(value, detail::read_gauge(st, *series));
+            append_gauge(value, detail::read_gauge(st, *series));
             scalars.emplace_back(stat_name(*family, *series), std::move(value));
             break;
           case MetricType::Histogram:

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 namespace infergate::metrics::detail {
 namespace {
@@ -68,8 +69,22 @@ void append_double(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else {
+    // Go's strconv.FormatFloat(v, 'g', -1, 64), which Prometheus and its client libraries
+    // write: shortest round-trip digits, exponent form when the decimal exponent is < -4 or
+    // >= 6 ("3.6e+06", "1e-05"), plain otherwise ("100000", "0.0001"). Series of one
+    // histogram must carry the same `le` text whoever exports them.
     char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));
+    int exponent = 0;
+    const std::string_view exp_text = sci.substr(sci.find('e') + 1);  // "+06", "-05"
+    std::from_chars(exp_text.data() + (exp_text[0] == '+' ? 1 : 0),
+                    exp_text.data() + exp_text.size(), exponent);
+    if (exponent < -4 || exponent >= 6) {
+      out.append(sci);
+      return;
+    }
+    r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
     out.append(buf, r.ptr);
   }
 }

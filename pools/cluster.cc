@@ -33,21 +33,33 @@ const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude) 
 
 const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
                                    int64_t now_ms) const {
-  const size_t n = endpoints.size();
-  if (n == 0) return nullptr;
-  // First eligible endpoint at or after `start`, skipping up to two.
-  auto scan = [&](size_t start, const EndpointState* skip_a,
-                  const EndpointState* skip_b) -> const EndpointState* {
-    for (size_t k = 0; k < n; ++k) {
-      const EndpointState* e = endpoints[(start + k) % n].get();
-      if (e != skip_a && e != skip_b && eligible(*e, now_ms)) return e;
+  // Both choices are uniform over the candidates. (Probing forward from a random slot to the
+  // next candidate would hand the share of an ejected endpoint to its neighbour: twice the
+  // traffic for one pod whenever another is out.) Two scans without allocation; pools are
+  // small.
+  auto candidate = [&](const EndpointState* e) { return e != exclude && eligible(*e, now_ms); };
+  size_t count = 0;
+  for (const auto& e : endpoints) count += candidate(e.get()) ? 1 : 0;
+  if (count == 0) return exclude && eligible(*exclude, now_ms) ? exclude : nullptr;
+  // The k-th candidate. Another worker may eject an endpoint between the two scans: then the
+  // last candidate there is will do (nullptr only when none is left).
+  auto nth = [&](size_t k) -> const EndpointState* {
+    const EndpointState* last = nullptr;
+    for (const auto& e : endpoints) {
+      if (!candidate(e.get())) continue;
+      if (k-- == 0) return e.get();
+      last = e.get();
     }
-    return nullptr;
+    return last;
   };
-  const EndpointState* a = scan(index_of(mix(draw), n), exclude, nullptr);
-  if (!a) return exclude && eligible(*exclude, now_ms) ? exclude : nullptr;
-  const EndpointState* b = scan(index_of(mix(draw ^ 0x5851F42D4C957F2Dull), n), exclude, a);
-  if (!b) return a;
+  const size_t first = index_of(mix(draw), count);
+  const EndpointState* a = nth(first);
+  if (count == 1 || !a) return a;
+  // A second, different candidate; the one with fewer active requests wins (ties: the first).
+  size_t second = index_of(mix(draw ^ 0x5851F42D4C957F2Dull), count - 1);
+  if (second >= first) ++second;
+  const EndpointState* b = nth(second);
+  if (!b || b == a) return a;
   return b->active_requests.load(kRelaxed) < a->active_requests.load(kRelaxed) ? b : a;
 }
 

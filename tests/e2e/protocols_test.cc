@@ -184,7 +184,9 @@ TEST(Protocols, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_EQ(r->status, 200);
     nlohmann::json echo = nlohmann::json::parse(r->body);
     EXPECT_EQ(echo["path"], "/echo?seq=" + std::to_string(seq));
-    if (seq == 2) EXPECT_EQ(echo["body_bytes"], 3);
+    if (seq == 2) {
+      EXPECT_EQ(echo["body_bytes"], 3);
+    }
     rest.remove_prefix(used);
   }
   EXPECT_TRUE(rest.empty()) << rest;

@@ -21,8 +21,9 @@ void expect_handled(const std::string& text) {
   }
 }
 
+// A frozen copy of the quickstart, so that every run mutates the same text.
 std::string quickstart() {
-  std::ifstream in(std::string(INFERGATE_SOURCE_DIR) + "/examples/quickstart/gateway.yaml");
+  std::ifstream in(std::string(CONFIG_TEST_DATA_DIR) + "/quickstart_gateway.yaml");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

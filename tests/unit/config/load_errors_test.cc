@@ -62,6 +62,15 @@ spec:
     targetPort: 8000
 )";
 
+// The head of an HTTPRoute "r" on Gateway "gw"; tests append its rules.
+const std::string kRouteR = R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: r
+spec:
+  parentRefs: [{name: gw}]
+)";
+
 // kBase followed by more documents (document 5 onwards), loaded as "gateway.yaml".
 struct Loaded {
   std::string extra;
@@ -77,8 +86,24 @@ struct Loaded {
   int line(std::string_view needle, int nth = 1) const {
     return line_of(extra, needle, nth) + base_lines();
   }
+  // Whether a diagnostic reads exactly "<file>:<line of needle>: " + rest.
+  ::testing::AssertionResult has_error(std::string_view needle, const std::string& rest) const {
+    return has(r.errors, needle, rest);
+  }
+  ::testing::AssertionResult has_warning(std::string_view needle, const std::string& rest) const {
+    return has(r.warnings, needle, rest);
+  }
+  ::testing::AssertionResult has(const std::vector<Diagnostic>& ds, std::string_view needle,
+                                 const std::string& rest) const {
+    const std::string expected = at(needle) + rest;
+    if (has_diagnostic(ds, expected)) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "no diagnostic\n  " << expected << "\namong\n"
+                                         << render(ds);
+  }
   // kBase's lines and the "---" line after them.
-  static int base_lines() { return static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 1; }
+  static int base_lines() {
+    return static_cast<int>(std::count(kBase.begin(), kBase.end(), '\n')) + 1;
+  }
 };
 
 // "gateway.yaml:<line>" of a line in kBase.
@@ -117,10 +142,9 @@ spec:
 )");
   EXPECT_FALSE(l.r.ok());
   EXPECT_FALSE(l.r.config.has_value());
-  EXPECT_TRUE(has_diagnostic(l.r.errors,
-                             l.at("weight: 2000000") + "document 5 (HTTPRoute/llm-route): "
-                             "spec.rules[0].backendRefs[1].weight: must be between 0 and 1000000"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error("weight: 2000000",
+                          "document 5 (HTTPRoute/llm-route): spec.rules[0].backendRefs[1].weight: "
+                          "must be between 0 and 1000000"));
 }
 
 TEST(LoadErrors, YamlSyntaxErrorNamesLineAndDocumentAndOthersStillChecked) {
@@ -131,16 +155,18 @@ TEST(LoadErrors, YamlSyntaxErrorNamesLineAndDocumentAndOthersStillChecked) {
   // The unclosed list's line, not the next document's "---" where yaml-cpp noticed it.
   EXPECT_EQ(l.r.errors[0].line, l.line("kind: [unclosed")) << render(l.r.errors);
   EXPECT_NE(l.r.errors[0].message.find("YAML syntax error"), std::string::npos);
-  EXPECT_EQ(l.r.errors[1].to_string(),
-            l.at("kind: Nope") + "document 6 (Nope/): kind: unknown kind \"Nope\" (apiVersion \"x/v1\")");
+  EXPECT_EQ(
+      l.r.errors[1].to_string(),
+      l.at("kind: Nope") + "document 6 (Nope/): kind: unknown kind \"Nope\" (apiVersion \"x/v1\")");
 }
 
 TEST(LoadErrors, EveryDocumentMarkerStartsANewDocument) {
   // Five documents after the base; the bad one in the middle spoils only itself.
-  Loaded l = load_with("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n"
-                       "kind: [\n--- \napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n"
-                       "---\t# comment\napiVersion: v1\nkind: Namespace\nmetadata: {name: d}\n"
-                       "---\r\napiVersion: v1\r\nkind: Widget\r\nmetadata: {name: e}\r\n");
+  Loaded l = load_with(
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n"
+      "kind: [\n--- \napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n"
+      "---\t# comment\napiVersion: v1\nkind: Namespace\nmetadata: {name: d}\n"
+      "---\r\napiVersion: v1\r\nkind: Widget\r\nmetadata: {name: e}\r\n");
   ASSERT_EQ(l.r.errors.size(), 2u) << render(l.r.errors);
   EXPECT_EQ(l.r.errors[0].document, 6);
   EXPECT_EQ(l.r.errors[0].line, l.line("kind: ["));
@@ -149,41 +175,39 @@ TEST(LoadErrors, EveryDocumentMarkerStartsANewDocument) {
   EXPECT_EQ(l.r.errors[1].line, l.line("apiVersion: v1", 4));
   ASSERT_EQ(l.r.warnings.size(), 3u) << render(l.r.warnings);
   EXPECT_EQ(l.r.warnings[2].to_string(),
-            l.at("apiVersion: v1", 3) + "document 8 (Namespace/d): v1 Namespace is not used by "
-            "the gateway; ignored");
+            l.at("apiVersion: v1", 3) +
+                "document 8 (Namespace/d): v1 Namespace is not used by "
+                "the gateway; ignored");
 }
 
 TEST(LoadErrors, UnknownKindNamesApiVersionAndKind) {
   Loaded l = load_with("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("apiVersion: example.com/v1") +
-                                             "document 5 (Widget/w): kind: unknown kind "
-                                             "\"Widget\" (apiVersion \"example.com/v1\")"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error(
+      "apiVersion: example.com/v1",
+      "document 5 (Widget/w): kind: unknown kind \"Widget\" (apiVersion \"example.com/v1\")"));
 }
 
 TEST(LoadErrors, KnownKindInUnknownVersion) {
-  Loaded l = load_with("apiVersion: gateway.networking.k8s.io/v9\nkind: HTTPRoute\n"
-                       "metadata: {name: r}\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("v9") + "document 5 (HTTPRoute/r): apiVersion: "
-                                             "kind HTTPRoute is not supported in apiVersion "
-                                             "\"gateway.networking.k8s.io/v9\""))
-      << render(l.r.errors);
+  Loaded l = load_with(
+      "apiVersion: gateway.networking.k8s.io/v9\nkind: HTTPRoute\n"
+      "metadata: {name: r}\n");
+  EXPECT_TRUE(l.has_error("v9",
+                          "document 5 (HTTPRoute/r): apiVersion: kind HTTPRoute is not supported "
+                          "in apiVersion \"gateway.networking.k8s.io/v9\""));
 }
 
 TEST(LoadErrors, MissingApiVersionOrKind) {
   Loaded l = load_with("kind: Service\nmetadata: {name: x}\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors,
-                             l.at("kind: Service") + "document 5 (Service/x): apiVersion: is required"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error("kind: Service", "document 5 (Service/x): apiVersion: is required"));
   l = load_with("- just\n- a list\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- just") + "document 5: a document must be a "
-                                             "mapping with apiVersion and kind"))
-      << render(l.r.errors);
+  EXPECT_TRUE(
+      l.has_error("- just", "document 5: a document must be a mapping with apiVersion and kind"));
 }
 
 TEST(LoadErrors, UnknownFieldIsAnErrorInOurOwnKind) {
   const std::string text =
-      "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nspec:\n  timeouts:\n    conect: 1s\n";
+      "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nspec:\n  timeouts:\n    conect: "
+      "1s\n";
   LoadResult r = load_string(text, "own.yaml");
   EXPECT_TRUE(has_diagnostic(r.errors, "own.yaml:" + std::to_string(line_of(text, "conect")) +
                                            ": document 1 (GatewayConfig/): "
@@ -193,21 +217,14 @@ TEST(LoadErrors, UnknownFieldIsAnErrorInOurOwnKind) {
 }
 
 TEST(LoadErrors, UnknownFieldIsAWarningInForeignKinds) {
-  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: r
-spec:
-  parentRefs: [{name: gw}]
-  futureField: 1
+  Loaded l = load_with(kRouteR + R"(  futureField: 1
   rules:
   - backendRefs: [{name: svc, port: 80}]
 )");
   ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.warnings, l.at("futureField") + "document 5 (HTTPRoute/r): "
-                                               "spec.futureField: unknown field \"futureField\", "
-                                               "ignored"))
-      << render(l.r.warnings);
+  EXPECT_TRUE(l.has_warning(
+      "futureField",
+      "document 5 (HTTPRoute/r): spec.futureField: unknown field \"futureField\", ignored"));
 }
 
 TEST(LoadErrors, WrongTypes) {
@@ -222,13 +239,17 @@ spec:
 )";
   LoadResult r = load_string(text, "types.yaml");
   auto at = [&](std::string_view needle) {
-    return "types.yaml:" + std::to_string(line_of(text, needle)) + ": document 1 (GatewayConfig/): ";
+    return "types.yaml:" + std::to_string(line_of(text, needle)) +
+           ": document 1 (GatewayConfig/): ";
   };
-  EXPECT_TRUE(has_diagnostic(r.errors, at("workers") + "spec.workers: must be an integer, got \"4\""))
+  EXPECT_TRUE(
+      has_diagnostic(r.errors, at("workers") + "spec.workers: must be an integer, got \"4\""))
       << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, at("port: abc") + "spec.admin.port: must be an integer, got \"abc\""))
+  EXPECT_TRUE(has_diagnostic(r.errors,
+                             at("port: abc") + "spec.admin.port: must be an integer, got \"abc\""))
       << render(r.errors);
-  EXPECT_TRUE(has_diagnostic(r.errors, at("endpoints") + "spec.endpoints: must be a list, got a mapping"))
+  EXPECT_TRUE(
+      has_diagnostic(r.errors, at("endpoints") + "spec.endpoints: must be a list, got a mapping"))
       << render(r.errors);
   EXPECT_TRUE(has_diagnostic(r.errors, at("limits") + "spec.limits: must be a mapping, got a list"))
       << render(r.errors);
@@ -248,60 +269,50 @@ spec:
     port: 9443
     protocol: TCP
 )");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("port: 70000") + "document 5 (Gateway/gw2): "
-                                             "spec.listeners[0].port: must be between 1 and 65535"))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("protocol: TCP") + "document 5 (Gateway/gw2): "
-                                             "spec.listeners[1].protocol: \"TCP\" is not one of: "
-                                             "HTTP, HTTPS"))
-      << render(l.r.errors);
+  EXPECT_TRUE(
+      l.has_error("port: 70000",
+                  "document 5 (Gateway/gw2): spec.listeners[0].port: must be between 1 and 65535"));
+  EXPECT_TRUE(l.has_error(
+      "protocol: TCP",
+      "document 5 (Gateway/gw2): spec.listeners[1].protocol: \"TCP\" is not one of: HTTP, HTTPS"));
 }
 
 TEST(LoadErrors, MissingRequiredFields) {
-  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: r
-spec:
-  parentRefs: [{name: gw}]
-  rules:
+  Loaded l = load_with(kRouteR + R"(  rules:
   - backendRefs:
     - port: 80
     - name: svc
 )");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- port: 80") + "document 5 (HTTPRoute/r): "
-                                             "spec.rules[0].backendRefs[0].name: is required"))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: svc") + "document 5 (HTTPRoute/r): "
-                                             "spec.rules[0].backendRefs[1].port: is required for "
-                                             "a Service backend"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error(
+      "- port: 80", "document 5 (HTTPRoute/r): spec.rules[0].backendRefs[0].name: is required"));
+  EXPECT_TRUE(l.has_error("- name: svc",
+                          "document 5 (HTTPRoute/r): spec.rules[0].backendRefs[1].port: is "
+                          "required for a Service backend"));
   l = load_with("apiVersion: v1\nkind: Service\nmetadata: {}\nspec: {ports: [{port: 1}]}\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("metadata: {}") + "document 5 (Service/): "
-                                             "metadata.name: is required"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error("metadata: {}", "document 5 (Service/): metadata.name: is required"));
 }
 
 TEST(LoadErrors, DuplicateResourceNames) {
-  Loaded l = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n"
-                       "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("apiVersion: v1") +
-                                             "document 5 (Service/svc): metadata.name: duplicate "
-                                             "Service \"default/svc\" (first defined at " +
-                                             base_at("apiVersion: v1") + ")"))
-      << render(l.r.errors);
+  Loaded l = load_with(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n"
+      "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
+  EXPECT_TRUE(l.has_error("apiVersion: v1",
+                          "document 5 (Service/svc): metadata.name: duplicate Service "
+                          "\"default/svc\" (first defined at " +
+                              base_at("apiVersion: v1") + ")"));
   // Same name in another namespace is a different Service.
-  l = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: other}\n"
-                "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
+  l = load_with(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: other}\n"
+      "spec: {selector: {app: m}, ports: [{port: 80}]}\n");
   EXPECT_TRUE(l.r.ok()) << render(l.r.errors);
 }
 
 TEST(LoadErrors, DuplicateKeysInAMapping) {
-  Loaded l = load_with("apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n"
-                       "spec:\n  selector: {app: m}\n  selector: {app: n}\n  ports: [{port: 80}]\n");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("selector: {app: n}") +
-                                             "document 5 (Service/s2): spec.selector: duplicate key"))
-      << render(l.r.errors);
+  Loaded l = load_with(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n"
+      "spec:\n  selector: {app: m}\n  selector: {app: n}\n  ports: [{port: 80}]\n");
+  EXPECT_TRUE(
+      l.has_error("selector: {app: n}", "document 5 (Service/s2): spec.selector: duplicate key"));
 }
 
 TEST(LoadErrors, DanglingReferences) {
@@ -325,27 +336,21 @@ spec:
       kind: InferencePool
 )");
   const std::string doc = "document 5 (HTTPRoute/r): ";
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: nogw") + doc +
-                                             "spec.parentRefs[0]: Gateway \"default/nogw\" is not "
-                                             "defined"))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: gw") + doc +
-                                             "spec.parentRefs[1]: Gateway \"default/gw\" has no "
-                                             "listener named \"https\""))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: nosvc") + doc +
-                                             "spec.rules[0].backendRefs[0]: Service "
-                                             "\"default/nosvc\" is not defined"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error("- name: nogw",
+                          doc + "spec.parentRefs[0]: Gateway \"default/nogw\" is not defined"));
+  EXPECT_TRUE(l.has_error(
+      "- name: gw",
+      doc + "spec.parentRefs[1]: Gateway \"default/gw\" has no listener named \"https\""));
+  EXPECT_TRUE(
+      l.has_error("- name: nosvc",
+                  doc + "spec.rules[0].backendRefs[0]: Service \"default/nosvc\" is not defined"));
   // The model keeps the line of each backendRef, so a bad port points at its backendRef.
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: svc") + doc +
-                                             "spec.rules[0].backendRefs[1].port: Service "
-                                             "\"default/svc\" has no port 81"))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("- name: nopool") + doc +
-                                             "spec.rules[0].backendRefs[2]: InferencePool "
-                                             "\"default/nopool\" is not defined"))
-      << render(l.r.errors);
+  EXPECT_TRUE(l.has_error(
+      "- name: svc",
+      doc + "spec.rules[0].backendRefs[1].port: Service \"default/svc\" has no port 81"));
+  EXPECT_TRUE(l.has_error(
+      "- name: nopool",
+      doc + "spec.rules[0].backendRefs[2]: InferencePool \"default/nopool\" is not defined"));
 }
 
 TEST(LoadErrors, ForeignParentKindIsOnlyAWarning) {
@@ -375,48 +380,31 @@ spec:
   targetPortNumber: 8000
 )");
   ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.warnings, l.at("apiVersion:") +
-                                               "document 5 (InferencePool/empty): spec.selector: "
-                                               "selects no endpoint (GatewayConfig "
-                                               "spec.endpoints labels)"))
-      << render(l.r.warnings);
+  EXPECT_TRUE(l.has_warning("apiVersion:",
+                            "document 5 (InferencePool/empty): spec.selector: selects no endpoint "
+                            "(GatewayConfig spec.endpoints labels)"));
   EXPECT_EQ(l.r.config->pools[1].target_ports, std::vector<uint16_t>{8000});
 }
 
 TEST(LoadErrors, BadDurationAndTimeoutOrder) {
-  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: r
-spec:
-  parentRefs: [{name: gw}]
-  rules:
+  Loaded l = load_with(kRouteR + R"(  rules:
   - timeouts:
       request: 10 seconds
   - timeouts:
       request: 10s
       backendRequest: 20s
 )");
-  EXPECT_TRUE(has_diagnostic(l.r.errors,
-                             l.at("request: 10 seconds") + "document 5 (HTTPRoute/r): "
-                             "spec.rules[0].timeouts.request: invalid duration \"10 seconds\": "
-                             "expected e.g. \"10s\", \"500ms\", \"1h30m\", \"1.5s\""))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("backendRequest: 20s") +
-                                             "document 5 (HTTPRoute/r): "
-                                             "spec.rules[1].timeouts.backendRequest: must not be "
-                                             "longer than timeouts.request"))
-      << render(l.r.errors);
+  EXPECT_TRUE(
+      l.has_error("request: 10 seconds",
+                  "document 5 (HTTPRoute/r): spec.rules[0].timeouts.request: invalid duration \"10 "
+                  "seconds\": expected e.g. \"10s\", \"500ms\", \"1h30m\", \"1.5s\""));
+  EXPECT_TRUE(l.has_error("backendRequest: 20s",
+                          "document 5 (HTTPRoute/r): spec.rules[1].timeouts.backendRequest: must "
+                          "not be longer than timeouts.request"));
 }
 
 TEST(LoadErrors, InvalidRegularExpression) {
-  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: r
-spec:
-  parentRefs: [{name: gw}]
-  rules:
+  Loaded l = load_with(kRouteR + R"(  rules:
   - matches:
     - path: {type: RegularExpression, value: "/v1/(chat"}
 )");
@@ -443,8 +431,9 @@ spec: {modelName: chat, poolRef: {name: pool}}
   ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
   ASSERT_EQ(l.r.warnings.size(), 3u) << render(l.r.warnings);
   EXPECT_EQ(l.r.warnings[0].to_string(),
-            l.at("apiVersion: v1") + "document 5 (Namespace/llm): v1 Namespace is not used by the "
-            "gateway; ignored");
+            l.at("apiVersion: v1") +
+                "document 5 (Namespace/llm): v1 Namespace is not used by the "
+                "gateway; ignored");
   EXPECT_EQ(l.r.warnings[2].document, 7);
   EXPECT_EQ(l.r.warnings[2].line, l.line("x-k8s.io/v1alpha2"));
 }
@@ -461,17 +450,47 @@ spec:
   listeners:
   - {name: http, port: 8080, protocol: HTTP}
 )");
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("infergate.dev/v1alpha1") +
-                                             "document 5 (GatewayConfig/again): only one "
-                                             "GatewayConfig is allowed (first at " +
-                                             base_at("apiVersion: infergate.dev") + ")"))
-      << render(l.r.errors);
-  EXPECT_TRUE(has_diagnostic(l.r.errors, l.at("port: 8080") +
-                                             "document 6 (Gateway/gw2): spec.listeners: port 8080 "
-                                             "is already used by listener \"default/gw/http\" at " +
-                                             base_at("- name: http") +
-                                             " (one listener per port is supported)"))
-      << render(l.r.errors);
+  EXPECT_TRUE(
+      l.has_error("infergate.dev/v1alpha1",
+                  "document 5 (GatewayConfig/again): only one GatewayConfig is allowed (first at " +
+                      base_at("apiVersion: infergate.dev") + ")"));
+  EXPECT_TRUE(l.has_error("port: 8080",
+                          "document 6 (Gateway/gw2): spec.listeners: port 8080 is already used by "
+                          "listener \"default/gw/http\" at " +
+                              base_at("- name: http") + " (one listener per port is supported)"));
+}
+
+TEST(LoadErrors, ListenerHostnameIsCheckedAndLowerCased) {
+  Loaded l = load_with(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw2}
+spec:
+  listeners:
+  - {name: a, port: 8081, protocol: HTTP, hostname: "*.API.Example.com"}
+  - {name: b, port: 8082, protocol: HTTP, hostname: "bad_host:80"}
+)");
+  EXPECT_TRUE(l.has_error("bad_host",
+                          "document 5 (Gateway/gw2): spec.listeners[1].hostname: \"bad_host:80\" "
+                          "is not a valid hostname"));
+  l = load_with(
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw2}\n"
+      "spec:\n  listeners: [{name: a, port: 8081, protocol: HTTP, hostname: A.Example.COM}]\n");
+  ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+  EXPECT_EQ(l.r.config->listeners.back().hostname, "a.example.com");
+}
+
+TEST(LoadErrors, NoMatchesAtAllMeansPathPrefixSlash) {
+  for (const char* matches : {"", "    matches: []\n", "    matches:\n"}) {
+    Loaded l = load_with(std::string("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                                     "metadata: {name: r}\nspec:\n  parentRefs: [{name: gw}]\n"
+                                     "  rules:\n  - backendRefs: [{name: svc, port: 80}]\n") +
+                         matches);
+    ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+    const auto& rule = l.r.config->routes.at(0).rules.at(0);
+    ASSERT_EQ(rule.matches.size(), 1u) << matches;
+    EXPECT_EQ(rule.matches[0].path.type, PathMatchType::PathPrefix);
+    EXPECT_EQ(rule.matches[0].path.value, "/");
+  }
 }
 
 TEST(LoadErrors, DirectoryLoadsSortedYamlFilesAndResolvesAcrossThem) {

@@ -162,6 +162,28 @@ TEST(H2Codec, ManyConcurrentStreamsKeepTheirOwnData) {
   EXPECT_EQ(p.client->active_streams(), 0u);
   EXPECT_EQ(p.server_sink.streams_total, static_cast<uint64_t>(kStreams));
   EXPECT_EQ(p.client_sink.streams_total, static_cast<uint64_t>(kStreams));
+  // Finished exchanges end with END_STREAM both ways, never with a reset that would
+  // count against the peer's rapid-reset budget.
+  EXPECT_EQ(p.client_sink.tx_reset, 0u);
+  EXPECT_EQ(p.server_sink.rx_reset, 0u);
+}
+
+TEST(H2Codec, OversizedResponseHeadersResetTheUpstreamStream) {
+  H2ClientOptions co;
+  co.max_headers_count = 5;
+  H2Pair p(co, {});
+  p.factory.on_end = [](ServerCall& c) {
+    HeaderMap h;
+    for (int i = 0; i < 10; ++i) h.add("x-h" + std::string(1, static_cast<char>('a' + i)), "v");
+    c.respond(200, "body", std::nullopt, std::move(h));
+  };
+  ClientCall& call = p.start(make_request("GET", "/"));
+  p.pump();
+  EXPECT_FALSE(call.got_headers);
+  ASSERT_TRUE(call.reset.has_value());
+  EXPECT_EQ(*call.reset, ResetReason::ProtocolError);
+  EXPECT_EQ(p.client_sink.header_overflow, 1u);
+  EXPECT_TRUE(p.client->reusable()) << "a stream error must not cost the connection";
 }
 
 TEST(H2Codec, ClientHonoursServerConcurrencyLimit) {
@@ -514,6 +536,25 @@ TEST(H2Codec, StreamsRacingTheShutdownNoticeAreStillServed) {
   EXPECT_EQ(racing.head.status, 200);
   EXPECT_FALSE(racing.reset.has_value());
   EXPECT_TRUE(p.se.down);
+}
+
+TEST(H2Codec, GoawayFailsStreamsAboveItsLastIdAsRetryable) {
+  H2Pair p;
+  p.factory.on_end = nullptr;
+  ClientCall& first = p.start(make_request("GET", "/1"));
+  ClientCall& second = p.start(make_request("GET", "/3"));
+  p.pump();
+  ASSERT_EQ(p.factory.calls.size(), 2u);
+  // A server that processed only stream 1 says so (injected at a frame boundary).
+  ASSERT_TRUE(p.client->on_read(raw::frame(raw::GOAWAY, 0, 0, raw::u32(1) + raw::u32(NGHTTP2_NO_ERROR))));
+  ASSERT_TRUE(second.reset.has_value());
+  EXPECT_EQ(*second.reset, ResetReason::RemoteReset);
+  EXPECT_FALSE(first.reset.has_value());
+  EXPECT_FALSE(p.client->can_take_stream());
+  EXPECT_EQ(p.client_sink.goaway_received, 1u);
+  p.factory.calls[0]->respond(200, "kept");
+  p.pump();
+  EXPECT_EQ(first.body, "kept");
 }
 
 TEST(H2Codec, DrainOnIdleConnectionClosesIt) {

@@ -39,6 +39,25 @@ TEST(BoundedQueue, FifoWithExactCapacityAcrossManyLaps) {
   EXPECT_FALSE(q.ready());
 }
 
+// Capacity 1 is the corner where a slot's "holds ticket n" and "free for ticket n+1"
+// states must still differ: the second push is refused, the entry survives intact.
+TEST(BoundedQueue, CapacityOneHoldsExactlyOne) {
+  BoundedQueue<std::string> q(1);
+  std::string out;
+  EXPECT_FALSE(q.ready());
+  EXPECT_FALSE(q.try_pop(out));
+  for (int lap = 0; lap < 5; ++lap) {
+    std::string first = "first-" + std::to_string(lap);
+    EXPECT_TRUE(q.try_push(std::move(first)));
+    EXPECT_TRUE(q.ready());
+    EXPECT_FALSE(q.try_push(std::string("second")));
+    ASSERT_TRUE(q.try_pop(out));
+    EXPECT_EQ(out, "first-" + std::to_string(lap));
+    EXPECT_FALSE(q.ready());
+    EXPECT_FALSE(q.try_pop(out));
+  }
+}
+
 TEST(BoundedQueue, ZeroCapacityIsRejected) {
   EXPECT_THROW(BoundedQueue<int>(0), std::invalid_argument);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "metrics/registry.h"
+#include "metrics/text_format.h"
 
 namespace infergate::metrics {
 namespace {
@@ -98,6 +99,41 @@ TEST(Exposition, SpecialFloatsAndLargeBounds) {
   EXPECT_NE(text.find("g_nan NaN\n"), std::string::npos);
   EXPECT_NE(text.find("h_ms_bucket{le=\"3.6e+06\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("h_ms_bucket{le=\"0.5\"} 0\n"), std::string::npos);
+}
+
+// Prometheus and its Go clients write floats as strconv.FormatFloat(v, 'g', -1, 64); `le`
+// labels must come out the same or one histogram's series from two exporters do not line up.
+TEST(Exposition, FloatsAreWrittenTheWayGoWritesThem) {
+  auto text = [](double v) {
+    std::string out;
+    detail::append_double(out, v);
+    return out;
+  };
+  EXPECT_EQ(text(0), "0");
+  EXPECT_EQ(text(1), "1");
+  EXPECT_EQ(text(-2.5), "-2.5");
+  EXPECT_EQ(text(0.1), "0.1");
+  EXPECT_EQ(text(0.0001), "0.0001");
+  EXPECT_EQ(text(0.00001), "1e-05");
+  EXPECT_EQ(text(-2.5e-7), "-2.5e-07");
+  EXPECT_EQ(text(100000), "100000");
+  EXPECT_EQ(text(123456.7), "123456.7");
+  EXPECT_EQ(text(1e6), "1e+06");
+  EXPECT_EQ(text(1234567.8), "1.2345678e+06");
+  EXPECT_EQ(text(3.6e6), "3.6e+06");
+  EXPECT_EQ(text(1e100), "1e+100");
+  EXPECT_EQ(text(std::numeric_limits<double>::max()), "1.7976931348623157e+308");
+  EXPECT_EQ(text(std::numeric_limits<double>::denorm_min()), "5e-324");
+  EXPECT_EQ(text(-std::numeric_limits<double>::infinity()), "-Inf");
+}
+
+TEST(Exposition, EnvoyStatsGaugesAreWholeNumbersLikeEnvoys) {
+  Registry r(1);
+  r.gauge("big", "h").set(3.6e6);
+  r.gauge("neg", "h").set(-7);
+  r.gauge("frac", "h").set(0.25);
+  EXPECT_EQ(r.envoy_stats_text(), "big: 3600000\nfrac: 0.25\nneg: -7\n");
+  EXPECT_NE(r.prometheus_text().find("big 3.6e+06\n"), std::string::npos);
 }
 
 TEST(Exposition, EnvoyStatsText) {
