@@ -145,7 +145,9 @@ bool precedes(const CompiledMatch& a, const CompiledMatch& b) {
     return std::make_tuple(path_rank(m.path_type), -static_cast<long>(m.path.size()),
                            m.method.empty() ? 1 : 0, -static_cast<long>(m.headers.size()),
                            -static_cast<long>(m.query_params.size()),
-                           std::string_view(m.creation_timestamp), std::string_view(m.route_key),
+                           // No timestamp = not created yet in Kubernetes terms: the newest.
+                           m.creation_timestamp.empty(), std::string_view(m.creation_timestamp),
+                           std::string_view(m.route_key),
                            m.rule_index, m.match_index);
   };
   return key(a) < key(b);

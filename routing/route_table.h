@@ -21,7 +21,8 @@
 //  Precedence among all matching (route, rule, match) entries, per Gateway API:
 //    Exact path > RegularExpression (longer pattern first; implementation-specific, as Envoy
 //    Gateway does) > PathPrefix with more characters > has method > more header matches >
-//    more query matches > older route (metadata.creationTimestamp; absent counts as equal) >
+//    more query matches > older route (metadata.creationTimestamp, RFC 3339 UTC as Kubernetes
+//    writes it; a route without one counts as the newest) >
 //    "<ns>/<name>" alphabetically > rule order > match order.
 
 #include <chrono>

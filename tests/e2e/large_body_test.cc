@@ -36,34 +36,49 @@ uint64_t warm_baseline(Gateway& gw) {
   return rss_kb(gw.process().pid());
 }
 
-class LargeBodies : public ::testing::TestWithParam<bool> {};
+class LargeBodies : public ::testing::TestWithParam<bool> {
+ protected:
+  void report(uint64_t baseline, uint64_t peak, const char* what) {
+    std::cout << "[   info   ] " << what << ": gateway RSS " << baseline / 1024 << " MiB -> peak " << peak / 1024
+              << " MiB\n";
+    EXPECT_LT(peak - std::min(peak, baseline), growth_bound_kb())
+        << what << ": RSS grew from " << baseline / 1024 << " MiB to " << peak / 1024 << " MiB";
+  }
+  std::string proto() const { return GetParam() ? "--http2-prior-knowledge" : "--http1.1"; }
+};
 
-TEST_P(LargeBodies, HundredMegabytesEachWayWithBoundedMemory) {
+TEST_P(LargeBodies, HundredMegabyteUploadWithBoundedMemory) {
   E2E_REQUIRE_TOOL(curl_bin, "curl");
-  const bool h2 = GetParam();
   Modelsim sim;
   Gateway gw(one_upstream(sim));
   const uint64_t baseline = warm_baseline(gw);
   ASSERT_GT(baseline, 0u);
-  const std::string proto = h2 ? "--http2-prior-knowledge" : "--http1.1";
+  const std::string file = sparse_file(gw.dir(), "upload.bin", kHundredMb);
 
   RssSampler rss(gw.process().pid());
-  const std::string file = sparse_file(gw.dir(), "upload.bin", kHundredMb);
-  CommandResult up = curl(curl_bin, {proto, "-X", "POST", "-T", file, gw.url("/upload")}, scaled(60000));
+  CommandResult up = curl(curl_bin, {proto(), "-X", "POST", "-T", file, gw.url("/upload")}, scaled(60000));
+  const uint64_t peak = rss.stop();
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_EQ(up.out, "{\"bytes\":" + std::to_string(kHundredMb) + "}");
+  report(baseline, peak, "upload");
+  EXPECT_GE(gw.stat("http.ingress_http.downstream_cx_rx_bytes_total"), double(kHundredMb));
+}
 
-  CommandResult down = curl(curl_bin, {proto, "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+TEST_P(LargeBodies, HundredMegabyteDownloadWithBoundedMemory) {
+  E2E_REQUIRE_TOOL(curl_bin, "curl");
+  Modelsim sim;
+  Gateway gw(one_upstream(sim));
+  const uint64_t baseline = warm_baseline(gw);
+  ASSERT_GT(baseline, 0u);
+
+  RssSampler rss(gw.process().pid());
+  CommandResult down = curl(curl_bin, {proto(), "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
                                        gw.url("/bytes?n=" + std::to_string(kHundredMb))},
                             scaled(60000));
+  const uint64_t peak = rss.stop();
   ASSERT_EQ(down.exit_code, 0) << down.err;
   EXPECT_EQ(down.out, "200 " + std::to_string(kHundredMb));
-  const uint64_t peak = rss.stop();
-
-  std::cout << "[   info   ] gateway RSS " << baseline / 1024 << " MiB -> peak " << peak / 1024 << " MiB\n";
-  EXPECT_LT(peak - std::min(peak, baseline), growth_bound_kb())
-      << "RSS grew from " << baseline / 1024 << " MiB to " << peak / 1024 << " MiB";
-  EXPECT_GE(gw.stat("http.ingress_http.downstream_cx_rx_bytes_total"), double(kHundredMb));
+  report(baseline, peak, "download");
   EXPECT_GE(gw.stat("http.ingress_http.downstream_cx_tx_bytes_total"), double(kHundredMb));
 }
 

@@ -63,6 +63,23 @@ TEST(Protocols, H2cUpstreamMultiplexesOneConnection) {
   EXPECT_NE(h2.out.find("data: [DONE]"), std::string::npos) << h2.out;
 }
 
+TEST(Protocols, NghttpMultiplexesStreamsWithBodies) {
+  E2E_REQUIRE_TOOL(nghttp_bin, "nghttp");
+  Modelsim sim;
+  Gateway gw(one_upstream(sim));
+  const std::string body = gw.dir().write("chat.json", chat_body(3, false));
+  // Eight concurrent streams on one connection, each POSTing a completion request.
+  CommandResult r = run_command({nghttp_bin, "-n", "-v", "-m", "8", "-d", body, "-H", "content-type: application/json",
+                                 gw.url("/v1/chat/completions")},
+                                scaled(20000));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  size_t ok = 0;
+  for (size_t at = r.out.find(":status: 200"); at != std::string::npos; at = r.out.find(":status: 200", at + 1)) ++ok;
+  EXPECT_EQ(ok, 8u) << r.out;
+  EXPECT_EQ(gw.stat("http.ingress_http.downstream_cx_http2_total"), 1);
+  EXPECT_EQ(gw.stat("http.ingress_http.downstream_rq_2xx"), 8);
+}
+
 TEST(Protocols, Http1UpstreamOpensOneConnectionPerConcurrentRequest) {
   Modelsim sim;
   Gateway gw(one_upstream(sim));

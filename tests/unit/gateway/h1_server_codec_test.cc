@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 
 #include "h1_test_util.h"
@@ -88,6 +89,9 @@ struct SmuggleCase {
   std::string request;
   bool reaches_handler;  // the head was fine; the body broke framing
 };
+
+// gtest prints the case by name, not as bytes.
+void PrintTo(const SmuggleCase& c, std::ostream* os) { *os << c.name; }
 
 class H1Smuggling : public ::testing::TestWithParam<SmuggleCase> {};
 

@@ -3,6 +3,7 @@
 // encoder; the frames around them are built byte by byte.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "h2_test_util.h"
@@ -207,6 +208,9 @@ struct MalformedCase {
   std::string bytes;
   uint32_t goaway_code;
 };
+
+// gtest prints the case by name, not as bytes.
+void PrintTo(const MalformedCase& c, std::ostream* os) { *os << c.name; }
 
 class H2Malformed : public ::testing::TestWithParam<MalformedCase> {};
 

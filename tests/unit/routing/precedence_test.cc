@@ -104,6 +104,17 @@ TEST(Precedence, OldestRouteWinsATie) {
   EXPECT_EQ(winner({older, newer}, request("GET", "/v1")), "default/z-older/rule0");
 }
 
+TEST(Precedence, RouteWithoutATimestampCountsAsTheNewest) {
+  auto stamped = one_rule("z-stamped", prefix("/v1"));
+  stamped.meta.creation_timestamp = "2025-06-01T00:00:00Z";
+  auto unstamped = one_rule("a-unstamped", prefix("/v1"));
+  EXPECT_EQ(winner({stamped, unstamped}, request("GET", "/v1")), "default/z-stamped/rule0");
+  // Among routes without one, the name decides.
+  EXPECT_EQ(winner({one_rule("b", prefix("/v1")), one_rule("a", prefix("/v1"))},
+                   request("GET", "/v1")),
+            "default/a/rule0");
+}
+
 TEST(Precedence, ThenNamespaceAndNameAlphabetically) {
   auto a = http_route("b", {rule({prefix("/v1")})}, {}, "z-ns");
   auto b = http_route("z", {rule({prefix("/v1")})}, {}, "a-ns");
