@@ -89,6 +89,7 @@ kind: Gateway
 metadata: {name: bench}
 spec:
   gatewayClassName: infergate
+  addresses: [{type: IPAddress, value: 127.0.0.1}]
   listeners:
   - {name: http, port: $ig_port, protocol: HTTP}
 ---

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <climits>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +35,7 @@ struct AccessLogState {
   std::atomic<uint64_t> written{0};
   std::atomic<bool> sleeping{false};  // the writer waits on wake: producers must notify
   std::atomic<bool> reopen_requested{false};
+  std::atomic<bool> stopping{false};  // set by the destructor; bounds the final flush
 
   // Guards the flags below and the writer's sleep; the writer never holds it
   // while formatting or writing.
@@ -61,17 +64,33 @@ int open_for_append(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
-bool write_all(int fd, std::string_view data) {
+// How long the final flush may wait for a reader that takes nothing (a pipe nobody
+// drains): shutdown must not hang on the access log.
+constexpr int kStopGraceMs = 1000;
+
+// Pipes and sockets are written only when poll() says there is room, PIPE_BUF bytes at
+// a time, so a stalled reader can never block the writer past a shutdown deadline.
+bool write_all(AccessLogState& st, std::string_view data) {
+  struct stat sb {};
+  const bool regular = ::fstat(st.fd, &sb) == 0 && S_ISREG(sb.st_mode);
+  int waited_after_stop_ms = 0;
   while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+    size_t chunk = data.size();
+    if (!regular) {
+      pollfd p{st.fd, POLLOUT, 0};
+      const int r = ::poll(&p, 1, 100);
+      if (r == 0 || (r < 0 && errno == EINTR)) {
+        if (st.stopping.load(std::memory_order_relaxed) && (waited_after_stop_ms += 100) >= kStopGraceMs)
+          return false;
+        continue;
+      }
+      chunk = std::min<size_t>(chunk, PIPE_BUF);
+    }
+    const ssize_t n = ::write(st.fd, data.data(), chunk);
     if (n > 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
+    } else if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
       continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // stdout may be a non-blocking pipe; wait for room instead of spinning.
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
     } else {
       return false;
     }
@@ -91,7 +110,7 @@ void reopen_file(AccessLogState& st) {
 
 void flush(AccessLogState& st, std::string& buf, uint64_t entries) {
   if (entries == 0) return;
-  if (write_all(st.fd, buf)) {
+  if (write_all(st, buf)) {
     st.written.fetch_add(entries, std::memory_order_relaxed);
   } else {
     st.dropped.fetch_add(entries, std::memory_order_relaxed);
@@ -170,6 +189,7 @@ AccessLog::AccessLog(std::string path, AccessLogFormat format, std::size_t capac
 
 AccessLog::~AccessLog() {
   AccessLogState& st = *state_;
+  st.stopping.store(true);
   {
     std::lock_guard lock(st.mu);
     st.stop = true;
