@@ -110,7 +110,10 @@ void Exchange::route_request() {
   }
   cstats_ = snapshot_->stats_for(cluster_);
   if (route_->retry && route_->retry->attempts) max_attempts_ = 1 + *route_->retry->attempts;
-  if (route_->request_timeout.count() > 0) arm_timeout(route_->request_timeout);
+  const auto now = std::chrono::steady_clock::now();
+  if (route_->request_timeout.count() > 0) request_deadline_ = now + route_->request_timeout;
+  stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
+  last_activity_ = now;
   start_attempt();
 }
 
@@ -138,6 +141,8 @@ void Exchange::start_attempt() {
   cstats_->upstream_rq_total.inc();
   cstats_->upstream_rq_active.add(1);
   upstream_start_ = std::chrono::steady_clock::now();
+  try_deadline_ = route_->per_try_timeout.count() > 0 ? upstream_start_ + route_->per_try_timeout : kNever;
+  arm_timer();
 }
 
 void Exchange::on_upstream_ready() {
@@ -181,6 +186,7 @@ void Exchange::send_buffered_request() {
 
 void Exchange::on_request_data(std::string_view data, bool end_stream) {
   bytes_received_ += data.size();
+  last_activity_ = std::chrono::steady_clock::now();
   if (end_stream) request_complete_ = true;
   if (finished_ || response_done_) return;
   if (!upstream_ || !upstream_ready_) {
@@ -228,6 +234,8 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
   retriable_ = false;
   std::string().swap(retained_body_);
   upstream_service_ms_ = ms_since(upstream_start_);
+  last_activity_ = std::chrono::steady_clock::now();
+  try_deadline_ = kNever;  // Envoy: the per-try timeout ends with the response headers
   response_code_ = head.status;
   cstats_->count_response(head.status);
   strip_hop_by_hop(head.headers, /*keep_te_trailers=*/false);
@@ -243,6 +251,7 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
 void Exchange::on_response_data(std::string_view data, bool end_stream) {
   if (finished_) return;
   bytes_sent_ += data.size();
+  last_activity_ = std::chrono::steady_clock::now();
   if (end_stream) response_done_ = true;
   downstream_.send_data(data, end_stream);
   if (end_stream) {
@@ -363,18 +372,48 @@ void Exchange::detach_upstream(bool success) {
   }
 }
 
-void Exchange::arm_timeout(std::chrono::milliseconds t) {
+// One timer per exchange, set to the earliest of the request deadline, the current
+// attempt's deadline and the stream-idle deadline. Activity only stamps a time: a timer
+// that fires early for the idle check re-arms itself, so streaming never touches it.
+std::chrono::steady_clock::time_point Exchange::next_deadline() const {
+  auto d = std::min(request_deadline_, try_deadline_);
+  if (stream_idle_.count() > 0) d = std::min(d, last_activity_ + stream_idle_);
+  return d;
+}
+
+void Exchange::arm_timer() {
+  if (finished_) return;
+  const auto deadline = next_deadline();
+  if (deadline == kNever) return;
   if (!alive_) alive_ = std::make_shared<Exchange*>(this);
   if (!timer_) timer_.emplace(ctx_.io);
-  timer_->expires_after(t);
+  if (timer_armed_ && timer_->expiry() <= deadline) return;
+  timer_armed_ = true;
+  timer_->expires_at(deadline);
   timer_->async_wait([weak = std::weak_ptr<Exchange*>(alive_)](boost::system::error_code ec) {
     if (ec) return;
-    if (auto p = weak.lock()) (*p)->on_timeout();
+    if (auto p = weak.lock()) {
+      (*p)->timer_armed_ = false;
+      (*p)->on_timer();
+    }
   });
 }
 
-void Exchange::on_timeout() {
+void Exchange::on_timer() {
   if (finished_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= request_deadline_) {
+    on_request_timeout();
+  } else if (now >= try_deadline_) {
+    on_per_try_timeout();
+  } else if (stream_idle_.count() > 0 && now >= last_activity_ + stream_idle_) {
+    on_stream_idle_timeout();
+  } else {
+    arm_timer();
+  }
+}
+
+void Exchange::on_request_timeout() {
   flags_.set(ResponseFlag::UpstreamRequestTimeout);
   if (cstats_) cstats_->upstream_rq_timeout.inc();
   ctx_.stats.downstream_rq_timeout.inc();
@@ -382,6 +421,38 @@ void Exchange::on_timeout() {
     local_reply(504, "upstream request timeout", ResponseFlag::None);
     return;
   }
+  detach_upstream(false);
+  if (!downstream_gone_) downstream_.reset();
+  finish();
+}
+
+// The attempt took too long before its response headers: reset it and, as Envoy does
+// when retries allow, try another endpoint; else 504 like a request timeout.
+void Exchange::on_per_try_timeout() {
+  try_deadline_ = kNever;
+  cstats_->upstream_rq_per_try_timeout.inc();
+  if (endpoint_) cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), false);
+  detach_upstream(false);
+  if (retriable_ && attempts_ < max_attempts_ && cluster_->endpoints.size() > 1) {
+    cstats_->upstream_rq_retry.inc();
+    pending_body_.insert(0, retained_body_);
+    retained_body_.clear();
+    start_attempt();
+    return;
+  }
+  flags_.set(ResponseFlag::UpstreamRequestTimeout);
+  if (attempts_ > 1) flags_.set(ResponseFlag::UpstreamRetryLimitExceeded);
+  local_reply(504, "upstream request timeout", ResponseFlag::None);
+}
+
+// Envoy's stream_idle_timeout: 408 when nothing was answered yet, else a reset.
+void Exchange::on_stream_idle_timeout() {
+  ctx_.stats.downstream_rq_idle_timeout.inc();
+  if (!response_started_) {
+    local_reply(408, "stream timeout", ResponseFlag::StreamIdleTimeout);
+    return;
+  }
+  flags_.set(ResponseFlag::StreamIdleTimeout);
   detach_upstream(false);
   if (!downstream_gone_) downstream_.reset();
   finish();
@@ -414,7 +485,8 @@ void Exchange::log_and_count() {
   if (ctx_.active_requests) --ctx_.active_requests;
   if (response_code_) ctx_.stats.count_response(response_code_);
   ctx_.stats.downstream_rq_time.observe(static_cast<double>(duration));
-  if (cstats_ && upstream_service_ms_ >= 0) cstats_->upstream_rq_time.observe(static_cast<double>(duration));
+  if (cstats_ && upstream_service_ms_ >= 0)
+    cstats_->upstream_rq_time.observe(static_cast<double>(ms_since(upstream_start_)));
   if (!ctx_.access_log) return;
   metrics::AccessLogEntry e;
   e.start_time = start_wall_;

@@ -58,8 +58,12 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void response_complete();
   void finish();
   void detach_upstream(bool success);
-  void arm_timeout(std::chrono::milliseconds t);
-  void on_timeout();
+  std::chrono::steady_clock::time_point next_deadline() const;
+  void arm_timer();
+  void on_timer();
+  void on_request_timeout();
+  void on_per_try_timeout();
+  void on_stream_idle_timeout();
   void log_and_count();
 
   WorkerContext& ctx_;
@@ -101,6 +105,12 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   uint64_t bytes_received_ = 0, bytes_sent_ = 0;
   std::string upstream_host_;
 
+  static constexpr auto kNever = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point request_deadline_ = kNever;
+  std::chrono::steady_clock::time_point try_deadline_ = kNever;
+  std::chrono::steady_clock::time_point last_activity_{};
+  std::chrono::milliseconds stream_idle_{0};
+  bool timer_armed_ = false;
   std::optional<boost::asio::steady_timer> timer_;
   std::shared_ptr<Exchange*> alive_;  // timers hold a weak_ptr: a fired timer never outlives us
 };
