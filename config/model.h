@@ -53,8 +53,11 @@ struct Limits {
   uint64_t max_request_body_bytes = 0;
   // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS we advertise downstream.
   uint32_t max_concurrent_streams = 100;
-  // HTTP/2 initial stream window; Envoy's default is 256 MiB (initial_stream_window_size).
-  uint32_t h2_initial_stream_window_bytes = 256u * 1024 * 1024;
+  // HTTP/2 initial stream window. Envoy defaults to 256 MiB and bounds memory with its
+  // buffer watermarks; our codec holds unconsumed data against the window instead, so the
+  // window is the per-stream memory bound: 1 MiB keeps loopback and LAN uploads at full
+  // speed while a stalled upstream parks at most that much per stream.
+  uint32_t h2_initial_stream_window_bytes = 1024u * 1024;
   // Bytes buffered per stream before reading pauses (Envoy per_connection_buffer_limit_bytes).
   uint32_t per_stream_buffer_limit_bytes = 1024 * 1024;
 };

@@ -93,6 +93,7 @@ TEST(EnvoyBehaviour, NoRouteIs404WithFlagNR) {
   EXPECT_EQ(r.status, 404);
   EXPECT_TRUE(r.body.empty()) << r.body;
   EXPECT_EQ(r.header("content-length"), "0");
+  EXPECT_FALSE(r.has_header("x-envoy-upstream-service-time")) << "a local reply has no upstream time";
   EXPECT_EQ(gw.stat("http.ingress_http.no_route"), 1);
   EXPECT_EQ(gw.stat("http.ingress_http.downstream_rq_4xx"), 1);
   ASSERT_TRUE(gw.wait_log("/not-routed", scaled(5000)));
