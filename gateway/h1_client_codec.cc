@@ -1,5 +1,7 @@
 #include "gateway/h1_client_codec.h"
 
+#include "gateway/h1_chunk_writer.h"
+
 #include <charconv>
 
 namespace infergate::gateway {
@@ -87,17 +89,7 @@ void H1ClientCodec::send_headers(const RequestHead& head, bool end_stream) {
 void H1ClientCodec::send_data(std::string_view data, bool end_stream) {
   if (broken_) return;
   if (chunked_request_) {
-    if (!data.empty()) {
-      char hdr[24];
-      auto r = std::to_chars(hdr, hdr + 16, data.size(), 16);
-      r.ptr[0] = '\r';
-      r.ptr[1] = '\n';
-      io_.write(std::string_view(hdr, static_cast<size_t>(r.ptr + 2 - hdr)));
-      io_.write(data);
-      io_.write(end_stream ? std::string_view("\r\n0\r\n\r\n") : std::string_view("\r\n"));
-    } else if (end_stream) {
-      io_.write("0\r\n\r\n");
-    }
+    write_chunk(io_, data, end_stream);
   } else {
     io_.write(data);
   }

@@ -80,6 +80,40 @@ TEST(Protocols, NghttpMultiplexesStreamsWithBodies) {
   EXPECT_EQ(gw.stat("http.ingress_http.downstream_rq_2xx"), 8);
 }
 
+class Trailers : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Trailers, ResponseTrailersPassThrough) {
+  const bool h2c_upstream = GetParam();
+  Modelsim sim;
+  Gateway gw(one_upstream(sim, h2c_upstream));
+  const std::string body = chat_body(3, false);
+
+  // HTTP/1.1 client: the trailer arrives after the last chunk.
+  RawSocket s(gw.port());
+  ASSERT_TRUE(s.send("POST /v1/chat/completions HTTP/1.1\r\nHost: e2e\r\nTE: trailers\r\nx-modelsim-trailers: 1\r\n"
+                     "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
+  ASSERT_TRUE(s.read_until_closed(scaled(5000))) << s.received();
+  auto r = parse_http_response(s.received(), true);
+  ASSERT_TRUE(r && r->complete) << s.received();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->chunked);
+  EXPECT_EQ(r->header("x-modelsim-tokens"), "3") << s.received();
+
+  // HTTP/2 client: a trailing HEADERS frame.
+  if (std::string nghttp = tool_path("nghttp"); !nghttp.empty()) {
+    const std::string file = gw.dir().write("chat.json", body);
+    CommandResult n = run_command({nghttp, "-n", "-v", "-d", file, "-H", "x-modelsim-trailers: 1", "-H",
+                                   "content-type: application/json", gw.url("/v1/chat/completions")},
+                                  scaled(10000));
+    ASSERT_EQ(n.exit_code, 0) << n.out << n.err;
+    EXPECT_NE(n.out.find("x-modelsim-tokens: 3"), std::string::npos) << n.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Upstreams, Trailers, ::testing::Values(false, true),
+                         [](const auto& info) { return std::string(info.param ? "h2c_upstream" : "h1_upstream"); });
+
 TEST(Protocols, Http1UpstreamOpensOneConnectionPerConcurrentRequest) {
   Modelsim sim;
   Gateway gw(one_upstream(sim));
