@@ -100,6 +100,11 @@ void Worker::stop() {
     io_.stop();
   });
   thread_.join();
+  // Closing queued the aborted reads and writes, and their handlers own connections.
+  // Run them now, while the pools, stats and snapshot those connections point into
+  // still exist; left to ~io_context they would be destroyed after ctx_.
+  io_.restart();
+  io_.poll();
 }
 
 }  // namespace infergate::gateway
