@@ -48,6 +48,9 @@ class ServerCodec {
   virtual void on_connection_closed() = 0;
   // Graceful drain: HTTP/2 GOAWAY, HTTP/1.1 `connection: close` on the next response.
   virtual void start_drain() = 0;
+  // The drain's grace for in-flight announcements is over: HTTP/2 sends the final
+  // GOAWAY even if the client never acknowledged the shutdown notice's PING.
+  virtual void finish_drain() {}
   // No request in flight (idle-timeout and drain decisions).
   virtual bool idle() const = 0;
   virtual size_t active_streams() const = 0;

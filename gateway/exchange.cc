@@ -458,6 +458,10 @@ void Exchange::on_stream_idle_timeout() {
   finish();
 }
 
+void Exchange::on_codec_reply(int status) {
+  if (!response_started_) codec_reply_code_ = status;
+}
+
 void Exchange::on_downstream_reset(ResetReason reason) {
   downstream_gone_ = true;
   if (finished_) return;
@@ -493,7 +497,7 @@ void Exchange::log_and_count() {
   e.method = request_.method;
   e.path = request_.path;
   e.protocol = std::string(protocol_name(request_.version));
-  e.response_code = response_code_;
+  e.response_code = response_code_ ? response_code_ : codec_reply_code_;
   e.response_flags = flags_.to_string();
   e.bytes_received = bytes_received_;
   e.bytes_sent = bytes_sent_;

@@ -38,6 +38,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void on_request_data(std::string_view data, bool end_stream) override;
   void on_request_trailers(HeaderMap&& trailers) override;
   void on_downstream_reset(ResetReason reason) override;
+  void on_codec_reply(int status) override;
   void on_downstream_writable() override;
 
   // UpstreamCallbacks
@@ -96,6 +97,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool upstream_paused_ = false;
   bool downstream_paused_ = false;
   int response_code_ = 0;
+  int codec_reply_code_ = 0;  // answered by the codec: logged, counted there
   ResponseFlags flags_;
 
   std::chrono::steady_clock::time_point start_;

@@ -195,6 +195,7 @@ void H1ServerCodec::local_error(int status, std::string_view body) {
     stats_->count_response(status);
   }
   if (handler_ && !handler_finished_) {
+    handler_->on_codec_reply(status);
     handler_->on_downstream_reset(ResetReason::ProtocolError);
     handler_finished_ = true;
   }

@@ -681,6 +681,14 @@ void H2ServerCodec::start_drain() {
   request_flush();
 }
 
+void H2ServerCodec::finish_drain() {
+  if (!draining_ || closed_ || final_goaway_sent_) return;
+  final_goaway_sent_ = true;
+  nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_.get()),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  request_flush();
+}
+
 size_t H2ServerCodec::active_streams() const {
   size_t n = 0;
   for (const auto& [id, s] : streams_) n += !(s->closed && s->released);

@@ -81,6 +81,7 @@ class H2ServerCodec final : public ServerCodec {
   void on_tick() override;
   void on_connection_closed() override;
   void start_drain() override;
+  void finish_drain() override;
   bool idle() const override;
   size_t active_streams() const override;
 

@@ -7,6 +7,7 @@
 namespace infergate::gateway {
 
 namespace {
+constexpr auto kDrainNoticeGrace = std::chrono::seconds(1);
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 }
 
@@ -95,6 +96,16 @@ void ServerConnection::drain() {
   if (codec_) {
     codec_->start_drain();
     schedule_flush();
+    // A client that never answers the shutdown notice's PING still gets its final
+    // GOAWAY (nghttpx waits about as long), so the drain does not hang on it.
+    drain_timer_.emplace(socket_.get_executor());
+    drain_timer_->expires_after(kDrainNoticeGrace);
+    drain_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = std::static_pointer_cast<ServerConnection>(weak.lock());
+      if (ec || !self || self->closed() || !self->codec_) return;
+      self->codec_->finish_drain();
+      self->schedule_flush();
+    });
   } else {
     close_after_write();
   }

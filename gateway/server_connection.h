@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gateway/codec.h"
@@ -39,6 +40,7 @@ class ServerConnection final : public SocketConnection, public StreamHandlerFact
   std::string sniffed_;  // first bytes, until the protocol is known
   std::unique_ptr<ServerCodec> codec_;
   bool draining_ = false;
+  std::optional<boost::asio::steady_timer> drain_timer_;
 };
 
 }  // namespace infergate::gateway

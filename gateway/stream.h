@@ -45,6 +45,9 @@ class StreamHandler {
   // The client went away or reset the stream; the handler must not touch the
   // DownstreamStream again after this returns.
   virtual void on_downstream_reset(ResetReason reason) = 0;
+  // The codec refused the rest of the request and answers `status` itself (a bad chunk
+  // after the head, a body over the limit); on_downstream_reset follows. For the log.
+  virtual void on_codec_reply(int status) { (void)status; }
   // The response buffer drained below the low watermark.
   virtual void on_downstream_writable() = 0;
 };
