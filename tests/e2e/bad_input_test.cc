@@ -116,6 +116,10 @@ TEST(BadInput, BadChunkMidBodyClosesTheConnection) {
   }
   EXPECT_TRUE(gw.wait_stat_at_least(kMalformed, before + 1, scaled(3000)));
   EXPECT_EQ(http_request(gw.port(), "GET", "/v1/models").status, 200);
+  // The access log shows what the client got (Envoy's DPE), not a bare 0.
+  ASSERT_TRUE(gw.wait_log("\"POST /upload HTTP/1.1\"", scaled(5000)));
+  const std::string line = gw.log_line("\"POST /upload HTTP/1.1\"");
+  EXPECT_NE(line.find(" 400 DPE "), std::string::npos) << line;
 }
 
 // ---- HTTP/2 ---------------------------------------------------------------------

@@ -152,6 +152,55 @@ TEST(EnvoyBehaviour, RouteTimeoutIs504WithFlagUT) {
   EXPECT_EQ(http_request(gw.port(), "GET", "/echo", {{"x-modelsim-delay-ms", "10"}}).status, 200);
 }
 
+TEST(EnvoyBehaviour, PerTryTimeoutRetriesAnotherEndpointThen504) {
+  Modelsim a, b;
+  GatewaySetup setup;
+  setup.endpoints.push_back(Upstream{"sim-a", a.port()});
+  setup.endpoints.push_back(Upstream{"sim-b", b.port()});
+  setup.route_timeout = "10s";
+  setup.backend_timeout = "300ms";
+  Gateway gw(setup);
+
+  const auto start = Clock::now();
+  HttpResponse r = http_request(gw.port(), "GET", "/echo", {{"x-modelsim-delay-ms", "5000"}});
+  const auto took = Clock::now() - start;
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.body, "upstream request timeout");
+  // Two attempts of 300 ms each, far below the 10 s request timeout.
+  EXPECT_LT(took, milliseconds(4000));
+  EXPECT_EQ(gw.stat_sum(".upstream_rq_per_try_timeout"), 2);
+  EXPECT_EQ(gw.stat_sum(".upstream_rq_retry"), 1);
+  ASSERT_TRUE(gw.wait_log("\"GET /echo HTTP/1.1\"", scaled(5000)));
+  const std::string line = gw.log_line("\"GET /echo HTTP/1.1\"");
+  EXPECT_TRUE(std::regex_search(line, std::regex(" 504 UT,URX "))) << line;
+  // A fast answer is unaffected.
+  EXPECT_EQ(http_request(gw.port(), "GET", "/echo", {{"x-modelsim-delay-ms", "10"}}).status, 200);
+}
+
+TEST(EnvoyBehaviour, StreamIdleTimeoutIs408WithFlagSI) {
+  Modelsim sim;
+  GatewaySetup setup = one_upstream(sim);
+  setup.gateway_spec_extra = "  timeouts: {streamIdle: 400ms}\n";
+  Gateway gw(setup);
+
+  HttpResponse r = http_request(gw.port(), "GET", "/echo", {{"x-modelsim-delay-ms", "5000"}});
+  EXPECT_EQ(r.status, 408);
+  EXPECT_EQ(r.body, "stream timeout");
+  EXPECT_EQ(gw.stat("http.ingress_http.downstream_rq_idle_timeout"), 1);
+  ASSERT_TRUE(gw.wait_log("\"GET /echo HTTP/1.1\"", scaled(5000)));
+  const std::string line = gw.log_line("\"GET /echo HTTP/1.1\"");
+  EXPECT_NE(line.find(" 408 SI "), std::string::npos) << line;
+  // A stream that keeps producing tokens more often than the idle timeout lives on.
+  Modelsim slow({"--itl-ms", "150"});
+  GatewaySetup streaming = one_upstream(slow);
+  streaming.gateway_spec_extra = "  timeouts: {streamIdle: 400ms}\n";
+  Gateway gw2(streaming);
+  HttpResponse s = http_request(gw2.port(), "POST", "/v1/chat/completions", {{"content-type", "application/json"}},
+                                chat_body(8, true));
+  EXPECT_EQ(s.status, 200);
+  EXPECT_NE(s.body.find("[DONE]"), std::string::npos) << s.body;
+}
+
 TEST(EnvoyBehaviour, UpstreamErrorStatusIsPassedThroughWithoutFlags) {
   Modelsim sim;
   Gateway gw(one_upstream(sim));

@@ -50,7 +50,13 @@ std::string render_config(const GatewaySetup& s, uint16_t port, uint16_t admin_p
   y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: route}\nspec:\n";
   y += "  parentRefs: [{name: gw}]\n  rules:\n";
   y += "  - matches: [{path: {type: PathPrefix, value: " + s.route_prefix + "}}]\n";
-  if (!s.route_timeout.empty()) y += "    timeouts: {request: " + s.route_timeout + "}\n";
+  if (!s.route_timeout.empty() || !s.backend_timeout.empty()) {
+    y += "    timeouts: {";
+    if (!s.route_timeout.empty()) y += "request: " + s.route_timeout;
+    if (!s.route_timeout.empty() && !s.backend_timeout.empty()) y += ", ";
+    if (!s.backend_timeout.empty()) y += "backendRequest: " + s.backend_timeout;
+    y += "}\n";
+  }
   y += "    backendRefs:\n    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool}\n";
   if (!s.extra_documents.empty()) y += "---\n" + s.extra_documents;
   return y;

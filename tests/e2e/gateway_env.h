@@ -40,6 +40,7 @@ struct GatewaySetup {
   std::string pool_app = "sim";
   std::string route_prefix = "/";
   std::string route_timeout;        // HTTPRoute rules[].timeouts.request, "" = none
+  std::string backend_timeout;      // HTTPRoute rules[].timeouts.backendRequest, "" = none
   std::string gateway_spec_extra;   // more YAML under GatewayConfig spec (2-space indented lines)
   std::string extra_documents;      // appended as further YAML documents
 };
