@@ -16,4 +16,10 @@ std::string service_cluster_name(std::string_view ns, std::string_view name, uin
   return out;
 }
 
+std::string outbound_cluster_name(uint16_t port, std::string_view subset, std::string_view fqdn) {
+  std::string out("outbound|");
+  out.append(std::to_string(port)).append("|").append(subset).append("|").append(fqdn);
+  return out;
+}
+
 }  // namespace infergate::config

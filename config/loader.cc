@@ -133,6 +133,14 @@ void load_document(ParseContext& ctx, const YAML::Node& doc, Collected& out) {
       if (auto p = detail::parse_inference_pool(ctx, view, api_version))
         out.config.pools.push_back(std::move(*p));
       return;
+    case KindClass::VirtualService:
+      if (auto vs = detail::parse_virtual_service(ctx, view, api_version))
+        out.config.virtual_services.push_back(std::move(*vs));
+      return;
+    case KindClass::DestinationRule:
+      if (auto dr = detail::parse_destination_rule(ctx, view, api_version))
+        out.config.destination_rules.push_back(std::move(*dr));
+      return;
     case KindClass::Ignored:
       ctx.warning(doc, "", cat(api_version, " ", kind,
                                         " is not used by the gateway; ignored"));

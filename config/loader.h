@@ -6,9 +6,9 @@
 //  - Unknown apiVersion/kind: error naming both. Exceptions:
 //      * kinds users keep next to their routes but we do not act on (Deployment, Namespace,
 //        ConfigMap, ServiceAccount, Secret, argoproj Application, ...) -> warning "ignored";
-//      * Istio (VirtualService, DestinationRule, AuthorizationPolicy, PeerAuthentication) and
-//        GIE InferenceModel / InferenceObjective / InferenceModelRewrite -> warning
-//        "not yet supported" (never an error).
+//      * Istio Gateway, AuthorizationPolicy, PeerAuthentication and GIE InferenceModel /
+//        InferenceObjective / InferenceModelRewrite -> warning "not yet supported" (never an
+//        error).
 //  - Unknown fields: error in our own GatewayConfig (typos must not pass silently); warning in
 //    foreign kinds (Kubernetes would ignore/prune them, so a manifest that works in a cluster
 //    still loads).
@@ -20,6 +20,13 @@
 //    kind (e.g. GKE's `InferenceGateway`) whose parent is not defined: warning, and the route
 //    attaches to every listener.
 //  - A Service or InferencePool whose selector matches no endpoint: warning.
+//  - Istio VirtualService / DestinationRule (networking.istio.io v1, v1beta1, v1alpha3): what
+//    Istio's validation rejects is an error, what it warns about a warning. A destination or
+//    rule `host` names a Service here ("name" in the resource's namespace, "name.ns",
+//    "name.ns.svc", "name.ns.svc.cluster.local"); a destination whose Service, port or subset
+//    is not defined is an error (istioctl analyze: ReferencedResourceNotFound). A gateway the
+//    VirtualService names that is not a Gateway here: warning, and it attaches to every
+//    listener. A lone destination's weight other than 100: warning (it gets all traffic).
 //  - Seed quirk: HTTPRoute `spec.rules` written as a single mapping instead of a list is
 //    accepted as one rule, with a warning naming its line.
 // Any error rejects the whole input: `config` is then empty. Never throws, never crashes.

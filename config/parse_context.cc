@@ -242,6 +242,12 @@ std::vector<std::string> MapView::string_list(std::string_view key) const {
   return out;
 }
 
+std::vector<std::pair<std::string, YAML::Node>> MapView::items() const {
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  for (const auto& e : entries_) out.emplace_back(e.key, e.value);
+  return out;
+}
+
 std::optional<std::string> one_of(ParseContext& ctx, const MapView& map, std::string_view key,
                                   std::initializer_list<std::string_view> allowed,
                                   bool required) {

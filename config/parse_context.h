@@ -96,6 +96,9 @@ class MapView {
   std::vector<std::pair<std::string, YAML::Node>> list(std::string_view key,
                                                        bool required = false) const;
   std::vector<std::string> string_list(std::string_view key) const;
+  // Every entry as (key, value) in written order, for mappings keyed by user-chosen names
+  // (Istio's header maps). A null value is kept: the caller decides what it means.
+  std::vector<std::pair<std::string, YAML::Node>> items() const;
 
  private:
   struct Entry {

@@ -44,5 +44,9 @@ std::optional<Service> parse_service(ParseContext& ctx, const MapView& doc);
 std::optional<InferencePool> parse_inference_pool(ParseContext& ctx, const MapView& doc,
                                                   const std::string& api_version);
 std::optional<HttpRoute> parse_http_route(ParseContext& ctx, const MapView& doc);
+std::optional<VirtualService> parse_virtual_service(ParseContext& ctx, const MapView& doc,
+                                                    const std::string& api_version);
+std::optional<DestinationRule> parse_destination_rule(ParseContext& ctx, const MapView& doc,
+                                                      const std::string& api_version);
 
 }  // namespace infergate::config::detail

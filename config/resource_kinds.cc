@@ -44,8 +44,6 @@ constexpr std::array kIgnored = {
 
 // On the roadmap (routing/pools issues add them); accepted with a warning meanwhile.
 constexpr std::array kNotYetSupported = {
-    Pair{"networking.istio.io", "VirtualService"},
-    Pair{"networking.istio.io", "DestinationRule"},
     Pair{"networking.istio.io", "Gateway"},
     Pair{"security.istio.io", "AuthorizationPolicy"},
     Pair{"security.istio.io", "PeerAuthentication"},
@@ -89,6 +87,11 @@ KindClass classify(std::string_view api_version, std::string_view kind) {
       return KindClass::InferencePool;
     if (group == "inference.networking.k8s.io" || group == "inference.networking.x-k8s.io")
       return KindClass::UnknownVersion;
+  }
+  if (group == "networking.istio.io" && (kind == "VirtualService" || kind == "DestinationRule")) {
+    if (version != "v1" && version != "v1beta1" && version != "v1alpha3")
+      return KindClass::UnknownVersion;
+    return kind == "VirtualService" ? KindClass::VirtualService : KindClass::DestinationRule;
   }
   if (contains(kIgnored, group, kind)) return KindClass::Ignored;
   if (contains(kNotYetSupported, group, kind)) return KindClass::NotYetSupported;

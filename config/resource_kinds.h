@@ -12,6 +12,8 @@ enum class KindClass {
   HttpRoute,
   Service,
   InferencePool,
+  VirtualService,   // networking.istio.io v1 / v1beta1 / v1alpha3
+  DestinationRule,  // networking.istio.io v1 / v1beta1 / v1alpha3
   Ignored,          // Deployment, Namespace, ConfigMap, argoproj Application, ...
   NotYetSupported,  // Istio traffic/security kinds, InferenceModel/Objective/ModelRewrite
   UnknownVersion,   // a kind we know under an apiVersion we do not

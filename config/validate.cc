@@ -1,6 +1,7 @@
 #include "config/validate.h"
 
 #include "config/str_cat.h"
+#include "config/validate_istio.h"
 
 #include <algorithm>
 #include <map>
@@ -220,6 +221,7 @@ void validate(Collected& c, std::vector<Diagnostic>* errors, std::vector<Diagnos
   check_duplicates(r, c.config.routes, "HTTPRoute", meta);
   check_selectors(r, c);
   check_routes(r, c);
+  validate_istio(c, errors, warnings);
 }
 
 }  // namespace infergate::config::detail

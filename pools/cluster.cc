@@ -25,6 +25,16 @@ bool eligible(const EndpointState& e, int64_t now_ms) {
   return e.healthy.load(kRelaxed) && !e.ejected(now_ms);
 }
 
+// An endpoint's identity for rendezvous hashing, without allocating.
+uint64_t endpoint_hash(const EndpointState& e) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : e.address) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return mix(h ^ e.port);
+}
+
 }  // namespace
 
 const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude) const {
@@ -52,8 +62,24 @@ const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
     }
     return last;
   };
+  if (lb == LbPolicy::ConsistentHash) {
+    // Rendezvous (highest random weight): the candidate scoring highest for this hash.
+    const EndpointState* best = nullptr;
+    uint64_t best_score = 0;
+    for (const auto& e : endpoints) {
+      if (!candidate(e.get())) continue;
+      const uint64_t score = mix(draw ^ endpoint_hash(*e));
+      if (!best || score > best_score) {
+        best = e.get();
+        best_score = score;
+      }
+    }
+    return best;
+  }
+  if (lb == LbPolicy::RoundRobin) return nth(rr_cursor_->fetch_add(1, kRelaxed) % count);
   const size_t first = index_of(mix(draw), count);
   const EndpointState* a = nth(first);
+  if (lb == LbPolicy::Random) return a;
   if (count == 1 || !a) return a;
   // A second, different candidate; the one with fewer active requests wins (ties: the first).
   size_t second = index_of(mix(draw ^ 0x5851F42D4C957F2Dull), count - 1);
@@ -82,6 +108,7 @@ void Cluster::report_result(EndpointState& e, bool success, int64_t now_ms) cons
     return;
   }
   e.failures.fetch_add(1, kRelaxed);
+  if (outlier.consecutive_failures == 0) return;  // no outlier detection on this cluster
   const uint32_t consecutive = e.consecutive_failures.fetch_add(1, kRelaxed) + 1;
   if (consecutive < outlier.consecutive_failures || e.ejected(now_ms)) return;
 

@@ -3,6 +3,8 @@
 // A ClusterSet is immutable and belongs to a config snapshot; the EndpointStates inside are
 // shared with older and newer snapshots through the EndpointRegistry.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,6 +21,22 @@ namespace infergate::pools {
 
 enum class UpstreamProtocol { Http1, H2c };
 
+// How pick() chooses among candidates (DestinationRule loadBalancer; Istio's default is
+// LEAST_REQUEST, which every non-Istio cluster uses too).
+enum class LbPolicy { LeastRequest, RoundRobin, Random, ConsistentHash };
+
+// DestinationRule connectionPool limits (Envoy circuit breakers), for the gateway to enforce.
+// nullopt = no limit beyond the gateway's own.
+struct ConnectionLimits {
+  std::optional<uint32_t> max_connections;              // tcp.maxConnections
+  std::optional<uint32_t> max_pending_requests;         // http.http1MaxPendingRequests
+  std::optional<uint32_t> max_requests;                 // http.http2MaxRequests
+  std::optional<uint32_t> max_requests_per_connection;  // http.maxRequestsPerConnection
+  std::optional<uint32_t> max_retries;                  // http.maxRetries
+  std::optional<std::chrono::milliseconds> connect_timeout;  // tcp.connectTimeout
+  std::optional<std::chrono::milliseconds> idle_timeout;     // http.idleTimeout
+};
+
 class Cluster {
  public:
   std::string name;  // config/cluster_names.h
@@ -26,12 +44,22 @@ class Cluster {
   std::vector<std::shared_ptr<EndpointState>> endpoints;
   std::optional<config::EndpointPickerRef> endpoint_picker;  // InferencePool's EPP, if any
   OutlierDetection outlier;
+  LbPolicy lb = LbPolicy::LeastRequest;
+  ConnectionLimits limits;
+  // Istio clusters ("outbound|..."): the Service and subset they stand for ("" otherwise).
+  std::string service_ns, service_name, subset;
 
-  // Least-request with power of two choices (Envoy's LEAST_REQUEST default choice_count 2):
-  // two endpoints derived from `draw`, the one with fewer active requests wins. Only healthy,
-  // non-ejected endpoints are candidates. `exclude` (the endpoint a retry just failed on) is
-  // avoided while any other candidate exists. nullptr when there is no candidate: the caller
-  // answers 503 "no healthy upstream". (Envoy's panic threshold is not implemented.)
+  // One endpoint among the healthy, non-ejected ones, by `lb`:
+  //  - LeastRequest: power of two choices (Envoy's default choice_count 2): two endpoints
+  //    derived from `draw`, the one with fewer active requests wins;
+  //  - Random: one derived from `draw`;
+  //  - RoundRobin: the next in turn (a counter shared by every worker; `draw` unused);
+  //  - ConsistentHash: `draw` is the request's hash (routing::request_hash, or a random draw
+  //    when the request lacks the key); rendezvous hashing, so only the clients of an
+  //    endpoint that goes away move.
+  // `exclude` (the endpoint a retry just failed on) is avoided while any other candidate
+  // exists. nullptr when there is no candidate: the caller answers 503 "no healthy upstream".
+  // (Envoy's panic threshold is not implemented.)
   const EndpointState* pick(uint64_t draw, const EndpointState* exclude = nullptr) const;
   const EndpointState* pick(uint64_t draw, const EndpointState* exclude, int64_t now_ms) const;
 
@@ -45,6 +73,10 @@ class Cluster {
 
   // Endpoints that pick() may currently choose.
   size_t available(int64_t now_ms) const;
+
+ private:
+  // RoundRobin's turn; shared so that copies of a Cluster keep one rotation.
+  std::shared_ptr<std::atomic<uint64_t>> rr_cursor_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 class ClusterSet {
@@ -53,6 +85,9 @@ class ClusterSet {
   // and one per (Service, port) that some HTTPRoute backendRef names (targetPort, or the
   // endpoint's own port; appProtocol "kubernetes.io/h2c" -> H2c). Problems that make a backend
   // unusable (e.g. a named targetPort with no endpoint port override) go to *errors.
+  // Plus one "outbound|<port>|<subset>|<fqdn>" cluster per VirtualService destination and
+  // mirror (see pools/outbound_clusters.h): the Service's endpoints narrowed by the subset's
+  // labels, with the DestinationRule's traffic policy.
   static std::shared_ptr<const ClusterSet> build(const config::Config& config,
                                                  EndpointRegistry& registry,
                                                  std::vector<config::Diagnostic>* errors);

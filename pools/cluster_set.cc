@@ -3,6 +3,7 @@
 
 #include "config/cluster_names.h"
 #include "pools/cluster.h"
+#include "pools/outbound_clusters.h"
 
 namespace infergate::pools {
 
@@ -95,6 +96,7 @@ std::shared_ptr<const ClusterSet> ClusterSet::build(const config::Config& config
       }
     }
   }
+  detail::add_outbound_clusters(config, registry, set->clusters_, seen, errors);
   std::sort(set->clusters_.begin(), set->clusters_.end(),
             [](const Cluster& a, const Cluster& b) { return a.name < b.name; });
   return set;

@@ -6,7 +6,9 @@
 namespace infergate::pools {
 
 struct OutlierDetection {
-  uint32_t consecutive_failures = 5;      // Envoy consecutive_5xx default 5
+  // Envoy consecutive_5xx default 5. 0 = no passive ejection: an Istio cluster whose
+  // DestinationRule has no outlierDetection gets none (Envoy then has no outlier detector).
+  uint32_t consecutive_failures = 5;
   int64_t base_ejection_ms = 30'000;      // base_ejection_time 30 s, times the ejection count
   int64_t max_ejection_ms = 300'000;      // max_ejection_time 300 s
   uint32_t max_ejection_percent = 10;     // but at least one endpoint may always be ejected

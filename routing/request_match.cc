@@ -38,7 +38,17 @@ bool compile_strings(const auto& in, std::vector<CompiledStringMatch>& out, bool
   return true;
 }
 
-// Value of the first `name` parameter in a raw query string; nullopt-like via `found`.
+int path_rank(config::PathMatchType t) {
+  switch (t) {
+    case config::PathMatchType::Exact: return 0;
+    case config::PathMatchType::RegularExpression: return 1;
+    case config::PathMatchType::PathPrefix: return 2;
+  }
+  return 3;
+}
+
+}  // namespace
+
 bool find_query_param(std::string_view query, std::string_view name, std::string_view* value) {
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -53,17 +63,6 @@ bool find_query_param(std::string_view query, std::string_view name, std::string
   }
   return false;
 }
-
-int path_rank(config::PathMatchType t) {
-  switch (t) {
-    case config::PathMatchType::Exact: return 0;
-    case config::PathMatchType::RegularExpression: return 1;
-    case config::PathMatchType::PathPrefix: return 2;
-  }
-  return 3;
-}
-
-}  // namespace
 
 bool CompiledStringMatch::matches(std::string_view text) const {
   if (type == config::StringMatchType::Exact) return text == value;

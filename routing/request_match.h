@@ -51,4 +51,8 @@ bool precedes(const CompiledMatch& a, const CompiledMatch& b);
 
 bool path_prefix_matches(std::string_view prefix, std::string_view path);
 
+// Value of the first `name` parameter in a raw query string (not percent-decoded, as Envoy);
+// false when absent. "?key" yields an empty value.
+bool find_query_param(std::string_view query, std::string_view name, std::string_view* value);
+
 }  // namespace infergate::routing::detail

@@ -6,27 +6,58 @@
 
 #include "config/cluster_names.h"
 #include "routing/host_match.h"
+#include "routing/istio_match.h"
 #include "routing/request_match.h"
+#include "routing/virtual_service_routes.h"
 
 namespace infergate::routing {
 
 namespace {
 
 using detail::CompiledMatch;
+using detail::CompiledVsMatch;
+constexpr size_t kNoRoute = static_cast<size_t>(-1);
 
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// Matches sharing one effective hostname, in precedence order.
+// Matches sharing one effective hostname: VirtualService routes in Istio order, then
+// HTTPRoute matches in Gateway API precedence order.
 struct HostGroup {
+  std::vector<const CompiledVsMatch*> istio;
   std::vector<const CompiledMatch*> matches;
+  std::vector<size_t> closed_vs;  // build time: VirtualServices whose catch-all is in `istio`
 
-  const CompiledMatch* first_match(const RequestHead& head) const {
+  // Index into RouteTable::routes() of the first match, kNoRoute when none.
+  size_t first_match(const RequestHead& head) const {
+    for (const CompiledVsMatch* m : istio)
+      if (m->matches(head)) return m->route_index;
     for (const CompiledMatch* m : matches)
-      if (m->matches(head)) return m;
-    return nullptr;
+      if (m->matches(head)) return m->route_index;
+    return kNoRoute;
+  }
+
+  void add_istio(const CompiledVsMatch* m) {
+    // Istio stops a VirtualService's routes at its first catch-all: later ones are unreachable
+    // (and must not come back when catch-alls move to the end below).
+    if (std::find(closed_vs.begin(), closed_vs.end(), m->vs_index) != closed_vs.end()) return;
+    if (std::find(istio.begin(), istio.end(), m) != istio.end()) return;
+    istio.push_back(m);
+    if (m->catch_all()) closed_vs.push_back(m->vs_index);
+  }
+
+  void finish_istio() {
+    // Several VirtualServices merged into one host: their catch-all routes go last, in order
+    // (Istio's SortVHostRoutes), so that one VirtualService cannot shadow another entirely.
+    bool merged = false;
+    for (const CompiledVsMatch* m : istio) merged = merged || m->vs_index != istio[0]->vs_index;
+    if (merged)
+      std::stable_partition(istio.begin(), istio.end(),
+                            [](const CompiledVsMatch* m) { return !m->catch_all(); });
+    closed_vs.clear();
+    closed_vs.shrink_to_fit();
   }
 };
 
@@ -36,10 +67,9 @@ struct ListenerRoutes {
   std::vector<std::pair<std::string, HostGroup>> wildcards;  // ".example.com", longest first
   HostGroup any;
 
-  void add(const std::string& hostname, const CompiledMatch* m) {
-    if (hostname.empty()) {
-      any.matches.push_back(m);
-    } else if (hostname.starts_with("*.")) {
+  HostGroup& group(const std::string& hostname) {
+    if (hostname.empty()) return any;
+    if (hostname.starts_with("*.")) {
       std::string suffix = hostname.substr(1);
       auto it = std::find_if(wildcards.begin(), wildcards.end(),
                              [&](const auto& w) { return w.first == suffix; });
@@ -47,10 +77,13 @@ struct ListenerRoutes {
         wildcards.emplace_back(suffix, HostGroup{});
         it = std::prev(wildcards.end());
       }
-      it->second.matches.push_back(m);
-    } else {
-      exact[hostname].matches.push_back(m);
+      return it->second;
     }
+    return exact[hostname];
+  }
+  void add(const std::string& hostname, const CompiledMatch* m) { group(hostname).matches.push_back(m); }
+  void add_istio(const std::string& hostname, const CompiledVsMatch* m) {
+    group(hostname).add_istio(m);
   }
 
   void finish() {
@@ -64,20 +97,23 @@ struct ListenerRoutes {
     for (auto& [_, g] : exact) sort_group(g);
     for (auto& [_, g] : wildcards) sort_group(g);
     sort_group(any);
+    for (auto& [_, g] : exact) g.finish_istio();
+    for (auto& [_, g] : wildcards) g.finish_istio();
+    any.finish_istio();
     std::stable_sort(wildcards.begin(), wildcards.end(), [](const auto& a, const auto& b) {
       return a.first.size() > b.first.size();
     });
   }
 
-  const CompiledMatch* match(const RequestHead& head) const {
+  size_t match(const RequestHead& head) const {
     std::array<char, 256> buf;
     const std::string_view host = detail::normalize_authority(head.authority, buf);
     if (!host.empty()) {
       if (auto it = exact.find(host); it != exact.end())
-        if (const CompiledMatch* m = it->second.first_match(head)) return m;
+        if (size_t r = it->second.first_match(head); r != kNoRoute) return r;
       for (const auto& [suffix, group] : wildcards) {
         if (host.size() > suffix.size() && host.ends_with(suffix))
-          if (const CompiledMatch* m = group.first_match(head)) return m;
+          if (size_t r = group.first_match(head); r != kNoRoute) return r;
       }
     }
     return any.first_match(head);
@@ -116,6 +152,15 @@ Route make_route(const config::Config& config, const config::HttpRoute& hr, size
   r.request_timeout = rule.timeouts.request.value_or(config.gateway.timeouts.request);
   r.per_try_timeout = rule.timeouts.backend_request.value_or(config.gateway.timeouts.per_try);
   r.filters = rule.filters;
+  for (const auto& f : rule.filters) {
+    if (!f.mirror) continue;
+    const config::RequestMirror& m = *f.mirror;
+    std::string cluster = m.kind == "InferencePool"
+                              ? config::inference_pool_cluster_name(m.ns, m.name)
+                              : config::service_cluster_name(m.ns, m.name, m.port.value_or(0));
+    const uint32_t percent = m.percent.value_or(100);
+    if (percent > 0) r.mirrors.push_back(Mirror{std::move(cluster), percent * 10000u});
+  }
   r.retry = rule.retry;
   r.source = hr.meta.source;
   if (rule.line > 0) r.source.line = rule.line;
@@ -126,6 +171,7 @@ Route make_route(const config::Config& config, const config::HttpRoute& hr, size
 
 struct RouteTable::Impl {
   std::vector<std::unique_ptr<CompiledMatch>> matches;  // owned; groups point into them
+  std::vector<std::unique_ptr<CompiledVsMatch>> vs_matches;
   std::unordered_map<std::string, ListenerRoutes, StringHash, std::equal_to<>> by_listener;
   ListenerRoutes all_listeners;
 };
@@ -201,9 +247,31 @@ std::shared_ptr<const RouteTable> RouteTable::build(const config::Config& config
         for (const CompiledMatch* m : c.matches) lr.add(h, m);
     }
   }
+  add_virtual_services(config, *table, errors);
   impl.all_listeners.finish();
   for (auto& [_, lr] : impl.by_listener) lr.finish();
   return table;
+}
+
+void RouteTable::add_virtual_services(const config::Config& config, RouteTable& table,
+                                      std::vector<config::Diagnostic>* errors) {
+  Impl& impl = *table.impl_;
+  for (size_t vi = 0; vi < config.virtual_services.size(); ++vi) {
+    std::vector<detail::VsRouteEntry> entries;
+    detail::build_virtual_service_routes(config, vi, &table.routes_, &entries, errors);
+    const std::vector<std::string> hostnames =
+        detail::virtual_service_hostnames(config, config.virtual_services[vi]);
+    for (auto& e : entries) {
+      const CompiledVsMatch* m = e.match.get();
+      impl.vs_matches.push_back(std::move(e.match));
+      for (const auto& h : hostnames) impl.all_listeners.add_istio(h, m);
+      for (const config::Listener* l : e.listeners) {
+        ListenerRoutes& lr = impl.by_listener[l->key()];
+        for (const auto& h : hostnames)
+          if (auto i = detail::intersect_hostnames(l->hostname, h)) lr.add_istio(*i, m);
+      }
+    }
+  }
 }
 
 const Route* RouteTable::match(const RequestHead& head, std::string_view listener_name) const {
@@ -213,8 +281,8 @@ const Route* RouteTable::match(const RequestHead& head, std::string_view listene
     if (it == impl_->by_listener.end()) return nullptr;
     lr = &it->second;
   }
-  const CompiledMatch* m = lr->match(head);
-  return m ? &routes_[m->route_index] : nullptr;
+  const size_t r = lr->match(head);
+  return r == kNoRoute ? nullptr : &routes_[r];
 }
 
 }  // namespace infergate::routing

@@ -24,6 +24,18 @@
 //    more query matches > older route (metadata.creationTimestamp, RFC 3339 UTC as Kubernetes
 //    writes it; a route without one counts as the newest) >
 //    "<ns>/<name>" alphabetically > rule order > match order.
+//
+// VirtualServices (Istio semantics, routing/istio_match.h for the match conditions):
+//  - Listener: spec.gateways (or a match's own gateways) name Gateways defined here; empty,
+//    "mesh", or a gateway not defined here means every listener. match.port narrows it.
+//  - Hostname: spec.hosts; a host naming a Service stands for every name a client may use for
+//    it ("svc", "svc.ns", "svc.ns.svc", "svc.ns.svc.cluster.local"); "*" is any host. Host
+//    selection is the same most-specific-first as above.
+//  - Order: within one hostname, VirtualService routes come before HTTPRoute matches and keep
+//    Istio's order: VirtualServices oldest first, http[] in order, match[] in order, first
+//    match wins; nothing after a catch-all of the same VirtualService is kept, and when several
+//    VirtualServices share the hostname their catch-all routes move to the end (Istio's
+//    gateway merge). A match with sourceLabels/sourceNamespace is never taken.
 
 #include <chrono>
 #include <cstddef>
@@ -37,6 +49,7 @@
 #include "config/diagnostic.h"
 #include "config/model.h"
 #include "routing/http_message.h"
+#include "routing/route_actions.h"
 #include "routing/weighted_choice.h"
 
 namespace infergate::routing {
@@ -45,25 +58,51 @@ struct BackendRef {
   std::string cluster;  // config/cluster_names.h naming; matches pools::ClusterSet
   uint32_t weight = 0;
   std::vector<config::HttpRouteFilter> filters;  // backendRefs[].filters, applied when chosen
+  // The cluster's DestinationRule consistentHash: hash the request with request_hash() and
+  // pass the hash as the draw to pools::Cluster::pick (whose policy is then ConsistentHash).
+  std::optional<HashPolicy> hash_policy;
 };
 
-// One HTTPRoute rule, ready to serve.
+enum class RouteKind { HttpRoute, VirtualService };
+
+// One HTTPRoute rule, or one match of a VirtualService http[] entry (Istio makes one Envoy
+// route per match), ready to serve.
 struct Route {
   static constexpr size_t npos = kNoBackend;
 
-  std::string name;  // "<ns>/<route>/rule<i>" (or "<ns>/<route>/<rule name>" when named)
+  RouteKind kind = RouteKind::HttpRoute;
+
+  // HTTPRoute: "<ns>/<route>/rule<i>" (or "<ns>/<route>/<rule name>" when named).
+  // VirtualService: "<ns>/<vs>/http<i>" (or "<ns>/<vs>/<http name>"), then ".<match name>"
+  // when the match is named, as Istio names Envoy routes.
+  std::string name;
   std::string route_ns;
   std::string route_name;
-  size_t rule_index = 0;
+  size_t rule_index = 0;   // HTTPRoute rules[i] / VirtualService http[i]
+  size_t match_index = 0;  // VirtualService: http[i].match[j] this route serves (0 if none)
   std::vector<BackendRef> backends;
   uint64_t total_weight = 0;
   std::vector<uint64_t> cumulative_weights;  // running sums of backends[].weight
   // Effective timeouts: the rule's HTTPRoute timeouts, else GatewayConfig timeouts. 0 = none.
   std::chrono::milliseconds request_timeout{0};
   std::chrono::milliseconds per_try_timeout{0};
-  std::vector<config::HttpRouteFilter> filters;  // rule filters, in order
+  // Rule filters, in order. VirtualService: its headers become Request/ResponseHeaderModifier
+  // filters and an authority rewrite (rewrite.authority or a request ":authority"/"host"
+  // header) a URLRewrite filter with only `hostname` set.
+  std::vector<config::HttpRouteFilter> filters;
+  // HTTPRoute: rules[].retry. VirtualService: Istio's policy — absent retries mean
+  // {attempts 2, retry_on connect-failure,refused-stream,unavailable,cancelled,
+  // retriable-status-codes, codes 503}; attempts 0 means none (nullopt).
   std::optional<config::RetryPolicy> retry;
   config::SourceLocation source;
+
+  // Request copies (HTTPRoute RequestMirror filters and VirtualService mirrors alike).
+  std::vector<Mirror> mirrors;
+  // VirtualService only (HTTPRoutes express these as filters):
+  std::optional<FaultPolicy> fault;
+  std::optional<PathRewrite> path_rewrite;
+  std::optional<Redirect> redirect;              // answer with a redirect; no backend
+  std::optional<DirectResponse> direct_response;  // answer directly; no backend
 
   // Index into `backends` for a uniform 64-bit draw (WeightedSequence::next() or a hash).
   // npos when there are no backends or all weights are 0: the request gets a 500, as the
@@ -73,7 +112,7 @@ struct Route {
 
 class RouteTable {
  public:
-  // Compiles every HTTPRoute rule. Problems the loader cannot see (nothing today but kept for
+  // Compiles every HTTPRoute rule and every VirtualService match. Problems the loader cannot see (nothing today but kept for
   // regexes and future checks) are appended to *errors; a route with an error is left out.
   // Never returns null.
   static std::shared_ptr<const RouteTable> build(const config::Config& config,
@@ -93,6 +132,8 @@ class RouteTable {
 
  private:
   RouteTable();
+  static void add_virtual_services(const config::Config& config, RouteTable& table,
+                                   std::vector<config::Diagnostic>* errors);
   std::vector<Route> routes_;
   std::unique_ptr<Impl> impl_;
 };

@@ -161,23 +161,79 @@ TEST(LoadExamples, GkeRouteWithoutItsPoolsNamesTheMissingPools) {
       << render(r.errors);
 }
 
-TEST(LoadExamples, IstioCanarySeedLoadsWithWarningsOnly) {
-  LoadResult r = load_path(kData + "/seed000_istio_canary.yaml");
+// Seed 000 as written, next to what its cluster would provide (data/seed000_companion.yaml:
+// the Service, the DestinationRule with subsets v1/v2, the pods, a Gateway "llm-gateway").
+TEST(LoadExamples, IstioCanarySeedLoadsWithItsServiceAndDestinationRule) {
+  const std::string seed = read(kData + "/seed000_istio_canary.yaml");
+  LoadResult r = load_documents({{"seed000.yaml", seed},
+                                 {"companion.yaml", read(kData + "/seed000_companion.yaml")}});
   ASSERT_TRUE(r.ok()) << render(r.errors);
-  const std::string f = kData + "/seed000_istio_canary.yaml";
-  EXPECT_TRUE(has_diagnostic(r.warnings, f + ":2: document 1 (Deployment/llm-model-v2): apps/v1 "
-                                             "Deployment is not used by the gateway; ignored"))
+  EXPECT_TRUE(has_diagnostic(r.warnings, "seed000.yaml:2: document 1 (Deployment/llm-model-v2): "
+                                         "apps/v1 Deployment is not used by the gateway; ignored"))
       << render(r.warnings);
   EXPECT_TRUE(has_diagnostic(r.warnings,
-                             f + ":24: document 2 (Application/llm-app): argoproj.io/v1alpha1 "
-                                 "Application is not used by the gateway; ignored"))
+                             "seed000.yaml:24: document 2 (Application/llm-app): "
+                             "argoproj.io/v1alpha1 Application is not used by the gateway; ignored"))
       << render(r.warnings);
+  // The lone v2 destination carries weight 10; Istio sends it everything all the same.
+  const int weight_line = testing::line_of(seed, "weight: 10");
+  ASSERT_GT(weight_line, 0);
   EXPECT_TRUE(has_diagnostic(
-      r.warnings, f + ":42: document 3 (VirtualService/llm-virtual-service): "
-                      "networking.istio.io/v1alpha3 VirtualService is not yet supported; ignored "
-                      "for now"))
+      r.warnings, "seed000.yaml:" + std::to_string(weight_line) +
+                      ": document 3 (VirtualService/llm-virtual-service): "
+                      "spec.http[1].route[0].weight: weight 10 on the only destination is "
+                      "ignored: it receives all traffic (Istio routes a lone destination at 100%)"))
       << render(r.warnings);
   EXPECT_EQ(r.warnings.size(), 3u) << render(r.warnings);
+
+  const Config& c = *r.config;
+  ASSERT_EQ(c.virtual_services.size(), 1u);
+  const VirtualService& vs = c.virtual_services[0];
+  EXPECT_EQ(vs.api_version, "networking.istio.io/v1alpha3");
+  EXPECT_EQ(vs.hosts, std::vector<std::string>{"llm-service"});
+  EXPECT_EQ(vs.gateways, std::vector<std::string>{"llm-gateway"});
+  ASSERT_EQ(vs.http.size(), 2u);
+  ASSERT_EQ(vs.http[0].matches.size(), 1u);
+  ASSERT_EQ(vs.http[0].matches[0].headers.size(), 1u);
+  EXPECT_EQ(vs.http[0].matches[0].headers[0].name, "version");
+  EXPECT_EQ(vs.http[0].matches[0].headers[0].match.type, IstioMatchType::Exact);
+  EXPECT_EQ(vs.http[0].matches[0].headers[0].match.value, "v1");
+  ASSERT_EQ(vs.http[0].route.size(), 1u);
+  EXPECT_EQ(vs.http[0].route[0].destination.subset, "v1");
+  EXPECT_EQ(vs.http[0].route[0].effective_weight, 100u);
+  EXPECT_EQ(vs.http[0].route[0].destination.service_port, 8080);
+  EXPECT_EQ(vs.http[1].matches.size(), 0u);
+  ASSERT_EQ(vs.http[1].route.size(), 1u);
+  EXPECT_EQ(vs.http[1].route[0].weight, 10u);
+  EXPECT_EQ(vs.http[1].route[0].effective_weight, 100u);
+  EXPECT_EQ(vs.http[1].route[0].destination.fqdn(), "llm-service.default.svc.cluster.local");
+  ASSERT_EQ(c.destination_rules.size(), 1u);
+  EXPECT_EQ(c.destination_rules[0].service_name, "llm-service");
+  EXPECT_NE(c.find_subset("default", "llm-service", "v2"), nullptr);
+}
+
+// Alone, the seed names a Service nothing defines: an error pointing at each destination.
+TEST(LoadExamples, IstioCanarySeedAloneNamesTheMissingService) {
+  const std::string seed = read(kData + "/seed000_istio_canary.yaml");
+  LoadResult r = load_string(seed, "seed000.yaml");
+  EXPECT_FALSE(r.ok());
+  for (int i : {0, 1}) {
+    const int line = testing::line_of(seed, "- destination:", i + 1);
+    EXPECT_TRUE(has_diagnostic(
+        r.errors, "seed000.yaml:" + std::to_string(line + 1) +
+                      ": document 3 (VirtualService/llm-virtual-service): spec.http[" +
+                      std::to_string(i) +
+                      "].route[0].destination.host: host \"llm-service\" names no Service "
+                      "defined here (a short name is read in namespace \"default\")"))
+        << render(r.errors);
+  }
+  EXPECT_EQ(r.errors.size(), 2u) << render(r.errors);
+  EXPECT_TRUE(has_diagnostic(
+      r.warnings, "seed000.yaml:" + std::to_string(testing::line_of(seed, "gateways:")) +
+                      ": document 3 (VirtualService/llm-virtual-service): spec.gateways[0]: "
+                      "gateway \"default/llm-gateway\" is not a Gateway defined here (Istio "
+                      "Gateways are not supported); the VirtualService attaches to every listener"))
+      << render(r.warnings);
 }
 
 TEST(LoadExamples, IstioSeedAsPublishedWithoutIndentationDoesNotCrash) {
