@@ -54,10 +54,11 @@ int main(int argc, char** argv) {
                 << (loaded.errors.size() == 1 ? "" : "s") << ")\n";
       return 1;
     }
-    std::cout << cl.server.config_path << ": configuration OK (" << loaded.config->listeners.size()
-              << " listeners, " << loaded.config->routes.size() << " routes, " << loaded.config->pools.size()
-              << " inference pools, " << loaded.config->services.size() << " services, "
-              << loaded.config->endpoints.size() << " endpoints)\n";
+    const config::Config& c = *loaded.config;
+    std::cout << cl.server.config_path << ": configuration OK (" << c.listeners.size() << " listeners, "
+              << c.routes.size() << " HTTPRoutes, " << c.virtual_services.size() << " VirtualServices, "
+              << c.destination_rules.size() << " DestinationRules, " << c.pools.size() << " inference pools, "
+              << c.services.size() << " services, " << c.endpoints.size() << " endpoints)\n";
     return 0;
   }
   if (!loaded.ok()) {
