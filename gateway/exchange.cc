@@ -96,6 +96,61 @@ void Exchange::route_request() {
     local_reply(404, "", ResponseFlag::NoRouteFound);
     return;
   }
+  const auto now = std::chrono::steady_clock::now();
+  stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
+  last_activity_ = now;
+  // Envoy's router answers direct-response and redirect routes itself, before any backend.
+  if (auto reply = route_reply(*route_, request_, listener_.port, http_route_prefix())) {
+    local_reply(reply->status, reply->body, ResponseFlag::None, std::move(reply->headers));
+    return;
+  }
+  // Envoy's fault filter runs before the router: a delay, then an abort, each drawn alone.
+  if (route_->fault) {
+    const uint64_t delay_draw = ctx_.random();
+    fault_ = decide_fault(*route_->fault, delay_draw, ctx_.random());
+    if (fault_.delay.count() > 0) {
+      start_fault_delay();
+      return;
+    }
+  }
+  after_fault_delay();
+}
+
+// The delay waits on a timer, so the worker keeps serving other streams meanwhile. The
+// stream-idle timeout still applies; the route's request timeout starts after it, as
+// Envoy's router only starts its timer when the fault filter lets the request through.
+void Exchange::start_fault_delay() {
+  flags_.set(ResponseFlag::DelayInjected);
+  if (!alive_) alive_ = std::make_shared<Exchange*>(this);
+  fault_timer_.emplace(ctx_.io);
+  fault_timer_->expires_after(fault_.delay);
+  fault_timer_->async_wait([weak = std::weak_ptr<Exchange*>(alive_)](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto p = weak.lock()) {
+      if (!(*p)->finished_) (*p)->after_fault_delay();
+    }
+  });
+  arm_timer();
+}
+
+void Exchange::after_fault_delay() {
+  if (fault_.abort_status) {
+    local_reply(fault_.abort_status, "fault filter abort", ResponseFlag::FaultInjected);
+    return;
+  }
+  if (!fault_.abort_grpc_status.empty()) {
+    // A gRPC abort is a trailers-only gRPC answer: HTTP 200 with the status in headers.
+    HeaderMap grpc;
+    grpc.add_lower("content-type", "application/grpc");
+    grpc.add_lower("grpc-status", std::to_string(grpc_status_code(fault_.abort_grpc_status)));
+    grpc.add_lower("grpc-message", "fault filter abort");
+    local_reply(200, "", ResponseFlag::FaultInjected, std::move(grpc));
+    return;
+  }
+  choose_backend();
+}
+
+void Exchange::choose_backend() {
   size_t backend = route_->pick_backend(ctx_.weighted.next());
   if (backend == routing::Route::npos) {
     // Gateway API: a rule whose backends all weigh 0 (or cannot be resolved) answers 500.
@@ -108,18 +163,46 @@ void Exchange::route_request() {
     local_reply(500, "", ResponseFlag::NoClusterFound);
     return;
   }
+  backend_ = &route_->backends[backend];
   cstats_ = snapshot_->stats_for(cluster_);
   if (route_->retry && route_->retry->attempts) max_attempts_ = 1 + *route_->retry->attempts;
-  const auto now = std::chrono::steady_clock::now();
-  if (route_->request_timeout.count() > 0) request_deadline_ = now + route_->request_timeout;
-  stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
-  last_activity_ = now;
+  if (route_->request_timeout.count() > 0)
+    request_deadline_ = std::chrono::steady_clock::now() + route_->request_timeout;
+  apply_request_actions();
   start_attempt();
+}
+
+// Once per request (retries resend the result): the route's filters, then the chosen
+// backend's, then a VirtualService path rewrite. Like Envoy, a rewritten path leaves the
+// original in x-envoy-original-path.
+void Exchange::apply_request_actions() {
+  const std::string before = request_.path;
+  const std::string prefix = http_route_prefix();
+  bool path_changed = apply_request_filters(route_->filters, request_, prefix);
+  path_changed |= apply_request_filters(backend_->filters, request_, prefix);
+  if (route_->path_rewrite) {
+    request_.path = route_->path_rewrite->apply(request_.path);
+    path_changed = true;
+  }
+  if (path_changed && request_.path != before) {
+    original_path_ = before;
+    request_.headers.set("x-envoy-original-path", before);
+  }
+}
+
+std::string Exchange::http_route_prefix() const {
+  return matched_prefix(*snapshot_->config, *route_, request_.path_only());
 }
 
 void Exchange::start_attempt() {
   ++attempts_;
-  endpoint_ = cluster_->pick(ctx_.random(), endpoint_);
+  // A DestinationRule consistentHash keeps a client on one endpoint; a request without the
+  // hashed property is placed as if there were no hash policy (Envoy).
+  uint64_t draw = ctx_.random();
+  if (backend_ && backend_->hash_policy) {
+    if (auto h = routing::request_hash(*backend_->hash_policy, request_, downstream_.peer_address())) draw = *h;
+  }
+  endpoint_ = cluster_->pick(draw, endpoint_);
   if (!endpoint_) {
     cstats_->upstream_cx_none_healthy.inc();
     local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
@@ -240,6 +323,8 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
   cstats_->count_response(head.status);
   strip_hop_by_hop(head.headers, /*keep_te_trailers=*/false);
   head.headers.set("x-envoy-upstream-service-time", std::to_string(upstream_service_ms_));
+  apply_response_filters(route_->filters, head.headers);
+  if (backend_) apply_response_filters(backend_->filters, head.headers);
   if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
   head.headers.set("server", "infergate");
   cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), head.status < 500);
@@ -321,7 +406,7 @@ void Exchange::upstream_failed(ResetReason reason) {
   finish();
 }
 
-void Exchange::local_reply(int status, std::string_view body, ResponseFlag flag) {
+void Exchange::local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra) {
   if (flag != ResponseFlag::None) flags_.set(flag);
   detach_upstream(false);
   if (downstream_gone_) {
@@ -341,6 +426,13 @@ void Exchange::local_reply(int status, std::string_view body, ResponseFlag flag)
   if (!body.empty()) head.headers.add_lower("content-type", "text/plain");
   head.headers.add_lower("date", ctx_.date.get());
   head.headers.add_lower("server", "infergate");
+  for (auto& h : extra) head.headers.set(h.name, h.value);
+  // The router's replies carry the route's response headers too (Envoy's modify_headers);
+  // a fault abort comes from the fault filter, before the router, and does not.
+  if (route_ && flag != ResponseFlag::FaultInjected) {
+    apply_response_filters(route_->filters, head.headers);
+    if (backend_) apply_response_filters(backend_->filters, head.headers);
+  }
   bytes_sent_ += body.size();
   response_done_ = true;
   if (body.empty() || request_.method == "HEAD") {
@@ -478,6 +570,7 @@ void Exchange::finish() {
   if (finished_) return;
   finished_ = true;
   if (timer_) timer_->cancel();
+  if (fault_timer_) fault_timer_->cancel();
   alive_.reset();
   log_and_count();
   if (!downstream_gone_) downstream_.finish();
@@ -495,7 +588,7 @@ void Exchange::log_and_count() {
   metrics::AccessLogEntry e;
   e.start_time = start_wall_;
   e.method = request_.method;
-  e.path = request_.path;
+  e.path = original_path_.empty() ? request_.path : original_path_;  // Envoy logs the original
   e.protocol = std::string(protocol_name(request_.version));
   e.response_code = response_code_ ? response_code_ : codec_reply_code_;
   e.response_flags = flags_.to_string();

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "gateway/response_flags.h"
+#include "gateway/route_actions_apply.h"
 #include "gateway/stream.h"
 #include "gateway/worker_context.h"
 
@@ -24,6 +25,7 @@ struct ListenerInfo {
   std::vector<std::string> keys;       // config::Listener::key() of the listeners on this socket
   std::vector<std::string> hostnames;  // parallel to keys: "" = any
   std::string scheme = "http";
+  uint16_t port = 0;  // the port the listeners are configured on (redirects use it)
   // The listener key a request's authority selects (hostname match, else the first).
   const std::string& select(std::string_view authority) const;
 };
@@ -52,9 +54,14 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
  private:
   void prepare_request_headers();
   void route_request();
+  void start_fault_delay();
+  void after_fault_delay();
+  void choose_backend();
+  void apply_request_actions();
+  std::string http_route_prefix() const;  // matched_prefix() for this request's route
   void start_attempt();
   void send_buffered_request();
-  void local_reply(int status, std::string_view body, ResponseFlag flag);
+  void local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {});
   void upstream_failed(ResetReason reason);
   void response_complete();
   void finish();
@@ -81,6 +88,9 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool request_complete_ = false;
 
   const routing::Route* route_ = nullptr;
+  const routing::BackendRef* backend_ = nullptr;  // the route's backend this request goes to
+  FaultDecision fault_;
+  std::string original_path_;  // before a rewrite; "" when the path was not rewritten
   const pools::Cluster* cluster_ = nullptr;
   const ClusterStats* cstats_ = nullptr;
   const pools::EndpointState* endpoint_ = nullptr;
@@ -114,6 +124,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   std::chrono::milliseconds stream_idle_{0};
   bool timer_armed_ = false;
   std::optional<boost::asio::steady_timer> timer_;
+  std::optional<boost::asio::steady_timer> fault_timer_;  // an injected delay
   std::shared_ptr<Exchange*> alive_;  // timers hold a weak_ptr: a fired timer never outlives us
 };
 

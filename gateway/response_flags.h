@@ -23,6 +23,8 @@ enum class ResponseFlag : uint32_t {
   UpstreamProtocolError = 1u << 11,    // UPE
   DownstreamProtocolError = 1u << 12,  // DPE
   StreamIdleTimeout = 1u << 13,        // SI
+  DelayInjected = 1u << 14,            // DI: a fault delayed the request
+  FaultInjected = 1u << 15,            // FI: a fault aborted the request
 };
 
 class ResponseFlags {
@@ -41,6 +43,8 @@ class ResponseFlags {
         {ResponseFlag::UpstreamConnectionTermination, "UC"},
         {ResponseFlag::UpstreamOverflow, "UO"},
         {ResponseFlag::NoRouteFound, "NR"},
+        {ResponseFlag::DelayInjected, "DI"},
+        {ResponseFlag::FaultInjected, "FI"},
         {ResponseFlag::NoHealthyUpstream, "UH"},
         {ResponseFlag::DownstreamConnectionTermination, "DC"},
         {ResponseFlag::UpstreamRemoteReset, "UR"},

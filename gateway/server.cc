@@ -117,6 +117,7 @@ void Server::start_listeners() {
       bound.push_back(Bound{ep, std::make_shared<ListenerInfo>()});
       it = std::prev(bound.end());
       it->info->scheme = l.protocol == config::ListenerProtocol::Https ? "https" : "http";
+      it->info->port = l.port;
     }
     it->info->keys.push_back(l.key());
     it->info->hostnames.push_back(l.hostname);
