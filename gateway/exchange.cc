@@ -374,6 +374,16 @@ void Exchange::on_upstream_reset(ResetReason reason) {
   upstream_failed(reason);
 }
 
+// Starts another attempt when the request can be replayed and attempts remain.
+bool Exchange::retry_on_another_endpoint() {
+  if (!retriable_ || attempts_ >= max_attempts_ || cluster_->endpoints.size() <= 1) return false;
+  cstats_->upstream_rq_retry.inc();
+  pending_body_.insert(0, retained_body_);
+  retained_body_.clear();
+  start_attempt();
+  return true;
+}
+
 void Exchange::upstream_failed(ResetReason reason) {
   switch (reason) {
     case ResetReason::ConnectFailure: flags_.set(ResponseFlag::UpstreamConnectionFailure); break;
@@ -387,13 +397,7 @@ void Exchange::upstream_failed(ResetReason reason) {
     // Nothing went downstream yet: try another endpoint if the request can be replayed.
     const bool safe = reason == ResetReason::ConnectFailure || reason == ResetReason::RemoteReset ||
                       reason == ResetReason::ConnectionTermination;
-    if (safe && retriable_ && attempts_ < max_attempts_ && cluster_->endpoints.size() > 1) {
-      cstats_->upstream_rq_retry.inc();
-      pending_body_.insert(0, retained_body_);
-      retained_body_.clear();
-      start_attempt();
-      return;
-    }
+    if (safe && retry_on_another_endpoint()) return;
     if (attempts_ > 1) flags_.set(ResponseFlag::UpstreamRetryLimitExceeded);
     std::string body = "upstream connect error or disconnect/reset before headers. ";
     body += attempts_ > 1 ? "retried and the latest reset reason: " : "reset reason: ";
@@ -525,13 +529,7 @@ void Exchange::on_per_try_timeout() {
   cstats_->upstream_rq_per_try_timeout.inc();
   if (endpoint_) cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), false);
   detach_upstream(false);
-  if (retriable_ && attempts_ < max_attempts_ && cluster_->endpoints.size() > 1) {
-    cstats_->upstream_rq_retry.inc();
-    pending_body_.insert(0, retained_body_);
-    retained_body_.clear();
-    start_attempt();
-    return;
-  }
+  if (retry_on_another_endpoint()) return;
   flags_.set(ResponseFlag::UpstreamRequestTimeout);
   if (attempts_ > 1) flags_.set(ResponseFlag::UpstreamRetryLimitExceeded);
   local_reply(504, "upstream request timeout", ResponseFlag::None);

@@ -63,6 +63,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void send_buffered_request();
   void local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {});
   void upstream_failed(ResetReason reason);
+  bool retry_on_another_endpoint();
   void response_complete();
   void finish();
   void detach_upstream(bool success);
