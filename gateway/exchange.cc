@@ -96,9 +96,8 @@ void Exchange::route_request() {
     local_reply(404, "", ResponseFlag::NoRouteFound);
     return;
   }
-  const auto now = std::chrono::steady_clock::now();
   stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
-  last_activity_ = now;
+  last_activity_ = std::chrono::steady_clock::now();
   // Envoy's router answers direct-response and redirect routes itself, before any backend.
   if (auto reply = route_reply(*route_, request_, listener_.port, http_route_prefix())) {
     local_reply(reply->status, reply->body, ResponseFlag::None, std::move(reply->headers));

@@ -1,9 +1,10 @@
 // A TCP connection that does the socket I/O for a sans-I/O codec.
 //
 // Writes are gathered: everything a codec queues during one event dispatch goes out
-// in one write at the end of it. Reads land in a small inline buffer, large
-// reads continue in a per-worker one; both reach the subclass as views. Lifetime is by shared_ptr: each pending operation
-// holds one, so a connection lives exactly as long as it has I/O or an owner.
+// in one write at the end of it. Reads land in a small inline buffer, large reads
+// continue in a per-worker one; both reach the subclass as views. Lifetime is by
+// shared_ptr: each pending operation holds one, so a connection lives exactly as long
+// as it has I/O or an owner (a paused connection holds itself until resumed).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
