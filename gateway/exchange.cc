@@ -90,7 +90,9 @@ void Exchange::route_request() {
     local_reply(404, "", ResponseFlag::NoRouteFound);
     return;
   }
-  route_ = snapshot_->routes->match(request_, listener_.select(request_.authority));
+  const routing::RouteMatch m = snapshot_->routes->match_detail(request_, listener_.select(request_.authority));
+  route_ = m.route;
+  matched_prefix_ = m.path_prefix;
   if (!route_) {
     ctx_.stats.no_route.inc();
     local_reply(404, "", ResponseFlag::NoRouteFound);
@@ -99,7 +101,7 @@ void Exchange::route_request() {
   stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
   last_activity_ = std::chrono::steady_clock::now();
   // Envoy's router answers direct-response and redirect routes itself, before any backend.
-  if (auto reply = route_reply(*route_, request_, listener_.port, http_route_prefix())) {
+  if (auto reply = route_reply(*route_, request_, listener_.port, matched_prefix_)) {
     local_reply(reply->status, reply->body, ResponseFlag::None, std::move(reply->headers));
     return;
   }
@@ -176,9 +178,8 @@ void Exchange::choose_backend() {
 // original in x-envoy-original-path.
 void Exchange::apply_request_actions() {
   const std::string before = request_.path;
-  const std::string prefix = http_route_prefix();
-  bool path_changed = apply_request_filters(route_->filters, request_, prefix);
-  path_changed |= apply_request_filters(backend_->filters, request_, prefix);
+  bool path_changed = apply_request_filters(route_->filters, request_, matched_prefix_);
+  path_changed |= apply_request_filters(backend_->filters, request_, matched_prefix_);
   if (route_->path_rewrite) {
     request_.path = route_->path_rewrite->apply(request_.path);
     path_changed = true;
@@ -187,10 +188,6 @@ void Exchange::apply_request_actions() {
     original_path_ = before;
     request_.headers.set("x-envoy-original-path", before);
   }
-}
-
-std::string Exchange::http_route_prefix() const {
-  return matched_prefix(*snapshot_->config, *route_, request_.path_only());
 }
 
 void Exchange::start_attempt() {

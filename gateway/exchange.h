@@ -58,7 +58,6 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void after_fault_delay();
   void choose_backend();
   void apply_request_actions();
-  std::string http_route_prefix() const;  // matched_prefix() for this request's route
   void start_attempt();
   void send_buffered_request();
   void local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {});
@@ -89,6 +88,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool request_complete_ = false;
 
   const routing::Route* route_ = nullptr;
+  std::string_view matched_prefix_;  // HTTPRoute PathPrefix that matched (in snapshot_'s table)
   const routing::BackendRef* backend_ = nullptr;  // the route's backend this request goes to
   FaultDecision fault_;
   std::string original_path_;  // before a rewrite; "" when the path was not rewritten

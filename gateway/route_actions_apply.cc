@@ -20,23 +20,6 @@ std::string_view without_trailing_slash(std::string_view s) {
   return s;
 }
 
-// Gateway API PathPrefix semantics: "/v1" matches "/v1" and "/v1/x", not "/v10".
-bool prefix_matches(std::string_view prefix, std::string_view path) {
-  prefix = without_trailing_slash(prefix);
-  if (path.substr(0, prefix.size()) != prefix) return false;
-  return path.size() == prefix.size() || path[prefix.size()] == '/';
-}
-
-bool uses_prefix_rewrite(const std::vector<config::HttpRouteFilter>& filters) {
-  for (const auto& f : filters) {
-    const std::optional<config::PathRewrite>* p = nullptr;
-    if (f.type == config::FilterType::URLRewrite && f.url_rewrite) p = &f.url_rewrite->path;
-    if (f.type == config::FilterType::RequestRedirect && f.redirect) p = &f.redirect->path;
-    if (p && *p && (*p)->type == config::PathRewriteType::ReplacePrefixMatch) return true;
-  }
-  return false;
-}
-
 // A Gateway API path modifier applied to the origin-form `path` (query kept); nullopt when
 // it is a ReplacePrefixMatch without a known prefix.
 std::optional<std::string> modified_path(const config::PathRewrite& p, std::string_view path, std::string_view prefix) {
@@ -76,25 +59,6 @@ RouteReply redirect_reply(const routing::Redirect& r, const RequestHead& head, u
 }
 
 }  // namespace
-
-std::string matched_prefix(const config::Config& config, const routing::Route& route, std::string_view path) {
-  if (route.kind != routing::RouteKind::HttpRoute) return {};
-  bool needed = uses_prefix_rewrite(route.filters);
-  for (const auto& b : route.backends) needed = needed || uses_prefix_rewrite(b.filters);
-  if (!needed) return {};
-  for (const auto& hr : config.routes) {
-    if (hr.meta.ns != route.route_ns || hr.meta.name != route.route_name) continue;
-    if (route.rule_index >= hr.rules.size()) return {};
-    std::string best;
-    for (const auto& m : hr.rules[route.rule_index].matches) {
-      if (m.path.type != config::PathMatchType::PathPrefix || !prefix_matches(m.path.value, path)) continue;
-      if (best.empty() || without_trailing_slash(m.path.value).size() > without_trailing_slash(best).size())
-        best = m.path.value;
-    }
-    return best;
-  }
-  return {};
-}
 
 std::string replace_prefix(std::string_view path, std::string_view prefix, std::string_view replacement) {
   const size_t q = path.find('?');

@@ -25,19 +25,13 @@ struct RouteReply {
   HeaderMap headers;  // e.g. location
 };
 
-// The PathPrefix value of `route`'s HTTPRoute rule that `path` matched, for ReplacePrefixMatch
-// rewrites and redirects: the longest of the rule's PathPrefix matches that matches `path`
-// element-wise (the one the route table prefers). "" when the route has no
-// ReplacePrefixMatch filter or no such match (the rewrite is then not applied).
-std::string matched_prefix(const config::Config& config, const routing::Route& route, std::string_view path);
-
 // Gateway API ReplacePrefixMatch: `prefix` (matched element-wise) of the origin-form `path`
 // becomes `replacement`; the query string is kept.
 std::string replace_prefix(std::string_view path, std::string_view prefix, std::string_view replacement);
 
 // The route's own answer for `head`, if it has one. `listener_port` backs a redirect whose
 // port comes from the request (Istio derivePort FROM_REQUEST_PORT); `prefix` is
-// matched_prefix()'s.
+// the HTTPRoute PathPrefix that matched (routing::RouteMatch).
 std::optional<RouteReply> route_reply(const routing::Route& route, const RequestHead& head, uint16_t listener_port,
                                       std::string_view prefix);
 
@@ -46,7 +40,7 @@ std::optional<RouteReply> route_reply(const routing::Route& route, const Request
 void apply_header_modifier(const config::HeaderModifier& m, HeaderMap& headers);
 
 // The request side of `filters`: RequestHeaderModifier and URLRewrite (hostname, path;
-// `prefix` is matched_prefix()'s). Returns true when the path changed.
+// `prefix` is the PathPrefix that matched). Returns true when the path changed.
 bool apply_request_filters(const std::vector<config::HttpRouteFilter>& filters, RequestHead& head,
                            std::string_view prefix);
 

@@ -30,13 +30,20 @@ struct HostGroup {
   std::vector<const CompiledMatch*> matches;
   std::vector<size_t> closed_vs;  // build time: VirtualServices whose catch-all is in `istio`
 
-  // Index into RouteTable::routes() of the first match, kNoRoute when none.
-  size_t first_match(const RequestHead& head) const {
+  // Index into RouteTable::routes() of the first match (kNoRoute when none) and, for an
+  // HTTPRoute PathPrefix match, the prefix it matched on.
+  struct Hit {
+    size_t route = kNoRoute;
+    std::string_view path_prefix;
+  };
+  Hit first_match(const RequestHead& head) const {
     for (const CompiledVsMatch* m : istio)
-      if (m->matches(head)) return m->route_index;
+      if (m->matches(head)) return {m->route_index, {}};
     for (const CompiledMatch* m : matches)
-      if (m->matches(head)) return m->route_index;
-    return kNoRoute;
+      if (m->matches(head))
+        return {m->route_index,
+                m->path_type == config::PathMatchType::PathPrefix ? std::string_view(m->path) : std::string_view()};
+    return {};
   }
 
   void add_istio(const CompiledVsMatch* m) {
@@ -105,15 +112,15 @@ struct ListenerRoutes {
     });
   }
 
-  size_t match(const RequestHead& head) const {
+  HostGroup::Hit match(const RequestHead& head) const {
     std::array<char, 256> buf;
     const std::string_view host = detail::normalize_authority(head.authority, buf);
     if (!host.empty()) {
       if (auto it = exact.find(host); it != exact.end())
-        if (size_t r = it->second.first_match(head); r != kNoRoute) return r;
+        if (auto hit = it->second.first_match(head); hit.route != kNoRoute) return hit;
       for (const auto& [suffix, group] : wildcards) {
         if (host.size() > suffix.size() && host.ends_with(suffix))
-          if (size_t r = group.first_match(head); r != kNoRoute) return r;
+          if (auto hit = group.first_match(head); hit.route != kNoRoute) return hit;
       }
     }
     return any.first_match(head);
@@ -274,15 +281,16 @@ void RouteTable::add_virtual_services(const config::Config& config, RouteTable& 
   }
 }
 
-const Route* RouteTable::match(const RequestHead& head, std::string_view listener_name) const {
+RouteMatch RouteTable::match_detail(const RequestHead& head, std::string_view listener_name) const {
   const ListenerRoutes* lr = &impl_->all_listeners;
   if (!listener_name.empty()) {
     auto it = impl_->by_listener.find(listener_name);
-    if (it == impl_->by_listener.end()) return nullptr;
+    if (it == impl_->by_listener.end()) return {};
     lr = &it->second;
   }
-  const size_t r = lr->match(head);
-  return r == kNoRoute ? nullptr : &routes_[r];
+  const auto hit = lr->match(head);
+  if (hit.route == kNoRoute) return {};
+  return {&routes_[hit.route], hit.path_prefix};
 }
 
 }  // namespace infergate::routing

@@ -110,6 +110,14 @@ struct Route {
   size_t pick_backend(uint64_t draw) const { return pick_weighted(cumulative_weights, draw); }
 };
 
+// A matched route and, when it matched through an HTTPRoute PathPrefix, that prefix
+// (trailing "/" removed, "/" stays "/"; "" otherwise): ReplacePrefixMatch rewrites and
+// redirects replace exactly the prefix that matched. Views into the table.
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::string_view path_prefix;
+};
+
 class RouteTable {
  public:
   // Compiles every HTTPRoute rule and every VirtualService match. Problems the loader cannot see (nothing today but kept for
@@ -120,7 +128,10 @@ class RouteTable {
 
   // Best route for the request on listener `listener_name` (config::Listener::key()), or
   // nullptr (-> 404). "" = ignore listener attachment.
-  const Route* match(const RequestHead& head, std::string_view listener_name) const;
+  const Route* match(const RequestHead& head, std::string_view listener_name) const {
+    return match_detail(head, listener_name).route;
+  }
+  RouteMatch match_detail(const RequestHead& head, std::string_view listener_name) const;
 
   const std::vector<Route>& routes() const { return routes_; }
 

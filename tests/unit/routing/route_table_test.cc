@@ -189,5 +189,26 @@ spec:
   EXPECT_EQ(matched(*t, request("GET", "/", "example.org"), l), "404");
 }
 
+
+// ReplacePrefixMatch needs the prefix that actually matched: a rule with several PathPrefix
+// matches reports the one the route table took, not the longest of the rule.
+TEST(RouteTable, MatchDetailReportsThePathPrefixThatMatched) {
+  config::HttpRoute r = http_route("llm", {rule({with_header(prefix("/v1"), "x-short", "1"), prefix("/v1/chat/")},
+                                                {service("svc", 1, 8000)}),
+                                           rule({exact("/health")}, {service("svc", 1, 8000)})});
+  auto t = build(with_routes({r}));
+
+  EXPECT_EQ(t->match_detail(request("GET", "/v1/chat/completions"), "").path_prefix, "/v1/chat");
+  EXPECT_EQ(t->match_detail(request("GET", "/v1/chat/completions", "gw.example.com", {{"x-short", "1"}}), "")
+                .path_prefix,
+            "/v1/chat");  // the longer prefix still has precedence over the header match
+  EXPECT_EQ(t->match_detail(request("GET", "/v1/models", "gw.example.com", {{"x-short", "1"}}), "").path_prefix,
+            "/v1");
+  const RouteMatch health = t->match_detail(request("GET", "/health"), "");
+  ASSERT_NE(health.route, nullptr);
+  EXPECT_EQ(health.path_prefix, "");  // Exact matches carry no prefix
+  EXPECT_EQ(t->match_detail(request("GET", "/nothing"), "").route, nullptr);
+}
+
 }  // namespace
 }  // namespace infergate::routing
