@@ -1,16 +1,10 @@
 #include "config/loader.h"
 
-#include <absl/strings/ascii.h>
-#include "config/str_cat.h"
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "config/str_cat.h"
 #include "config/parse_context.h"
 #include "config/parsers.h"
 #include "config/resource_kinds.h"
@@ -26,58 +20,6 @@ using detail::Collected;
 using detail::KindClass;
 using detail::MapView;
 using detail::ParseContext;
-
-constexpr uintmax_t kMaxFileBytes = 64ull << 20;
-
-// One YAML document's text and where it starts in its file. Splitting ourselves (on "---"
-// lines, which YAML forbids inside content at column 0) keeps documents independent: a syntax
-// error in one still reports the others, and each gets its exact document number.
-struct Piece {
-  std::string_view text;
-  int line_offset = 0;  // lines before the piece in the file
-};
-
-bool is_marker(std::string_view line) {
-  if (!line.starts_with("---")) return false;
-  // `line` still ends with its '\n' (when it has one).
-  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' ||
-         line[3] == '\n';
-}
-
-std::vector<Piece> split_documents(std::string_view text) {
-  std::vector<Piece> pieces;
-  size_t start = 0;
-  int start_line = 0;
-  int line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
-    if (is_marker(text.substr(pos, next - pos)) && pos != start) {
-      pieces.push_back(Piece{text.substr(start, pos - start), start_line});
-      start = pos;
-      start_line = line_no;
-    }
-    pos = next;
-    ++line_no;
-  }
-  if (start < text.size()) pieces.push_back(Piece{text.substr(start), start_line});
-  return pieces;
-}
-
-// Only blank lines, comments, markers and directives: not a document at all.
-bool is_blank(std::string_view text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
-    absl::string_view line = absl::StripAsciiWhitespace(detail::to_absl(text.substr(pos, next - pos)));
-    if (!line.empty() && line[0] != '#' && line[0] != '%' && line != "---" && line != "...")
-      return false;
-    pos = next;
-  }
-  return true;
-}
 
 // 1-based number of the last line of `text`, ignoring trailing line breaks.
 int last_line(std::string_view text) {
@@ -141,6 +83,18 @@ void load_document(ParseContext& ctx, const YAML::Node& doc, Collected& out) {
       if (auto dr = detail::parse_destination_rule(ctx, view, api_version))
         out.config.destination_rules.push_back(std::move(*dr));
       return;
+    case KindClass::InferenceModel:
+      if (auto m = detail::parse_inference_model(ctx, view, api_version))
+        out.config.inference_models.push_back(std::move(*m));
+      return;
+    case KindClass::InferenceObjective:
+      if (auto o = detail::parse_inference_objective(ctx, view, api_version))
+        out.config.inference_objectives.push_back(std::move(*o));
+      return;
+    case KindClass::InferenceModelRewrite:
+      if (auto rw = detail::parse_model_rewrite(ctx, view, api_version))
+        out.config.model_rewrites.push_back(std::move(*rw));
+      return;
     case KindClass::Ignored:
       ctx.warning(doc, "", cat(api_version, " ", kind,
                                         " is not used by the gateway; ignored"));
@@ -161,40 +115,32 @@ void load_document(ParseContext& ctx, const YAML::Node& doc, Collected& out) {
             cat("unknown kind \"", kind, "\" (apiVersion \"", api_version, "\")"));
 }
 
-void load_text(std::string_view file, std::string_view text, Collected& out, LoadResult& result) {
-  int document = 0;
-  for (const Piece& piece : split_documents(text)) {
-    if (is_blank(piece.text)) continue;
-    std::vector<YAML::Node> docs;
+void load_manifest(const Manifest& m, Collected& out, LoadResult& result) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = detail::load_all_documents(m.text);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp marks an unclosed construct where the text ran out, which is the next
+    // document's "---"; the piece's last line is where the reader should look.
+    int line = e.mark.is_null() ? 0 : std::min(e.mark.line + 1, last_line(m.text)) + m.line_offset;
+    result.errors.push_back(
+        Diagnostic{m.file, m.document, "", "", line, cat("YAML syntax error: ", e.msg)});
+    return;
+  } catch (const std::exception& e) {
+    result.errors.push_back(Diagnostic{m.file, m.document, "", "", m.line_offset + 1,
+                                       cat("cannot parse YAML: ", e.what())});
+    return;
+  }
+  int document = m.document;
+  for (const YAML::Node& doc : docs) {
+    if (!doc.IsDefined() || doc.IsNull()) continue;
+    ParseContext ctx(m.file, document++, m.line_offset, &result.errors, &result.warnings);
     try {
-      docs = detail::load_all_documents(std::string(piece.text));
-    } catch (const YAML::Exception& e) {
-      ++document;
-      // yaml-cpp marks an unclosed construct where the text ran out, which is the next
-      // document's "---"; the piece's last line is where the reader should look.
-      int line = e.mark.is_null() ? 0 : std::min(e.mark.line + 1, last_line(piece.text)) +
-                                            piece.line_offset;
-      result.errors.push_back(Diagnostic{std::string(file), document, "", "", line,
-                                         cat("YAML syntax error: ", e.msg)});
-      continue;
+      load_document(ctx, doc, out);
     } catch (const std::exception& e) {
-      ++document;
-      result.errors.push_back(Diagnostic{std::string(file), document, "", "", piece.line_offset + 1,
-                                         cat("cannot parse YAML: ", e.what())});
-      continue;
-    }
-    for (const YAML::Node& doc : docs) {
-      if (!doc.IsDefined() || doc.IsNull()) continue;
-      ++document;
-      ParseContext ctx(std::string(file), document, piece.line_offset, &result.errors,
-                       &result.warnings);
-      try {
-        load_document(ctx, doc, out);
-      } catch (const std::exception& e) {
-        // yaml-cpp accessors are only used where they cannot throw; this is a last line of
-        // defence so a surprise becomes an error message, not a crash.
-        ctx.error(doc, "", cat("internal error while reading: ", e.what()));
-      }
+      // yaml-cpp accessors are only used where they cannot throw; this is a last line of
+      // defence so a surprise becomes an error message, not a crash.
+      ctx.error(doc, "", cat("internal error while reading: ", e.what()));
     }
   }
 }
@@ -205,81 +151,40 @@ LoadResult finish(Collected& collected, LoadResult& result) {
   return std::move(result);
 }
 
-bool read_file(const std::filesystem::path& path, std::string* text, std::string* error) {
-  std::error_code ec;
-  uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    *error = ec.message();
-    return false;
-  }
-  if (size > kMaxFileBytes) {
-    *error = cat("file is larger than ", kMaxFileBytes >> 20, " MiB");
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = std::strerror(errno);
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *text = std::move(ss).str();
-  return true;
-}
-
 }  // namespace
 
-LoadResult load_documents(const std::vector<std::pair<std::string, std::string>>& named_texts) {
+LoadResult load_manifests(const std::vector<Manifest>& manifests) {
   LoadResult result;
   Collected collected;
-  for (const auto& [name, text] : named_texts) load_text(name, text, collected, result);
+  for (const Manifest& m : manifests) load_manifest(m, collected, result);
   return finish(collected, result);
+}
+
+LoadResult load_documents(const std::vector<std::pair<std::string, std::string>>& named_texts) {
+  std::vector<Manifest> all;
+  for (const auto& [name, text] : named_texts)
+    for (Manifest& m : split_manifests(name, text)) all.push_back(std::move(m));
+  return load_manifests(all);
 }
 
 LoadResult load_string(std::string_view yaml, std::string_view file_name) {
-  LoadResult result;
-  Collected collected;
-  load_text(file_name, yaml, collected, result);
-  return finish(collected, result);
+  return load_manifests(split_manifests(file_name, yaml));
 }
 
 LoadResult load_path(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::vector<fs::path> files;
-  if (fs::is_directory(path, ec)) {
-    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-      const fs::path& p = it->path();
-      std::error_code fec;
-      if (!it->is_regular_file(fec)) continue;
-      if (p.extension() == ".yaml" || p.extension() == ".yml") files.push_back(p);
-    }
-    std::sort(files.begin(), files.end());
-    if (!ec && files.empty()) {
-      LoadResult r;
-      r.errors.push_back(Diagnostic{path, 0, "", "", 0, "no *.yaml or *.yml files in directory"});
-      return r;
-    }
-  } else {
-    // Not a directory, or nothing there at all: reading it names the real problem.
-    ec.clear();
-    files.emplace_back(path);
+  std::vector<Diagnostic> read_errors;
+  std::vector<Manifest> manifests = read_manifests(path, &read_errors);
+  if (manifests.empty() && !read_errors.empty()) {
+    LoadResult r;
+    r.errors = std::move(read_errors);
+    return r;
   }
-  LoadResult result;
-  if (ec) {
-    result.errors.push_back(Diagnostic{path, 0, "", "", 0, "cannot list: " + ec.message()});
-    return result;
+  LoadResult result = load_manifests(manifests);
+  if (!read_errors.empty()) {
+    result.errors.insert(result.errors.begin(), read_errors.begin(), read_errors.end());
+    result.config.reset();
   }
-  Collected collected;
-  for (const auto& f : files) {
-    std::string text, error;
-    if (!read_file(f, &text, &error)) {
-      result.errors.push_back(Diagnostic{f.string(), 0, "", "", 0, "cannot read: " + error});
-      continue;
-    }
-    load_text(f.string(), text, collected, result);
-  }
-  return finish(collected, result);
+  return result;
 }
 
 }  // namespace infergate::config

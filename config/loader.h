@@ -6,9 +6,8 @@
 //  - Unknown apiVersion/kind: error naming both. Exceptions:
 //      * kinds users keep next to their routes but we do not act on (Deployment, Namespace,
 //        ConfigMap, ServiceAccount, Secret, argoproj Application, ...) -> warning "ignored";
-//      * Istio Gateway, AuthorizationPolicy, PeerAuthentication and GIE InferenceModel /
-//        InferenceObjective / InferenceModelRewrite -> warning "not yet supported" (never an
-//        error).
+//      * Istio Gateway, AuthorizationPolicy, PeerAuthentication -> warning "not yet supported"
+//        (never an error).
 //  - Unknown fields: error in our own GatewayConfig (typos must not pass silently); warning in
 //    foreign kinds (Kubernetes would ignore/prune them, so a manifest that works in a cluster
 //    still loads).
@@ -27,6 +26,16 @@
 //    is not defined is an error (istioctl analyze: ReferencedResourceNotFound). A gateway the
 //    VirtualService names that is not a Gateway here: warning, and it attaches to every
 //    listener. A lone destination's weight other than 100: warning (it gets all traffic).
+//  - GIE InferenceModel (inference.networking.x-k8s.io/v1alpha2), InferenceObjective
+//    (x-k8s.io v1alpha2; inference.networking.k8s.io v1alpha2, v1) and InferenceModelRewrite
+//    (v1alpha2 in either group): what GIE's CRD schema and CEL rules reject is an error
+//    (missing modelName, unknown criticality, weights outside 1..1000000, weights on some
+//    targetModels only, a match type other than Exact, a rewrite rule without targets). A
+//    poolRef to an InferencePool not defined in the resource's namespace, of another kind, or
+//    of a group other than the two inference groups: error. Two InferenceModels with one
+//    modelName on one pool: warning, the oldest (creationTimestamp, then name) claims it, as
+//    in GIE. A model matched again by a later rewrite rule (same resource or an older one on
+//    the same pool): warning, the first stays in force.
 //  - Seed quirk: HTTPRoute `spec.rules` written as a single mapping instead of a list is
 //    accepted as one rule, with a warning naming its line.
 // Any error rejects the whole input: `config` is then empty. Never throws, never crashes.
@@ -38,6 +47,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/manifests.h"
 #include "config/model.h"
 
 namespace infergate::config {
@@ -57,5 +67,9 @@ LoadResult load_string(std::string_view yaml, std::string_view file_name);
 
 // Several named texts loaded as one configuration (references may cross files).
 LoadResult load_documents(const std::vector<std::pair<std::string, std::string>>& named_texts);
+
+// Manifests (config/manifests.h) loaded as one configuration: what the three above do after
+// splitting, and what a ConfigStore's effective() set is loaded with.
+LoadResult load_manifests(const std::vector<Manifest>& manifests);
 
 }  // namespace infergate::config

@@ -81,6 +81,16 @@ struct Timeouts {
   std::chrono::milliseconds drain{std::chrono::seconds(20)};
 };
 
+// Body-based routing (the Inference Extension's BBR): the JSON body's top-level "model" is read
+// before route matching and exposed as X-Gateway-Model-Name, so routes can match models and
+// LoRA adapters, and InferenceModel / InferenceModelRewrite can rewrite it. The body is held
+// (never sent upstream) until the object ends or `max_bytes` arrived; a longer body is routed
+// on the "model" read so far. Only POST/PUT/PATCH bodies that are not gRPC or multipart.
+struct BodyRouting {
+  bool enabled = true;
+  uint32_t max_bytes = 1024 * 1024;  // = the per-stream buffer: holding it costs nothing extra
+};
+
 struct GatewayConfig {
   ObjectMeta meta;          // name "" when no GatewayConfig document was given
   uint32_t workers = 0;     // 0 = one worker per core
@@ -88,6 +98,7 @@ struct GatewayConfig {
   AccessLogConfig access_log;
   Limits limits;
   Timeouts timeouts;
+  BodyRouting body_routing;
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and
@@ -518,6 +529,68 @@ IstioTrafficPolicy merged_traffic_policy(const DestinationRule& rule,
                                          const DestinationRuleSubset* subset);
 
 // ---------------------------------------------------------------------------------------------
+// Gateway API Inference Extension model kinds: InferenceModel (v1alpha2,
+// inference.networking.x-k8s.io), InferenceObjective (v1alpha2 x-k8s.io, and under
+// inference.networking.k8s.io), InferenceModelRewrite (v1alpha2, either group). They never
+// route by themselves: once a request's backend is an InferencePool, the pool's models say
+// how the body's `model` is rewritten and how important the request is.
+
+// A reference to an InferencePool in the referring resource's namespace (GIE forbids others).
+struct PoolRef {
+  std::string group;          // as written; "" when absent
+  std::string kind = "InferencePool";
+  std::string name;
+  std::string ns;             // resolved: the referring resource's namespace
+  int line = 0;
+};
+
+enum class Criticality { Critical, Standard, Sheddable };
+
+struct TargetModel {          // InferenceModel spec.targetModels[]
+  std::string name;
+  uint32_t weight = 1;        // 1..1000000 (GIE: all written or none; none = equal split)
+  int line = 0;
+};
+
+struct InferenceModel {
+  ObjectMeta meta;
+  std::string api_version;
+  std::string model_name;                 // spec.modelName: the body's `model` it claims
+  Criticality criticality = Criticality::Standard;  // absent = Standard
+  bool criticality_written = false;
+  std::vector<TargetModel> target_models;  // empty = forwarded under model_name unchanged
+  PoolRef pool_ref;
+};
+
+struct InferenceObjective {
+  ObjectMeta meta;
+  std::string api_version;
+  std::optional<int32_t> priority;        // unset = 0 for consumers; negative = sheddable
+  PoolRef pool_ref;
+};
+
+struct ModelRewriteTarget {   // InferenceModelRewrite spec.rules[].targets[]
+  std::string model_rewrite;
+  uint32_t weight = 1;        // absent = 1 (equal split among unweighted targets)
+  int line = 0;
+};
+
+struct ModelRewriteRule {     // spec.rules[]
+  // matches[].model.value (type Exact, the only one GIE defines). Empty = this rule matches
+  // every model not matched by an exact rule (GIE's generic fallback).
+  std::vector<std::string> exact_models;
+  std::vector<ModelRewriteTarget> targets;  // at least one
+  int line = 0;
+};
+
+struct InferenceModelRewrite {
+  ObjectMeta meta;
+  std::string api_version;
+  PoolRef pool_ref;
+  std::vector<ModelRewriteRule> rules;
+};
+
+// ---------------------------------------------------------------------------------------------
 
 struct Config {
   GatewayConfig gateway;
@@ -528,6 +601,9 @@ struct Config {
   std::vector<HttpRoute> routes;
   std::vector<VirtualService> virtual_services;   // sorted oldest first (Istio's merge order)
   std::vector<DestinationRule> destination_rules;  // sorted oldest first
+  std::vector<InferenceModel> inference_models;             // sorted oldest first
+  std::vector<InferenceObjective> inference_objectives;
+  std::vector<InferenceModelRewrite> model_rewrites;        // sorted oldest first
 
   const Service* find_service(std::string_view ns, std::string_view name) const;
   const InferencePool* find_pool(std::string_view ns, std::string_view name) const;

@@ -49,6 +49,13 @@ void parse_timeouts(const MapView& m, Timeouts& t) {
   if (auto d = m.duration("drain")) t.drain = *d;
 }
 
+void parse_body_routing(const MapView& m, BodyRouting& b) {
+  m.allow({"enabled", "maxBytes"});
+  if (auto e = m.boolean("enabled")) b.enabled = *e;
+  // At least a small chat request; at most what one stream may buffer anyway.
+  if (auto v = m.integer("maxBytes", 1024, 64ll << 20)) b.max_bytes = static_cast<uint32_t>(*v);
+}
+
 void parse_endpoints(ParseContext& ctx, const MapView& spec, Collected& out) {
   for (const auto& [path, node] : spec.list("endpoints")) {
     MapView m(ctx, node, path);
@@ -80,12 +87,13 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_resources.push_back(ctx.resource());
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
-    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "endpoints"});
+    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "endpoints"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
     if (auto m = spec->map("limits")) parse_limits(*m, gc.limits);
     if (auto m = spec->map("timeouts")) parse_timeouts(*m, gc.timeouts);
+    if (auto m = spec->map("bodyRouting")) parse_body_routing(*m, gc.body_routing);
     parse_endpoints(ctx, *spec, out);
   }
   out.config.gateway = std::move(gc);

@@ -48,5 +48,12 @@ std::optional<VirtualService> parse_virtual_service(ParseContext& ctx, const Map
                                                     const std::string& api_version);
 std::optional<DestinationRule> parse_destination_rule(ParseContext& ctx, const MapView& doc,
                                                       const std::string& api_version);
+// GIE model kinds (parse_inference_models.cc). Pool references are resolved by validate.
+std::optional<InferenceModel> parse_inference_model(ParseContext& ctx, const MapView& doc,
+                                                    const std::string& api_version);
+std::optional<InferenceObjective> parse_inference_objective(ParseContext& ctx, const MapView& doc,
+                                                            const std::string& api_version);
+std::optional<InferenceModelRewrite> parse_model_rewrite(ParseContext& ctx, const MapView& doc,
+                                                         const std::string& api_version);
 
 }  // namespace infergate::config::detail

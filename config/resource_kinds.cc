@@ -47,11 +47,6 @@ constexpr std::array kNotYetSupported = {
     Pair{"networking.istio.io", "Gateway"},
     Pair{"security.istio.io", "AuthorizationPolicy"},
     Pair{"security.istio.io", "PeerAuthentication"},
-    Pair{"inference.networking.x-k8s.io", "InferenceModel"},
-    Pair{"inference.networking.x-k8s.io", "InferenceObjective"},
-    Pair{"inference.networking.x-k8s.io", "InferenceModelRewrite"},
-    Pair{"inference.networking.k8s.io", "InferenceObjective"},
-    Pair{"inference.networking.k8s.io", "InferenceModelRewrite"},
 };
 
 template <size_t N>
@@ -88,6 +83,22 @@ KindClass classify(std::string_view api_version, std::string_view kind) {
     if (group == "inference.networking.k8s.io" || group == "inference.networking.x-k8s.io")
       return KindClass::UnknownVersion;
   }
+  // GIE model kinds, in the versions GIE publishes or its own docs write (InferenceObjective
+  // and InferenceModelRewrite appear under both inference groups).
+  const bool gie_group = group == "inference.networking.k8s.io" ||
+                         group == "inference.networking.x-k8s.io";
+  if (gie_group && kind == "InferenceModel") {
+    return group == "inference.networking.x-k8s.io" && version == "v1alpha2"
+               ? KindClass::InferenceModel
+               : KindClass::UnknownVersion;
+  }
+  if (gie_group && kind == "InferenceObjective") {
+    const bool known = version == "v1alpha2" ||
+                       (group == "inference.networking.k8s.io" && version == "v1");
+    return known ? KindClass::InferenceObjective : KindClass::UnknownVersion;
+  }
+  if (gie_group && kind == "InferenceModelRewrite")
+    return version == "v1alpha2" ? KindClass::InferenceModelRewrite : KindClass::UnknownVersion;
   if (group == "networking.istio.io" && (kind == "VirtualService" || kind == "DestinationRule")) {
     if (version != "v1" && version != "v1beta1" && version != "v1alpha3")
       return KindClass::UnknownVersion;

@@ -14,8 +14,11 @@ enum class KindClass {
   InferencePool,
   VirtualService,   // networking.istio.io v1 / v1beta1 / v1alpha3
   DestinationRule,  // networking.istio.io v1 / v1beta1 / v1alpha3
+  InferenceModel,         // inference.networking.x-k8s.io v1alpha2
+  InferenceObjective,     // x-k8s.io v1alpha2; inference.networking.k8s.io v1alpha2 / v1
+  InferenceModelRewrite,  // v1alpha2 in either inference group
   Ignored,          // Deployment, Namespace, ConfigMap, argoproj Application, ...
-  NotYetSupported,  // Istio traffic/security kinds, InferenceModel/Objective/ModelRewrite
+  NotYetSupported,  // Istio Gateway, AuthorizationPolicy, PeerAuthentication
   UnknownVersion,   // a kind we know under an apiVersion we do not
   Unknown,
 };

@@ -1,6 +1,7 @@
 #include "config/validate.h"
 
 #include "config/str_cat.h"
+#include "config/validate_inference.h"
 #include "config/validate_istio.h"
 
 #include <algorithm>
@@ -219,9 +220,13 @@ void validate(Collected& c, std::vector<Diagnostic>* errors, std::vector<Diagnos
   check_duplicates(r, c.config.services, "Service", meta);
   check_duplicates(r, c.config.pools, "InferencePool", meta);
   check_duplicates(r, c.config.routes, "HTTPRoute", meta);
+  check_duplicates(r, c.config.inference_models, "InferenceModel", meta);
+  check_duplicates(r, c.config.inference_objectives, "InferenceObjective", meta);
+  check_duplicates(r, c.config.model_rewrites, "InferenceModelRewrite", meta);
   check_selectors(r, c);
   check_routes(r, c);
   validate_istio(c, errors, warnings);
+  validate_inference(c, errors, warnings);
 }
 
 }  // namespace infergate::config::detail

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "config/istio_refs.h"
+#include "config/object_age.h"
 #include "config/str_cat.h"
 
 namespace infergate::config::detail {
@@ -38,17 +39,6 @@ class Emit {
 };
 
 std::string where(const SourceLocation& s) { return cat(s.file, ":", s.line); }
-
-// Istio's merge order (sortConfigByCreationTime): older first, then name, then namespace.
-// Without a timestamp a resource counts as the newest, as in HTTPRoute precedence.
-bool older(const ObjectMeta& a, const ObjectMeta& b) {
-  if (a.creation_timestamp.empty() != b.creation_timestamp.empty())
-    return !a.creation_timestamp.empty();
-  if (a.creation_timestamp != b.creation_timestamp)
-    return a.creation_timestamp < b.creation_timestamp;
-  if (a.name != b.name) return a.name < b.name;
-  return a.ns < b.ns;
-}
 
 template <typename T>
 void check_duplicates(Emit& e, const std::vector<T>& items, std::string_view kind) {
@@ -215,9 +205,8 @@ void validate_istio(Collected& col, std::vector<Diagnostic>* errors,
   Config& c = col.config;
   check_duplicates(e, c.virtual_services, "VirtualService");
   check_duplicates(e, c.destination_rules, "DestinationRule");
-  auto by_age = [](const auto& a, const auto& b) { return older(a.meta, b.meta); };
-  std::stable_sort(c.destination_rules.begin(), c.destination_rules.end(), by_age);
-  std::stable_sort(c.virtual_services.begin(), c.virtual_services.end(), by_age);
+  sort_oldest_first(c.destination_rules);  // Istio's merge order
+  sort_oldest_first(c.virtual_services);
   check_destination_rules(e, c);  // first: destinations look their subsets up
   check_virtual_services(e, col);
 }

@@ -157,7 +157,18 @@ void Server::register_admin() {
              });
   admin_.add("/config_dump", "GET", "the effective config snapshot and its version", [this](const AdminRequest&) {
     if (!current_) return AdminResponse::error(503, "no config yet");
-    return AdminResponse::json(config_dump(*current_).dump(2) + "\n");
+    json d = config_dump(*current_);
+    // Run-time changes over the files (POST /config, /weights, DELETE /config).
+    json overlay = json::array();
+    for (const auto& c : store_.overlay())
+      overlay.push_back({{"kind", c.key.kind},
+                         {"namespace", c.key.ns},
+                         {"name", c.key.name},
+                         {"action", c.deleted ? "deleted" : "applied"},
+                         {"source", c.source},
+                         {"applied_at", c.applied_at}});
+    d["overlay"] = overlay;
+    return AdminResponse::json(d.dump(2) + "\n");
   });
   admin_.add("/clusters", "GET", "upstream clusters and endpoints with their live state; ?format=json",
              [this](const AdminRequest& req) {

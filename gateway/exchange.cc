@@ -1,8 +1,10 @@
 #include "gateway/exchange.h"
 
+#include <charconv>
 #include <cstdio>
 
 #include "gateway/header_policy.h"
+#include "routing/route_actions.h"
 
 namespace infergate::gateway {
 
@@ -50,6 +52,7 @@ Exchange::~Exchange() {
     upstream_ = nullptr;
     u->reset();
   }
+  end_mirrors();
   if (!finished_) {
     // Torn down by its connection (worker shutdown) before it could finish.
     finished_ = true;
@@ -70,7 +73,74 @@ void Exchange::on_request_headers(RequestHead&& head, bool end_stream) {
   ctx_.stats.downstream_rq_active.add(1);
   ++ctx_.active_requests;
   prepare_request_headers();
+  if (wants_body_model(end_stream)) {
+    awaiting_body_model_ = true;
+    body_scan_.emplace();
+    stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
+    last_activity_ = start_;
+    arm_timer();
+    return;
+  }
   route_request();
+}
+
+// Bodies that can be JSON: what OpenAI-style APIs take. gRPC and multipart uploads stream
+// on at once, never held.
+bool Exchange::wants_body_model(bool end_stream) const {
+  if (end_stream || !snapshot_ || !snapshot_->config->gateway.body_routing.enabled) return false;
+  const std::string& m = request_.method;
+  if (m != "POST" && m != "PUT" && m != "PATCH") return false;
+  if (const std::string* ct = request_.headers.get("content-type")) {
+    std::string type = ct->substr(0, ct->find(';'));
+    ascii_lower(type);
+    if (type.starts_with("application/grpc") || type.starts_with("multipart/")) return false;
+  }
+  return true;
+}
+
+void Exchange::scan_body(std::string_view data) {
+  const auto state = body_scan_->feed(data);
+  if (state != routing::ModelFieldScanner::State::Scanning || request_complete_ ||
+      pending_body_.size() >= snapshot_->config->gateway.body_routing.max_bytes)
+    body_model_ready();
+}
+
+// The model is known (or cannot be): expose it to route matching, then route.
+void Exchange::body_model_ready() {
+  awaiting_body_model_ = false;
+  using State = routing::ModelFieldScanner::State;
+  if (request_complete_) body_scan_->finish();
+  const State state = body_scan_->state();
+  if (body_scan_->found()) {
+    request_.headers.set("x-gateway-model-name", body_scan_->model());
+    ctx_.stats.count(state == State::Scanning ? BodyModelResult::TooLarge : BodyModelResult::Found);
+  } else {
+    ctx_.stats.count(state == State::Complete   ? BodyModelResult::Absent
+                     : state == State::Scanning ? BodyModelResult::TooLarge
+                                                : BodyModelResult::NotJson);
+    body_scan_.reset();
+  }
+  route_request();
+}
+
+// InferenceModel targetModels / InferenceModelRewrite: the pool serves the model under another
+// name (a LoRA adapter version, an alias). The body is still all here, so the value is
+// replaced in place and Content-Length follows.
+void Exchange::rewrite_model() {
+  if (!body_scan_ || !body_scan_->found() || !snapshot_->models || snapshot_->models->empty()) return;
+  auto target = snapshot_->models->rewrite(cluster_->name, body_scan_->model(), ctx_.model_weighted.next());
+  if (!target || *target == body_scan_->model()) return;
+  const size_t begin = body_scan_->value_begin(), end = body_scan_->value_end();
+  if (end > pending_body_.size() || begin >= end) return;
+  const std::string quoted = routing::json_quote(*target);
+  pending_body_.replace(begin, end - begin, quoted);
+  if (const std::string* cl = request_.headers.get("content-length")) {
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
+    if (ec == std::errc() && ptr == cl->data() + cl->size() && n >= end - begin)
+      request_.headers.set("content-length", std::to_string(n - (end - begin) + quoted.size()));
+  }
+  ctx_.stats.model_rewritten.inc();
 }
 
 void Exchange::prepare_request_headers() {
@@ -166,11 +236,34 @@ void Exchange::choose_backend() {
   }
   backend_ = &route_->backends[backend];
   cstats_ = snapshot_->stats_for(cluster_);
+  rewrite_model();
   if (route_->retry && route_->retry->attempts) max_attempts_ = 1 + *route_->retry->attempts;
   if (route_->request_timeout.count() > 0)
     request_deadline_ = std::chrono::steady_clock::now() + route_->request_timeout;
   apply_request_actions();
+  start_mirrors();
   start_attempt();
+}
+
+// Envoy shadows the request as the router forwards it (route header changes and rewrites
+// applied); each mirror draws its own percentage.
+void Exchange::start_mirrors() {
+  for (const routing::Mirror& m : route_->mirrors) {
+    if (!routing::fraction_hit(m.per_million, ctx_.random())) continue;
+    const pools::Cluster* c = snapshot_->clusters->find(m.cluster);
+    if (!c) continue;
+    const bool end = request_complete_ && !has_request_trailers_;
+    auto copy = MirrorStream::start(ctx_, snapshot_, *c, request_, end && pending_body_.empty());
+    if (!copy) continue;
+    if (!pending_body_.empty()) copy->send_data(pending_body_, end);
+    if (request_complete_ && has_request_trailers_) copy->send_trailers(request_trailers_);
+    mirrors_.push_back(std::move(copy));
+  }
+}
+
+void Exchange::end_mirrors() {
+  for (auto& m : mirrors_) m->abandon();
+  mirrors_.clear();
 }
 
 // Once per request (retries resend the result): the route's filters, then the chosen
@@ -267,9 +360,15 @@ void Exchange::on_request_data(std::string_view data, bool end_stream) {
   bytes_received_ += data.size();
   last_activity_ = std::chrono::steady_clock::now();
   if (end_stream) request_complete_ = true;
+  for (auto& m : mirrors_) m->send_data(data, end_stream);
   if (finished_ || response_done_) return;
   if (!upstream_ || !upstream_ready_) {
     pending_body_.append(data);
+    if (awaiting_body_model_) {
+      // maxBytes bounds what is held while reading; pausing before it would stall the read.
+      scan_body(data);
+      if (finished_ || awaiting_body_model_) return;
+    }
     if (pending_body_.size() > Watermarks{}.high && !downstream_paused_) {
       downstream_paused_ = true;
       downstream_.pause_request_body(true);
@@ -296,7 +395,12 @@ void Exchange::on_request_trailers(HeaderMap&& trailers) {
   request_complete_ = true;
   request_trailers_ = std::move(trailers);
   has_request_trailers_ = true;
+  for (auto& m : mirrors_) m->send_trailers(request_trailers_);
   if (finished_ || response_done_) return;
+  if (awaiting_body_model_) {
+    body_model_ready();
+    return;
+  }
   if (upstream_ && upstream_ready_) send_buffered_request();
 }
 
@@ -563,6 +667,7 @@ void Exchange::on_downstream_reset(ResetReason reason) {
 void Exchange::finish() {
   if (finished_) return;
   finished_ = true;
+  end_mirrors();
   if (timer_) timer_->cancel();
   if (fault_timer_) fault_timer_->cancel();
   alive_.reset();

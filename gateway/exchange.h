@@ -14,10 +14,12 @@
 #include <optional>
 #include <string>
 
+#include "gateway/mirror_stream.h"
 #include "gateway/response_flags.h"
 #include "gateway/route_actions_apply.h"
 #include "gateway/stream.h"
 #include "gateway/worker_context.h"
+#include "routing/body_model.h"
 
 namespace infergate::gateway {
 
@@ -53,6 +55,12 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
 
  private:
   void prepare_request_headers();
+  bool wants_body_model(bool end_stream) const;
+  void scan_body(std::string_view data);
+  void body_model_ready();
+  void rewrite_model();
+  void start_mirrors();
+  void end_mirrors();
   void route_request();
   void start_fault_delay();
   void after_fault_delay();
@@ -86,6 +94,10 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   std::string retained_body_;  // sent, kept for a retry while small enough
   bool retriable_ = true;
   bool request_complete_ = false;
+  // Body-based routing: the body is held in pending_body_ until its "model" is known.
+  bool awaiting_body_model_ = false;
+  std::optional<routing::ModelFieldScanner> body_scan_;
+  std::vector<std::shared_ptr<MirrorStream>> mirrors_;  // copies of this request (shadows)
 
   const routing::Route* route_ = nullptr;
   std::string_view matched_prefix_;  // HTTPRoute PathPrefix that matched (in snapshot_'s table)

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "config/loader.h"
+#include "gateway/config_state.h"
 #include "gateway/options.h"
 #include "gateway/server.h"
 
@@ -45,9 +46,11 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
 
-  config::LoadResult loaded = config::load_path(cl.server.config_path);
+  gateway::InitialConfig init = gateway::load_initial_config(cl.server.config_path, cl.server.state_dir);
+  config::LoadResult& loaded = init.loaded;
   for (const auto& w : loaded.warnings) std::cerr << "warning: " << w.to_string() << "\n";
   for (const auto& e : loaded.errors) std::cerr << "error: " << e.to_string() << "\n";
+  for (const auto& n : init.notes) std::cerr << "state: " << n << "\n";
   if (cl.check_only) {
     if (!loaded.ok()) {
       std::cerr << cl.server.config_path << ": configuration invalid (" << loaded.errors.size() << " error"
@@ -58,6 +61,8 @@ int main(int argc, char** argv) {
     std::cout << cl.server.config_path << ": configuration OK (" << c.listeners.size() << " listeners, "
               << c.routes.size() << " HTTPRoutes, " << c.virtual_services.size() << " VirtualServices, "
               << c.destination_rules.size() << " DestinationRules, " << c.pools.size() << " inference pools, "
+              << c.inference_models.size() << " InferenceModels, " << c.inference_objectives.size()
+              << " InferenceObjectives, " << c.model_rewrites.size() << " InferenceModelRewrites, "
               << c.services.size() << " services, " << c.endpoints.size() << " endpoints)\n";
     return 0;
   }
@@ -66,7 +71,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
-    gateway::Server server(std::move(cl.server), std::move(*loaded.config));
+    gateway::Server server(std::move(cl.server), std::move(init.store), std::move(*loaded.config));
     return server.run();
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());

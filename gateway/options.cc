@@ -26,11 +26,16 @@ std::string usage() {
          "      --admin-address ADDR  admin listener address (default: the config's, 127.0.0.1)\n"
          "      --admin-port PORT     admin listener port (default: the config's, 9901)\n"
          "      --drain-timeout SECS  grace period for in-flight requests on shutdown\n"
+         "      --state-dir DIR       keep run-time changes (POST /config, /weights) in DIR across restarts\n"
+         "      --no-watch            do not reload when the config files change (SIGHUP still does)\n"
+         "      --watch-debounce MS   quiet time after a file change before reloading (default 200)\n"
          "      --log-level LEVEL     trace|debug|info|warning|error|critical|off (default info)\n"
          "      --version             print the version\n"
          "  -h, --help                this text\n"
          "\n"
-         "Signals: SIGTERM/SIGINT drain then exit (a second one exits at once); SIGHUP reloads the config.\n";
+         "Signals: SIGTERM/SIGINT drain then exit (a second one exits at once); SIGHUP reloads the config.\n"
+         "The config files are watched and reloaded when they change; a configuration that does not\n"
+         "validate is reported and the running one keeps serving.\n";
 }
 
 CommandLine parse_command_line(int argc, char** argv) {
@@ -84,6 +89,15 @@ CommandLine parse_command_line(int argc, char** argv) {
       uint64_t n;
       if (!need(&v) || !parse_uint(v, 86400, &n)) return fail("--drain-timeout needs seconds (0..86400)");
       cl.server.drain_timeout = std::chrono::seconds(n);
+    } else if (a == "--state-dir") {
+      if (!need(&v) || v.empty()) return fail("--state-dir needs a directory");
+      cl.server.state_dir = v;
+    } else if (a == "--no-watch") {
+      cl.server.watch = false;
+    } else if (a == "--watch-debounce") {
+      uint64_t n;
+      if (!need(&v) || !parse_uint(v, 60000, &n)) return fail("--watch-debounce needs milliseconds (0..60000)");
+      cl.server.watch_debounce = std::chrono::milliseconds(n);
     } else if (a == "--log-level") {
       if (!need(&cl.log_level)) return fail("--log-level needs a level");
     } else {

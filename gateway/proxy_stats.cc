@@ -7,6 +7,10 @@ namespace {
 constexpr std::array<std::string_view, 5> kClasses = {"1", "2", "3", "4", "5"};
 constexpr std::array<std::string_view, static_cast<size_t>(RejectReason::kCount)> kRejectNames = {
     "malformed", "headers_too_large", "body_too_large", "h2_protocol_error", "h2_flood"};
+constexpr std::array<std::string_view, static_cast<size_t>(BodyModelResult::kCount)> kBodyModelNames = {
+    "found", "absent", "not_json", "too_large"};
+constexpr std::array<std::string_view, static_cast<size_t>(MirrorResult::kCount)> kMirrorNames = {
+    "sent", "dropped", "failed"};
 
 }  // namespace
 
@@ -52,6 +56,22 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
     rejected[i] = r.counter("infergate_downstream_rejected_total",
                             "Downstream requests or connections refused before routing, by reason", l,
                             base + "rejected." + std::string(kRejectNames[i]));
+  }
+  for (size_t i = 0; i < kBodyModelNames.size(); ++i) {
+    metrics::Labels l = tags;
+    l.emplace_back("result", std::string(kBodyModelNames[i]));
+    body_model[i] = r.counter("infergate_body_routing_total",
+                              "Request bodies read for their \"model\" (body-based routing), by result", l,
+                              base + "body_routing." + std::string(kBodyModelNames[i]));
+  }
+  model_rewritten = r.counter("infergate_model_rewrite_total",
+                              "Request bodies whose \"model\" an InferenceModel or InferenceModelRewrite changed", tags,
+                              base + "body_routing.model_rewritten");
+  for (size_t i = 0; i < kMirrorNames.size(); ++i) {
+    metrics::Labels l = tags;
+    l.emplace_back("result", std::string(kMirrorNames[i]));
+    mirror[i] = r.counter("infergate_mirror_requests_total", "Request copies sent to mirror clusters, by result", l,
+                          base + "mirror." + std::string(kMirrorNames[i]));
   }
   downstream_rq_time = r.histogram("envoy_http_downstream_rq_time", "Downstream request time (ms)",
                                    metrics::kEnvoyLatencyBucketsMs, tags, base + "downstream_rq_time");

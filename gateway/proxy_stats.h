@@ -25,6 +25,19 @@ enum class RejectReason : uint8_t {
   kCount,
 };
 
+// What body-based routing made of a request body (see config::BodyRouting).
+enum class BodyModelResult : uint8_t {
+  Found,     // a top-level string "model": X-Gateway-Model-Name set
+  Absent,    // a JSON object without one
+  NotJson,   // not a JSON object (or broken JSON)
+  TooLarge,  // the object did not end within maxBytes: routed on what was read
+  kCount,
+};
+
+// Request mirrors (shadows): copies sent, and copies given up on because the mirror could not
+// keep pace (its buffer filled) or failed.
+enum class MirrorResult : uint8_t { Sent, Dropped, Failed, kCount };
+
 struct ProxyStats {
   ProxyStats() = default;
   ProxyStats(metrics::Registry& r, std::string_view prefix = "ingress_http");
@@ -39,11 +52,16 @@ struct ProxyStats {
   std::array<metrics::Counter, 5> downstream_rq_xx;  // 1xx..5xx
   std::array<metrics::Counter, static_cast<size_t>(RejectReason::kCount)> rejected;
   metrics::Histogram downstream_rq_time;  // ms
+  std::array<metrics::Counter, static_cast<size_t>(BodyModelResult::kCount)> body_model;
+  metrics::Counter model_rewritten;
+  std::array<metrics::Counter, static_cast<size_t>(MirrorResult::kCount)> mirror;
 
   void count_response(int status) const {
     if (status >= 100 && status < 600) downstream_rq_xx[status / 100 - 1].inc();
   }
   void reject(RejectReason r) const { rejected[static_cast<size_t>(r)].inc(); }
+  void count(BodyModelResult r) const { body_model[static_cast<size_t>(r)].inc(); }
+  void count(MirrorResult r) const { mirror[static_cast<size_t>(r)].inc(); }
 };
 
 struct ClusterStats {

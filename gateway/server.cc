@@ -49,14 +49,15 @@ WorkerOptions worker_options(const config::Config& cfg) {
   return o;
 }
 
-Server::Server(ServerOptions opts, config::Config initial)
+Server::Server(ServerOptions opts, config::ConfigStore store, config::Config initial)
     : opts_(std::move(opts)),
       control_(1),
       admin_(control_),
       signals_(control_),
       drain_timer_(control_),
       started_(std::chrono::steady_clock::now()),
-      initial_(std::move(initial)) {
+      initial_(std::move(initial)),
+      store_(std::move(store)) {
   const unsigned n = worker_count(opts_, initial_);
   registry_ = std::make_unique<metrics::Registry>(n + 1);
   stats_ = ProxyStats(*registry_);
@@ -132,10 +133,7 @@ void Server::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: reloading {}", opts_.config_path);
-      std::vector<config::Diagnostic> errors;
-      if (!apply(config::load_path(opts_.config_path), "file", &errors))
-        for (const auto& e : errors) spdlog::error("config rejected, keeping version {}: {}", version_, e.to_string());
+      reload_files("SIGHUP");
       wait_signals();
       return;
     }
@@ -186,6 +184,7 @@ size_t Server::open_connections() const {
 void Server::stop_now(int exit_code) {
   state_ = ServerState::Stopping;
   exit_code_ = exit_code;
+  if (watcher_) watcher_->stop();
   admin_.close();
   signals_.cancel();
   drain_timer_.cancel();
@@ -214,6 +213,7 @@ int Server::run() {
   try {
     start_listeners();
     register_admin();
+    register_config_admin();
     const auto& admin = initial_.gateway.admin;
     admin_.listen(opts_.admin_address.value_or(admin.address), opts_.admin_port.value_or(admin.port));
     spdlog::info("admin on {}:{}", opts_.admin_address.value_or(admin.address), admin_.port());
@@ -225,6 +225,17 @@ int Server::run() {
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
   wait_signals();
+  if (opts_.watch) {
+    watcher_ = std::make_unique<ConfigWatcher>(control_, opts_.config_path, opts_.watch_debounce,
+                                               [this] { reload_files("file change"); });
+    std::string error;
+    if (watcher_->start(&error)) {
+      spdlog::info("watching {} for config changes", watcher_->directory());
+    } else {
+      spdlog::warn("not watching the config files ({}); SIGHUP and POST /config still reload", error);
+      watcher_.reset();
+    }
+  }
   for (auto& w : workers_) w->start();
   state_ = ServerState::Live;
   control_.run();

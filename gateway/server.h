@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "config/config_store.h"
 #include "config/loader.h"
 #include "gateway/admin_server.h"
+#include "gateway/config_watcher.h"
 #include "gateway/proxy_stats.h"
 #include "gateway/snapshot.h"
 #include "gateway/worker.h"
@@ -33,14 +35,29 @@ struct ServerOptions {
   std::optional<std::string> admin_address;  // overrides the config's
   std::optional<uint16_t> admin_port;
   std::optional<std::chrono::milliseconds> drain_timeout;
+  std::optional<std::string> state_dir;      // run-time changes survive restarts here
+  bool watch = true;                         // reload when the config files change
+  std::chrono::milliseconds watch_debounce{200};
   std::vector<std::string> command_line;
+};
+
+// The outcome of one configuration change, whatever its source (files, POST /config,
+// POST /weights, ...), as the admin API reports it.
+struct ChangeResult {
+  bool ok = false;
+  bool unchanged = false;  // nothing to do: the effective documents are the ones serving
+  uint64_t version = 0;    // serving after the change (the old one when rejected)
+  std::vector<config::Diagnostic> errors;
+  std::vector<config::Diagnostic> warnings;
+  std::vector<std::string> notes;  // overlay entries dropped, state not saved, ...
 };
 
 enum class ServerState { Initializing, Live, Draining, Stopping };
 
 class Server {
  public:
-  Server(ServerOptions opts, config::Config initial);
+  // `store` holds the documents `initial` was loaded from (files and saved run-time changes).
+  Server(ServerOptions opts, config::ConfigStore store, config::Config initial);
   ~Server();
 
   // Runs until shutdown; returns the process exit code.
@@ -50,9 +67,18 @@ class Server {
   // keeps serving and `errors` says why.
   bool apply(config::LoadResult loaded, const std::string& source, std::vector<config::Diagnostic>* errors);
 
+  // Makes `candidate` the configuration: loads its effective documents, validates them whole,
+  // builds and publishes the snapshot, saves the run-time changes (--state-dir). On any error
+  // nothing changes. `dry_run` validates only.
+  ChangeResult commit(config::ConfigStore candidate, const std::string& source, bool dry_run = false);
+  // Reads the config files again and commits them under the current run-time changes.
+  ChangeResult reload_files(const std::string& why);
+
  private:
   void start_listeners();
   void register_admin();
+  void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
+  std::vector<config::Diagnostic> restart_only_changes(const config::Config& next) const;
   void wait_signals();
   void begin_drain(bool then_exit);
   void poll_drain(std::chrono::steady_clock::time_point deadline, bool then_exit);
@@ -78,6 +104,9 @@ class Server {
   int exit_code_ = 0;
   std::chrono::steady_clock::time_point started_;
   config::Config initial_;
+  config::ConfigStore store_;  // the documents serving now
+  std::unique_ptr<ConfigWatcher> watcher_;
+  uint64_t last_rejected_files_ = 0;  // fingerprint of the files last rejected (0 = none)
   metrics::Gauge config_version_gauge_;
   metrics::Counter reload_ok_, reload_failed_;
 };

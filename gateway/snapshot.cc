@@ -10,6 +10,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   snap->source = std::move(source);
   snap->routes = routing::RouteTable::build(*config, errors);
   snap->clusters = pools::ClusterSet::build(*config, registry, errors);
+  snap->models = routing::ModelRewriteTable::build(*config);
   snap->cluster_stats.reserve(snap->clusters->clusters().size());
   for (const auto& c : snap->clusters->clusters()) snap->cluster_stats.emplace_back(metrics, c.name);
   snap->config = std::move(config);

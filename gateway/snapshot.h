@@ -13,6 +13,7 @@
 #include "config/model.h"
 #include "gateway/proxy_stats.h"
 #include "pools/cluster.h"
+#include "routing/model_rewrite.h"
 #include "routing/route_table.h"
 
 namespace infergate::gateway {
@@ -23,6 +24,7 @@ struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const routing::RouteTable> routes;
   std::shared_ptr<const pools::ClusterSet> clusters;
+  std::shared_ptr<const routing::ModelRewriteTable> models;  // InferenceModel / ...Rewrite per pool
   std::vector<ClusterStats> cluster_stats;  // parallel to clusters->clusters()
 
   const ClusterStats* stats_for(const pools::Cluster* c) const {

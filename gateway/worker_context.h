@@ -26,6 +26,7 @@ struct WorkerContext {
         access_log(log),
         pools(io_context, pool_options),
         weighted(0x5851F42D4C957F2Dull * (worker_index + 1)),
+        model_weighted(0x2545F4914F6CDD1Dull * (worker_index + 1)),
         rng_state(0x9E3779B97F4A7C15ull ^ (uint64_t(worker_index + 1) << 32) ^ reinterpret_cast<uintptr_t>(this)) {}
 
   // splitmix64: fast, good enough for endpoint draws and request ids.
@@ -42,6 +43,9 @@ struct WorkerContext {
   metrics::AccessLog* access_log;  // nullptr = off
   UpstreamPools pools;
   routing::WeightedSequence weighted;
+  // Its own sequence for model rewrites: sharing the backend's would correlate the two splits
+  // (a 90/10 backend split and a 90/10 model split would always pair the same sides).
+  routing::WeightedSequence model_weighted;
   DateCache date;
   std::shared_ptr<const Snapshot> snapshot;  // replaced by posts from the control thread
   uint64_t active_requests = 0;

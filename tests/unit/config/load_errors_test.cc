@@ -423,19 +423,27 @@ apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: deny-all}
 ---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: strict}
+---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModel
 metadata: {name: chat}
 spec: {modelName: chat, poolRef: {name: pool}}
 )");
   ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
+  // InferenceModel is a kind we act on now: no warning for document 8.
   ASSERT_EQ(l.r.warnings.size(), 3u) << render(l.r.warnings);
   EXPECT_EQ(l.r.warnings[0].to_string(),
             l.at("apiVersion: v1") +
                 "document 5 (Namespace/llm): v1 Namespace is not used by the "
                 "gateway; ignored");
-  EXPECT_EQ(l.r.warnings[2].document, 7);
-  EXPECT_EQ(l.r.warnings[2].line, l.line("x-k8s.io/v1alpha2"));
+  EXPECT_EQ(l.r.warnings[2].to_string(),
+            l.at("security.istio.io/v1", 2) +
+                "document 7 (PeerAuthentication/strict): security.istio.io/v1 "
+                "PeerAuthentication is not yet supported; ignored for now");
+  ASSERT_EQ(l.r.config->inference_models.size(), 1u);
 }
 
 TEST(LoadErrors, SecondGatewayConfigAndListenerPortClash) {

@@ -1,0 +1,256 @@
+#include "routing/body_model.h"
+
+#include <cstring>
+
+namespace infergate::routing {
+
+namespace {
+
+constexpr size_t kMaxKeyBytes = 16;  // enough to know a key is not "model"
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+}  // namespace
+
+ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
+  if (state_ != State::Scanning) return state_;
+  const char* p = data.data();
+  const size_t n = data.size();
+  std::string* capture = nullptr;
+  size_t cap = 0;
+  auto set_capture = [&] {
+    capture = str_ == Str::Key ? &key_ : str_ == Str::ModelValue ? &value_ : nullptr;
+    cap = str_ == Str::Key ? kMaxKeyBytes : kMaxModelBytes;
+  };
+  set_capture();
+  auto emit_cp = [&](uint32_t cp) {
+    if (!capture || overflow_) return;
+    append_utf8(*capture, cp);
+    if (capture->size() > cap) overflow_ = true;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    char c = p[i];
+    if (str_ != Str::None) {
+      if (unicode_left_ > 0) {
+        const int h = hex_value(c);
+        if (h < 0) return fail(), state_;
+        unicode_ = unicode_ << 4 | static_cast<uint32_t>(h);
+        if (--unicode_left_ > 0) continue;
+        unicode_left_ = -1;
+        uint32_t cp = unicode_;
+        if (high_surrogate_ && cp >= 0xDC00 && cp <= 0xDFFF) {
+          cp = 0x10000 + ((high_surrogate_ - 0xD800) << 10) + (cp - 0xDC00);
+          high_surrogate_ = 0;
+        } else {
+          if (high_surrogate_) emit_cp(0xFFFD);
+          high_surrogate_ = 0;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            high_surrogate_ = cp;
+            continue;
+          }
+          if (cp >= 0xDC00 && cp <= 0xDFFF) cp = 0xFFFD;
+        }
+        emit_cp(cp);
+        continue;
+      }
+      if (escape_) {
+        escape_ = false;
+        if (c == 'u') {
+          unicode_left_ = 4;
+          unicode_ = 0;
+          continue;
+        }
+        if (high_surrogate_) emit_cp(0xFFFD), high_surrogate_ = 0;
+        switch (c) {
+          case '"': case '\\': case '/': emit_cp(static_cast<uint8_t>(c)); break;
+          case 'b': emit_cp('\b'); break;
+          case 'f': emit_cp('\f'); break;
+          case 'n': emit_cp('\n'); break;
+          case 'r': emit_cp('\r'); break;
+          case 't': emit_cp('\t'); break;
+          default: return fail(), state_;
+        }
+        continue;
+      }
+      if (str_ == Str::Skip) {
+        // Message text: jump to the next quote or backslash.
+        size_t j = i;
+        while (j < n && p[j] != '"' && p[j] != '\\' && static_cast<unsigned char>(p[j]) >= 0x20) ++j;
+        if (j == n) break;
+        i = j;
+        c = p[i];
+      }
+      if (high_surrogate_ && c != '\\') emit_cp(0xFFFD), high_surrogate_ = 0;
+      if (c == '\\') {
+        escape_ = true;
+      } else if (c == '"') {
+        offset_ += i;  // end_string() reads the closing quote's offset
+        end_string();
+        offset_ -= i;
+        set_capture();
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        return fail(), state_;
+      } else if (capture && !overflow_) {
+        capture->push_back(c);
+        if (capture->size() > cap) overflow_ = true;
+      }
+      continue;
+    }
+    if (in_literal_) {
+      if (c != ',' && c != '}' && c != ']' && !is_space(c)) continue;
+      in_literal_ = false;
+    }
+    if (is_space(c)) continue;
+    if (depth_ > 1) {
+      if (c == '"') {
+        str_ = Str::Skip;
+        set_capture();
+      } else if (c == '{' || c == '[') {
+        ++depth_;
+      } else if (c == '}' || c == ']') {
+        if (--depth_ == 1) expect_ = Expect::CommaOrEnd;
+      }
+      continue;
+    }
+    switch (expect_) {
+      case Expect::Object:
+        if (c != '{') return fail(), state_;
+        depth_ = 1;
+        expect_ = Expect::Key;
+        break;
+      case Expect::Key:
+        if (c == '}') {
+          depth_ = 0;
+          expect_ = Expect::Done;
+          state_ = State::Complete;
+          offset_ += i + 1;
+          return state_;
+        }
+        if (c != '"') return fail(), state_;
+        str_ = Str::Key;
+        key_.clear();
+        overflow_ = false;
+        set_capture();
+        break;
+      case Expect::Colon:
+        if (c != ':') return fail(), state_;
+        expect_ = Expect::Value;
+        break;
+      case Expect::Value:
+        if (c == '"') {
+          str_ = key_is_model_ ? Str::ModelValue : Str::Skip;
+          value_.clear();
+          overflow_ = false;
+          string_start_ = offset_ + i;
+          set_capture();
+          break;
+        }
+        // A "model" that is not a string overrides any earlier one: the server sees this one.
+        if (key_is_model_) found_ = false;
+        if (c == '{' || c == '[') {
+          depth_ = 2;
+        } else if (c == '}' || c == ']' || c == ',' || c == ':') {
+          return fail(), state_;
+        } else {
+          in_literal_ = true;
+          expect_ = Expect::CommaOrEnd;
+        }
+        break;
+      case Expect::CommaOrEnd:
+        if (c == ',') {
+          expect_ = Expect::Key;
+        } else if (c == '}') {
+          depth_ = 0;
+          expect_ = Expect::Done;
+          state_ = State::Complete;
+          offset_ += i + 1;
+          return state_;
+        } else {
+          return fail(), state_;
+        }
+        break;
+      case Expect::Done:
+        break;
+    }
+  }
+  offset_ += n;
+  return state_;
+}
+
+void ModelFieldScanner::end_string() {
+  switch (str_) {
+    case Str::Key:
+      key_is_model_ = !overflow_ && key_ == "model";
+      expect_ = Expect::Colon;
+      break;
+    case Str::ModelValue:
+      found_ = !overflow_;
+      if (found_) {
+        model_ = value_;
+        value_begin_ = string_start_;
+        value_end_ = offset_ + 1;
+      }
+      expect_ = Expect::CommaOrEnd;
+      break;
+    case Str::Skip:
+      if (depth_ == 1) expect_ = Expect::CommaOrEnd;
+      break;
+    case Str::None:
+      break;
+  }
+  str_ = Str::None;
+}
+
+ModelFieldScanner::State ModelFieldScanner::finish() {
+  if (state_ == State::Scanning) state_ = State::Invalid;
+  return state_;
+}
+
+std::string json_quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace infergate::routing
