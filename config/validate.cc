@@ -166,7 +166,10 @@ void check_routes(Reporter& r, Collected& c) {
         r.warning(route.meta.source, resource, path, ref.line,
                   cat("parent ", ref.kind, " \"", ref.ns, "/", ref.name, "\" (group ",
                                ref.group, ") is not a Gateway defined here; the route attaches "
-                               "to every listener"));
+                               "to every listener",
+                      defined ? " (a Gateway of that name exists: write kind Gateway, group "
+                                "gateway.networking.k8s.io to attach to it alone)"
+                              : ""));
         continue;
       }
       if (!defined) {

@@ -175,6 +175,7 @@ void Server::register_config_admin() {
                      if (r.errors.empty())
                        r.errors.push_back(config::Diagnostic{m.file, m.document, "", "", m.line_offset + 1,
                                                              "needs apiVersion, kind and metadata.name"});
+                     reload_failed_.inc();
                      return rejected(r, "configuration");
                    }
                    const config::Manifest* before = store_.find(m.key);

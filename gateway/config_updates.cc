@@ -124,9 +124,12 @@ ChangeResult Server::reload_files(const std::string& why) {
   for (const auto& c : candidate.set_base(std::move(files)))
     dropped.push_back(c.key.to_string() + " (" + c.source + " at " + c.applied_at + ")");
   ChangeResult r = commit(std::move(candidate), "file", false);
+  const bool was_rejected = last_rejected_files_ != 0;
   last_rejected_files_ = r.ok ? 0 : fingerprint;
   if (r.unchanged) {
-    spdlog::debug("{}: config files unchanged", why);
+    // Put back as they were after a broken save: tell whoever is watching the log.
+    if (was_rejected) spdlog::info("{}: config files valid again, as served by version {}", why, version_);
+    else spdlog::debug("{}: config files unchanged", why);
     return r;
   }
   if (r.ok) {

@@ -574,8 +574,11 @@ HttpResponse http_request(uint16_t port, const std::string& method, const std::s
   HttpResponse none;
   try {
     RawSocket s(port);
-    std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                      "\r\nConnection: close\r\n";
+    bool has_host = false;
+    for (const auto& [k, v] : headers) has_host = has_host || k == "Host" || k == "host";
+    std::string req = method + " " + target + " HTTP/1.1\r\n";
+    if (!has_host) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+    req += "Connection: close\r\n";
     for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT")
       req += "Content-Length: " + std::to_string(body.size()) + "\r\n";

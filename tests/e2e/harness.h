@@ -208,7 +208,8 @@ struct HttpResponse {
 std::optional<HttpResponse> parse_http_response(std::string_view bytes, bool at_eof, size_t* consumed = nullptr,
                                                 bool head_request = false);
 
-// One request on a fresh connection (Connection: close). status 0 when no response.
+// One request on a fresh connection (Connection: close). status 0 when no response. Host is
+// 127.0.0.1:port unless `headers` has its own.
 HttpResponse http_request(uint16_t port, const std::string& method, const std::string& target,
                           const Headers& headers = {}, const std::string& body = {},
                           milliseconds timeout = milliseconds(10000));

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "config/cluster_names.h"
@@ -24,19 +25,32 @@ std::string read(const std::string& path) {
 
 const std::string kData = CONFIG_TEST_DATA_DIR;
 
-// Every shipped example loads without an error or a warning. Only that: their content is
+// Every shipped example loads without an error, and warns only where it keeps a seed's quirk
+// on purpose (each one is explained in that example's README). Only that: their content is
 // the examples' authors' to change; the model checks below use a frozen copy.
 TEST(LoadExamples, EveryShippedExampleLoadsCleanly) {
   namespace fs = std::filesystem;
+  const std::map<std::string, std::vector<std::string>> expected_warnings = {
+      {"istio-canary",
+       {"Deployment is not used by the gateway", "Application is not used by the gateway",
+        "weight 10 on the only destination is ignored"}},
+      {"gke-pool-rollout", {"is a mapping, not a list", "is not a Gateway defined here"}},
+  };
   int examples = 0;
   for (const auto& entry : fs::directory_iterator(std::string(INFERGATE_SOURCE_DIR) + "/examples")) {
     if (!entry.is_directory()) continue;
     ++examples;
     LoadResult r = load_path(entry.path().string());
     EXPECT_TRUE(r.ok()) << entry.path() << "\n" << render(r.errors);
-    EXPECT_TRUE(r.warnings.empty()) << entry.path() << "\n" << render(r.warnings);
+    auto it = expected_warnings.find(entry.path().filename().string());
+    for (const auto& w : r.warnings) {
+      bool known = false;
+      if (it != expected_warnings.end())
+        for (const auto& needle : it->second) known = known || w.message.find(needle) != std::string::npos;
+      EXPECT_TRUE(known) << entry.path() << ": unexpected warning " << w.to_string();
+    }
   }
-  EXPECT_GE(examples, 1);
+  EXPECT_GE(examples, 3);
 }
 
 // data/quickstart_gateway.yaml: a copy of examples/quickstart/gateway.yaml as of this test.
@@ -122,7 +136,13 @@ TEST(LoadExamples, GkeRolloutRouteWithRulesWrittenAsAMapping) {
       "InferenceGateway \"default/my-inference-gateway\" (group inference.networking.k8s.io) is "
       "not a Gateway defined here; the route attaches to every listener"))
       << render(r.warnings);
-  EXPECT_EQ(r.warnings.size(), 2u) << render(r.warnings);
+  EXPECT_TRUE(has_diagnostic(
+      r.warnings,
+      "pools.yaml:29: document 2 (InferencePool/llm): spec.endpointPickerRef: the external endpoint "
+      "picker is not consulted yet: infergate picks the pool's endpoints itself, and failureMode has "
+      "no effect"))
+      << render(r.warnings);
+  EXPECT_EQ(r.warnings.size(), 3u) << render(r.warnings);
 
   const Config& c = *r.config;
   ASSERT_EQ(c.routes.size(), 1u);
