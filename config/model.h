@@ -302,6 +302,18 @@ struct RouteTimeouts {               // nullopt = GatewayConfig default; 0 = no 
   std::optional<std::chrono::milliseconds> backend_request;
 };
 
+// HTTPRoute rules[].sessionPersistence (Gateway API, extended): requests carrying the same
+// session keep going to the same backend of the rule, so an A/B user stays on one version.
+struct SessionPersistence {
+  enum class Type { Cookie, Header };
+  Type type = Type::Cookie;                      // the API default
+  std::string session_name;                      // cookie or header name; "" = ours by default
+  std::optional<std::chrono::milliseconds> absolute_timeout;  // Cookie: its Max-Age when Permanent
+  std::optional<std::chrono::milliseconds> idle_timeout;      // accepted; not tracked (warned)
+  bool permanent = false;                        // cookieConfig.lifetimeType Permanent
+  int line = 0;
+};
+
 struct HttpRouteRule {
   std::string name;                  // rules[].name (optional in Gateway API)
   std::vector<RouteMatch> matches;   // never empty: a rule without matches gets PathPrefix "/"
@@ -309,6 +321,7 @@ struct HttpRouteRule {
   std::vector<BackendRef> backend_refs;  // may be empty: requests then get 500 (Gateway API)
   RouteTimeouts timeouts;
   std::optional<RetryPolicy> retry;
+  std::optional<SessionPersistence> session_persistence;
   int line = 0;
 };
 

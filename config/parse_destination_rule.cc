@@ -131,7 +131,8 @@ std::optional<IstioConnectionPool> parse_connection_pool(ParseContext& ctx, cons
     http->allow({"http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection",
                  "maxRetries", "idleTimeout", "h2UpgradePolicy", "useClientProtocol",
                  "maxConcurrentStreams"});
-    ignored(ctx, *http, {"h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams"});
+    ignored(ctx, *http, {"h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams", "maxRequestsPerConnection",
+                         "idleTimeout"});
     cp.http1_max_pending_requests = non_negative(*http, "http1MaxPendingRequests");
     cp.http2_max_requests = non_negative(*http, "http2MaxRequests");
     cp.max_requests_per_connection = non_negative(*http, "maxRequestsPerConnection");

@@ -273,6 +273,32 @@ std::optional<BackendRef> parse_backend_ref(ParseContext& ctx, const ObjectMeta&
   return ref;
 }
 
+SessionPersistence parse_session_persistence(ParseContext& ctx, const MapView& m) {
+  m.allow({"sessionName", "type", "absoluteTimeout", "idleTimeout", "cookieConfig"});
+  SessionPersistence sp;
+  sp.line = m.line();
+  if (auto t = one_of(ctx, m, "type", {"Cookie", "Header"}))
+    sp.type = *t == "Header" ? SessionPersistence::Type::Header : SessionPersistence::Type::Cookie;
+  if (auto n = m.string("sessionName")) {
+    if (n->empty() || n->size() > 128) ctx.error(m.node(), m.path_of("sessionName"), "must be 1 to 128 characters");
+    else sp.session_name = *n;
+  }
+  sp.absolute_timeout = m.duration("absoluteTimeout");
+  sp.idle_timeout = m.duration("idleTimeout");
+  if (sp.idle_timeout)
+    ctx.warning_at_line(m.key_line("idleTimeout"), m.path_of("idleTimeout"),
+                        "idle sessions are not tracked: a session lasts as long as its cookie or header");
+  if (auto c = m.map("cookieConfig")) {
+    c->allow({"lifetimeType"});
+    if (auto l = one_of(ctx, *c, "lifetimeType", {"Session", "Permanent"})) sp.permanent = *l == "Permanent";
+  }
+  if (sp.permanent && !sp.absolute_timeout)
+    ctx.error(m.node(), m.path_of("absoluteTimeout"), "is required when cookieConfig.lifetimeType is Permanent");
+  if (sp.type == SessionPersistence::Type::Header && m.has("cookieConfig"))
+    ctx.error(m.node(), m.path_of("cookieConfig"), "applies to type Cookie only");
+  return sp;
+}
+
 std::optional<HttpRouteRule> parse_rule(ParseContext& ctx, const ObjectMeta& route,
                                         const std::string& path, const YAML::Node& node) {
   MapView m(ctx, node, path);
@@ -319,6 +345,7 @@ std::optional<HttpRouteRule> parse_rule(ParseContext& ctx, const ObjectMeta& rou
     retry.backoff = r->duration("backoff");
     rule.retry = std::move(retry);
   }
+  if (auto sp = m.map("sessionPersistence")) rule.session_persistence = parse_session_persistence(ctx, *sp);
   return rule;
 }
 

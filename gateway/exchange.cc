@@ -50,6 +50,7 @@ Exchange::~Exchange() {
   if (upstream_) {
     UpstreamStream* u = upstream_;
     upstream_ = nullptr;
+    release_attempt_slots();
     u->reset();
   }
   end_mirrors();
@@ -222,7 +223,15 @@ void Exchange::after_fault_delay() {
 }
 
 void Exchange::choose_backend() {
-  size_t backend = route_->pick_backend(ctx_.weighted.next());
+  uint64_t draw = 0;
+  if (auto position = route_->session ? route_->session->position(request_) : std::nullopt) {
+    draw = *position;
+  } else {
+    draw = ctx_.weighted.next();
+    if (route_->session && route_->session->key == routing::SessionAffinity::Key::Cookie)
+      session_cookie_ = route_->session->set_cookie(draw);
+  }
+  size_t backend = route_->pick_backend(draw);
   if (backend == routing::Route::npos) {
     // Gateway API: a rule whose backends all weigh 0 (or cannot be resolved) answers 500.
     local_reply(500, "", ResponseFlag::NoClusterFound);
@@ -303,8 +312,19 @@ void Exchange::start_attempt() {
   upstream_host_ = endpoint_->key();
   upstream_ready_ = false;
   request_sent_complete_ = false;
-  upstream_ = pool.new_stream(*this, cstats_);
+  if (!take_attempt_slots()) {
+    cstats_->upstream_rq_pending_overflow.inc();
+    local_reply(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+                ResponseFlag::UpstreamOverflow);
+    return;
+  }
+  const pools::ConnectionLimits& limits = cluster_->limits;
+  std::optional<ConnectionBudget> budget;
+  if (limits.max_connections || limits.connect_timeout)
+    budget = ConnectionBudget{cluster_->load, limits.max_connections, limits.connect_timeout};
+  upstream_ = pool.new_stream(*this, cstats_, budget ? &*budget : nullptr);
   if (!upstream_) {
+    release_attempt_slots();
     local_reply(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow",
                 ResponseFlag::UpstreamOverflow);
     return;
@@ -317,7 +337,32 @@ void Exchange::start_attempt() {
   arm_timer();
 }
 
+// The cluster's circuit breakers (DestinationRule connectionPool), shared by every worker:
+// an attempt holds one active request and, until its connection is ready, one pending.
+bool Exchange::take_attempt_slots() {
+  pools::ClusterLoad& load = *cluster_->load;
+  if (!pools::ClusterLoad::try_take(load.rq_active, cluster_->limits.max_requests)) return false;
+  if (!pools::ClusterLoad::try_take(load.rq_pending, cluster_->limits.max_pending_requests)) {
+    pools::ClusterLoad::give_back(load.rq_active);
+    return false;
+  }
+  holds_rq_ = holds_pending_ = true;
+  return true;
+}
+
+void Exchange::release_attempt_slots() {
+  pools::ClusterLoad& load = *cluster_->load;
+  if (holds_pending_) pools::ClusterLoad::give_back(load.rq_pending);
+  if (holds_rq_) pools::ClusterLoad::give_back(load.rq_active);
+  if (holds_retry_) pools::ClusterLoad::give_back(load.rq_retry);
+  holds_rq_ = holds_pending_ = holds_retry_ = false;
+}
+
 void Exchange::on_upstream_ready() {
+  if (holds_pending_) {
+    pools::ClusterLoad::give_back(cluster_->load->rq_pending);
+    holds_pending_ = false;
+  }
   upstream_ready_ = true;
   const bool end = request_complete_ && pending_body_.empty() && !has_request_trailers_;
   upstream_->send_headers(request_, end);
@@ -425,6 +470,7 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
   head.headers.set("x-envoy-upstream-service-time", std::to_string(upstream_service_ms_));
   apply_response_filters(route_->filters, head.headers);
   if (backend_) apply_response_filters(backend_->filters, head.headers);
+  if (!session_cookie_.empty()) head.headers.add_lower("set-cookie", session_cookie_);
   if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
   head.headers.set("server", "infergate");
   cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), head.status < 500);
@@ -465,6 +511,7 @@ void Exchange::on_downstream_writable() {
 
 void Exchange::on_upstream_reset(ResetReason reason) {
   upstream_ = nullptr;  // the codec sends no further callbacks for this stream
+  if (cluster_) release_attempt_slots();
   if (finished_) return;
   if (endpoint_) {
     const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_sub(1, std::memory_order_relaxed);
@@ -477,6 +524,11 @@ void Exchange::on_upstream_reset(ResetReason reason) {
 // Starts another attempt when the request can be replayed and attempts remain.
 bool Exchange::retry_on_another_endpoint() {
   if (!retriable_ || attempts_ >= max_attempts_ || cluster_->endpoints.size() <= 1) return false;
+  if (!pools::ClusterLoad::try_take(cluster_->load->rq_retry, cluster_->limits.max_retries)) {
+    cstats_->upstream_rq_retry_overflow.inc();
+    return false;
+  }
+  holds_retry_ = true;
   cstats_->upstream_rq_retry.inc();
   pending_body_.insert(0, retained_body_);
   retained_body_.clear();
@@ -558,6 +610,7 @@ void Exchange::detach_upstream(bool success) {
   if (!upstream_) return;
   UpstreamStream* u = upstream_;
   upstream_ = nullptr;
+  release_attempt_slots();
   const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_sub(1, std::memory_order_relaxed);
   cstats_->upstream_rq_active.sub(1);
   if (success) {

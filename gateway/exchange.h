@@ -67,6 +67,8 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void choose_backend();
   void apply_request_actions();
   void start_attempt();
+  bool take_attempt_slots();
+  void release_attempt_slots();
   void send_buffered_request();
   void local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {});
   void upstream_failed(ResetReason reason);
@@ -98,6 +100,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool awaiting_body_model_ = false;
   std::optional<routing::ModelFieldScanner> body_scan_;
   std::vector<std::shared_ptr<MirrorStream>> mirrors_;  // copies of this request (shadows)
+  std::string session_cookie_;  // Set-Cookie starting a sessionPersistence session ("" = none)
 
   const routing::Route* route_ = nullptr;
   std::string_view matched_prefix_;  // HTTPRoute PathPrefix that matched (in snapshot_'s table)
@@ -112,6 +115,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool request_sent_complete_ = false;
   uint32_t attempts_ = 0;
   uint32_t max_attempts_ = 2;
+  bool holds_rq_ = false, holds_pending_ = false, holds_retry_ = false;  // cluster_->load slots
 
   bool response_started_ = false;
   bool response_done_ = false;

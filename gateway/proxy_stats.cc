@@ -95,6 +95,10 @@ ClusterStats::ClusterStats(metrics::Registry& r, const std::string& cluster) {
   upstream_rq_timeout = counter("upstream_rq_timeout", "Upstream requests that timed out");
   upstream_rq_per_try_timeout = counter("upstream_rq_per_try_timeout", "Upstream attempts that hit the per-try timeout");
   upstream_rq_retry = counter("upstream_rq_retry", "Upstream request retries");
+  upstream_rq_retry_overflow =
+      counter("upstream_rq_retry_overflow", "Retries not made because the cluster's maxRetries were in flight");
+  upstream_cx_overflow =
+      counter("upstream_cx_overflow", "Connections not opened because the cluster's maxConnections were open");
   upstream_rq_rx_reset = counter("upstream_rq_rx_reset", "Upstream requests reset by the upstream");
   upstream_rq_tx_reset = counter("upstream_rq_tx_reset", "Upstream requests reset by the gateway");
   upstream_rq_pending_overflow = counter("upstream_rq_pending_overflow", "Upstream requests refused by pool limits");

@@ -69,7 +69,8 @@ struct ClusterStats {
   ClusterStats(metrics::Registry& r, const std::string& cluster);
 
   metrics::Counter upstream_rq_total, upstream_rq_timeout, upstream_rq_per_try_timeout,
-      upstream_rq_retry, upstream_rq_rx_reset, upstream_rq_tx_reset, upstream_rq_pending_overflow,
+      upstream_rq_retry, upstream_rq_retry_overflow, upstream_rq_rx_reset, upstream_rq_tx_reset,
+      upstream_rq_pending_overflow, upstream_cx_overflow,
       upstream_cx_total, upstream_cx_connect_fail, upstream_cx_connect_timeout,
       upstream_cx_destroy_remote_with_active_rq, upstream_cx_protocol_error, upstream_cx_none_healthy,
       upstream_cx_rx_bytes_total, upstream_cx_tx_bytes_total;

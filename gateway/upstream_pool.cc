@@ -11,8 +11,12 @@
 namespace infergate::gateway {
 
 UpstreamConnection::UpstreamConnection(boost::asio::io_context& io, EndpointPool& pool, UpstreamProtocol protocol,
-                                       const ClusterStats* stats)
-    : SocketConnection(boost::asio::ip::tcp::socket(io)), pool_(&pool), connect_timer_(io), stats_(stats) {
+                                       const ClusterStats* stats, std::shared_ptr<pools::ClusterLoad> load)
+    : SocketConnection(boost::asio::ip::tcp::socket(io)),
+      pool_(&pool),
+      connect_timer_(io),
+      stats_(stats),
+      load_(std::move(load)) {
   if (protocol == UpstreamProtocol::H2c) {
     codec_ = std::make_unique<H2ClientCodec>(*this, H2ClientOptions{});
   } else {
@@ -28,6 +32,7 @@ UpstreamConnection::UpstreamConnection(boost::asio::io_context& io, EndpointPool
 }
 
 UpstreamConnection::~UpstreamConnection() {
+  if (load_) pools::ClusterLoad::give_back(load_->cx_active);
   if (stats_) {
     stats_->upstream_cx_active.sub(1);
     stats_->upstream_cx_rx_bytes_total.inc(bytes_received());
@@ -93,7 +98,8 @@ EndpointPool::EndpointPool(boost::asio::io_context& io, boost::asio::ip::tcp::en
 
 EndpointPool::~EndpointPool() { close_all(); }
 
-UpstreamStream* EndpointPool::new_stream(UpstreamCallbacks& callbacks, const ClusterStats* stats) {
+UpstreamStream* EndpointPool::new_stream(UpstreamCallbacks& callbacks, const ClusterStats* stats,
+                                         const ConnectionBudget* budget) {
   if (protocol_ == UpstreamProtocol::Http1) {
     while (!idle_.empty()) {
       UpstreamConnection* c = idle_.back();
@@ -109,10 +115,18 @@ UpstreamStream* EndpointPool::new_stream(UpstreamCallbacks& callbacks, const Clu
     if (stats) stats->upstream_rq_pending_overflow.inc();
     return nullptr;
   }
-  auto conn = std::make_shared<UpstreamConnection>(io_, *this, protocol_, stats);
+  std::shared_ptr<pools::ClusterLoad> load;
+  if (budget && budget->load) {
+    if (!pools::ClusterLoad::try_take(budget->load->cx_active, budget->max_connections)) {
+      if (stats) stats->upstream_cx_overflow.inc();
+      return nullptr;
+    }
+    load = budget->load;
+  }
+  auto conn = std::make_shared<UpstreamConnection>(io_, *this, protocol_, stats, std::move(load));
   connections_.push_back(conn);
   UpstreamStream* s = conn->codec().new_stream(callbacks);
-  conn->connect(target_, opts_.connect_timeout);
+  conn->connect(target_, budget && budget->connect_timeout ? *budget->connect_timeout : opts_.connect_timeout);
   return s;
 }
 

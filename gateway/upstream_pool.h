@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "gateway/codec.h"
 #include "gateway/proxy_stats.h"
 #include "gateway/socket_connection.h"
+#include "pools/endpoint_state.h"
 
 namespace infergate::gateway {
 
@@ -34,10 +36,19 @@ struct UpstreamPoolOptions {
 
 class EndpointPool;
 
+// What the cluster a stream is for asks of a connection it opens (DestinationRule
+// connectionPool): at most `max_connections` open at once for the cluster, counted on its
+// ClusterLoad for as long as each lives, and its own connect timeout.
+struct ConnectionBudget {
+  std::shared_ptr<pools::ClusterLoad> load;
+  std::optional<uint32_t> max_connections;
+  std::optional<std::chrono::milliseconds> connect_timeout;
+};
+
 class UpstreamConnection final : public SocketConnection {
  public:
   UpstreamConnection(boost::asio::io_context& io, EndpointPool& pool, UpstreamProtocol protocol,
-                     const ClusterStats* stats);
+                     const ClusterStats* stats, std::shared_ptr<pools::ClusterLoad> load = nullptr);
   ~UpstreamConnection() override;
 
   void connect(const boost::asio::ip::tcp::endpoint& target, std::chrono::milliseconds timeout);
@@ -57,10 +68,20 @@ class UpstreamConnection final : public SocketConnection {
   std::unique_ptr<ClientCodec> codec_;
   boost::asio::steady_timer connect_timer_;
   const ClusterStats* stats_;
+  std::shared_ptr<pools::ClusterLoad> load_;  // counts this connection while it lives
   bool connected_ = false;
   bool timed_out_ = false;
   bool in_idle_list_ = false;
   friend class EndpointPool;
+
+// What the cluster a stream is for asks of a connection it opens (DestinationRule
+// connectionPool): at most `max_connections` open at once for the cluster, counted on its
+// ClusterLoad for as long as each lives, and its own connect timeout.
+struct ConnectionBudget {
+  std::shared_ptr<pools::ClusterLoad> load;
+  std::optional<uint32_t> max_connections;
+  std::optional<std::chrono::milliseconds> connect_timeout;
+};
 };
 
 class EndpointPool {
@@ -70,9 +91,10 @@ class EndpointPool {
   ~EndpointPool();
 
   // A stream for one request attempt; callbacks.on_upstream_ready() follows (never from
-  // inside this call), or on_upstream_reset(ConnectFailure/Overflow). nullptr only at the
-  // connection limit: the caller answers 503 with flag UO.
-  UpstreamStream* new_stream(UpstreamCallbacks& callbacks, const ClusterStats* stats);
+  // inside this call), or on_upstream_reset(ConnectFailure/Overflow). nullptr only at a
+  // connection limit (the pool's, or the cluster's `budget`): the caller answers 503, flag UO.
+  UpstreamStream* new_stream(UpstreamCallbacks& callbacks, const ClusterStats* stats,
+                             const ConnectionBudget* budget = nullptr);
 
   size_t connections() const { return connections_.size(); }
   size_t idle_connections() const { return idle_.size(); }

@@ -25,8 +25,11 @@ enum class UpstreamProtocol { Http1, H2c };
 // LEAST_REQUEST, which every non-Istio cluster uses too).
 enum class LbPolicy { LeastRequest, RoundRobin, Random, ConsistentHash };
 
-// DestinationRule connectionPool limits (Envoy circuit breakers), for the gateway to enforce.
-// nullopt = no limit beyond the gateway's own.
+// DestinationRule connectionPool limits (Envoy circuit breakers), enforced by the gateway on
+// the cluster's ClusterLoad: over a limit a request is answered 503 with flag UO (there is no
+// waiting queue: Envoy's behaviour with max_pending_requests reached). nullopt = no limit
+// beyond the gateway's own. maxRequestsPerConnection and the timeouts are not enforced yet
+// (the loader warns).
 struct ConnectionLimits {
   std::optional<uint32_t> max_connections;              // tcp.maxConnections
   std::optional<uint32_t> max_pending_requests;         // http.http1MaxPendingRequests
@@ -46,6 +49,7 @@ class Cluster {
   OutlierDetection outlier;
   LbPolicy lb = LbPolicy::LeastRequest;
   ConnectionLimits limits;
+  std::shared_ptr<ClusterLoad> load = std::make_shared<ClusterLoad>();  // shared across snapshots
   // Istio clusters ("outbound|..."): the Service and subset they stand for ("" otherwise).
   std::string service_ns, service_name, subset;
 

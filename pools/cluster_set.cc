@@ -97,6 +97,7 @@ std::shared_ptr<const ClusterSet> ClusterSet::build(const config::Config& config
     }
   }
   detail::add_outbound_clusters(config, registry, set->clusters_, seen, errors);
+  for (Cluster& c : set->clusters_) c.load = registry.cluster_load(c.name);
   std::sort(set->clusters_.begin(), set->clusters_.end(),
             [](const Cluster& a, const Cluster& b) { return a.name < b.name; });
   return set;

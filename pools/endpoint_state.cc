@@ -49,8 +49,16 @@ std::shared_ptr<EndpointState> EndpointRegistry::find(std::string_view address,
   return it == states_.end() ? nullptr : it->second;
 }
 
+std::shared_ptr<ClusterLoad> EndpointRegistry::cluster_load(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& slot = loads_[name];
+  if (!slot) slot = std::make_shared<ClusterLoad>();
+  return slot;
+}
+
 size_t EndpointRegistry::prune() {
   std::lock_guard lock(mu_);
+  std::erase_if(loads_, [](const auto& kv) { return kv.second.use_count() == 1; });
   return std::erase_if(states_, [](const auto& kv) { return kv.second.use_count() == 1; });
 }
 

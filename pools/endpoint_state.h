@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +43,27 @@ struct EndpointState {
 
 std::string endpoint_key(std::string_view address, uint16_t port);
 
+// What one cluster has in flight across all workers: the counts its circuit breakers
+// (DestinationRule connectionPool, Envoy's circuit_breakers) are checked against. Kept across
+// snapshot swaps by cluster name, so a reload does not forget requests still running.
+struct ClusterLoad {
+  std::atomic<int32_t> rq_active{0};   // attempts sent or being sent upstream
+  std::atomic<int32_t> rq_pending{0};  // attempts waiting for a connection
+  std::atomic<int32_t> rq_retry{0};    // retries in flight
+  std::atomic<int32_t> cx_active{0};   // upstream connections this cluster opened
+
+  // Takes one unit of `counter` if it stays within `limit` (nullopt = no limit): the check
+  // and the increment are one step, so racing workers cannot both take the last unit.
+  static bool try_take(std::atomic<int32_t>& counter, std::optional<uint32_t> limit) {
+    int32_t now = counter.load(std::memory_order_relaxed);
+    do {
+      if (limit && now >= static_cast<int64_t>(*limit)) return false;
+    } while (!counter.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+    return true;
+  }
+  static void give_back(std::atomic<int32_t>& counter) { counter.fetch_sub(1, std::memory_order_relaxed); }
+};
+
 // Owns EndpointStates by "address:port". Used by the control thread while building snapshots;
 // the mutex only guards the map, never the hot path.
 class EndpointRegistry {
@@ -52,6 +74,8 @@ class EndpointRegistry {
                                                std::string_view name = {},
                                                const std::map<std::string, std::string>& labels = {});
   std::shared_ptr<EndpointState> find(std::string_view address, uint16_t port) const;
+  // The load of cluster `name`, the same object for every snapshot that has the cluster.
+  std::shared_ptr<ClusterLoad> cluster_load(const std::string& name);
   // Drops states no snapshot references any more (call after publishing a new snapshot).
   size_t prune();
   size_t size() const;
@@ -59,6 +83,7 @@ class EndpointRegistry {
  private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> states_;
+  std::unordered_map<std::string, std::shared_ptr<ClusterLoad>> loads_;
 };
 
 }  // namespace infergate::pools

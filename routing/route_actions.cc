@@ -1,5 +1,8 @@
 #include "routing/route_actions.h"
 
+#include <charconv>
+#include <cstdio>
+
 #include <re2/re2.h>
 
 #include "routing/request_match.h"
@@ -85,6 +88,30 @@ std::optional<uint64_t> request_hash(const HashPolicy& policy, const RequestHead
     }
   }
   return std::nullopt;
+}
+
+std::optional<uint64_t> SessionAffinity::position(const RequestHead& head) const {
+  std::optional<std::string_view> v;
+  if (key == Key::Header) {
+    if (const std::string* h = head.headers.get(name)) v = *h;
+  } else {
+    v = find_cookie(head.headers, name);
+  }
+  if (!v || v->empty()) return std::nullopt;
+  if (v->size() == 16) {
+    uint64_t p = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), p, 16);
+    if (ec == std::errc() && ptr == v->data() + v->size()) return p;
+  }
+  return hash_bytes(*v);
+}
+
+std::string SessionAffinity::set_cookie(uint64_t position) const {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(position));
+  std::string c = name + "=" + hex + "; Path=/; HttpOnly";
+  if (max_age) c += "; Max-Age=" + std::to_string(max_age->count());
+  return c;
 }
 
 std::string PathRewrite::apply(std::string_view path) const {

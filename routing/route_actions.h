@@ -36,6 +36,22 @@ struct HashPolicy {
 std::optional<uint64_t> request_hash(const HashPolicy& policy, const RequestHead& head,
                                      std::string_view peer_address = {});
 
+// HTTPRoute sessionPersistence: which backend of a rule a session sticks to. A session's
+// position in [0, 2^64) is the draw Route::pick_backend maps onto the weights, so moving weight
+// toward one backend only moves sessions toward it: a growing canary keeps the users it has.
+struct SessionAffinity {
+  enum class Key { Cookie, Header };
+  Key key = Key::Cookie;
+  std::string name;                              // cookie or header name
+  std::optional<std::chrono::seconds> max_age;   // a Permanent cookie's lifetime
+
+  // The request's position: a cookie we issued carries it as 16 hex digits; any other value
+  // (a header, a cookie of the client's own) is hashed. nullopt when the request has none.
+  std::optional<uint64_t> position(const RequestHead& head) const;
+  // The Set-Cookie value that starts a session at `position`.
+  std::string set_cookie(uint64_t position) const;
+};
+
 // A copy of the request sent to `cluster` for `per_million` of requests; its answer is
 // discarded (Envoy's request_mirror_policies).
 struct Mirror {

@@ -169,6 +169,16 @@ Route make_route(const config::Config& config, const config::HttpRoute& hr, size
     if (percent > 0) r.mirrors.push_back(Mirror{std::move(cluster), percent * 10000u});
   }
   r.retry = rule.retry;
+  if (const auto& sp = rule.session_persistence) {
+    SessionAffinity a;
+    a.key = sp->type == config::SessionPersistence::Type::Header ? SessionAffinity::Key::Header
+                                                                 : SessionAffinity::Key::Cookie;
+    a.name = sp->session_name.empty() ? "infergate-session" : sp->session_name;
+    if (a.key == SessionAffinity::Key::Header) ascii_lower(a.name);
+    if (sp->permanent && sp->absolute_timeout)
+      a.max_age = std::chrono::duration_cast<std::chrono::seconds>(*sp->absolute_timeout);
+    r.session = std::move(a);
+  }
   r.source = hr.meta.source;
   if (rule.line > 0) r.source.line = rule.line;
   return r;

@@ -96,6 +96,8 @@ struct Route {
   std::optional<config::RetryPolicy> retry;
   config::SourceLocation source;
 
+  // HTTPRoute sessionPersistence: the session's position is the backend draw.
+  std::optional<SessionAffinity> session;
   // Request copies (HTTPRoute RequestMirror filters and VirtualService mirrors alike).
   std::vector<Mirror> mirrors;
   // VirtualService only (HTTPRoutes express these as filters):

@@ -175,6 +175,66 @@ spec:
   EXPECT_EQ(v1 + v2, 200);
 }
 
+// ---- Session persistence -----------------------------------------------------------
+
+std::string sticky(uint16_t port, uint16_t admin, uint16_t v1, uint16_t v2, unsigned w2, const std::string& type) {
+  std::string y = two_version_config(port, admin, v1, v2, 100 - w2, w2);
+  const std::string at = "  - backendRefs:\n";
+  y.replace(y.find(at), at.size(),
+            "  - sessionPersistence: {type: " + type + ", sessionName: " + (type == "Header" ? "x-user" : "llm-session") +
+                "}\n    backendRefs:\n");
+  return y;
+}
+
+TEST(SessionPersistence, AHeaderKeepsAUserOnOneVersionAndTheCanaryKeepsItsUsers) {
+  Modelsim v1({"--name", "v1"});
+  Modelsim v2({"--name", "v2"});
+  Gateway gw([&](uint16_t port, uint16_t admin) { return sticky(port, admin, v1.port(), v2.port(), 10, "Header"); });
+  std::map<std::string, std::string> version_of;
+  int on_v2 = 0;
+  for (int u = 0; u < 200; ++u) {
+    const std::string user = "user-" + std::to_string(u);
+    auto seen = count_instances(gw.port(), 3, {{"x-user", user}});
+    ASSERT_EQ(seen.size(), 1u) << user << " moved between versions";
+    version_of[user] = seen.begin()->first;
+    on_v2 += seen.begin()->first == "v2";
+  }
+  EXPECT_NEAR(on_v2, 20, 12) << "10 % of users on the canary";
+  // The canary grows to 50 %: every user it had stays.
+  ASSERT_EQ(set_canary_weights(gw, 50, 50).status, 200);
+  int now_v2 = 0;
+  for (const auto& [user, version] : version_of) {
+    auto seen = count_instances(gw.port(), 1, {{"x-user", user}});
+    if (version == "v2") {
+      EXPECT_EQ(seen["v2"], 1) << user << " left the canary when it grew";
+    }
+    now_v2 += seen["v2"];
+  }
+  EXPECT_NEAR(now_v2, 100, 25);
+}
+
+TEST(SessionPersistence, ACookieIsIssuedOnceAndHonoured) {
+  Modelsim v1({"--name", "v1"});
+  Modelsim v2({"--name", "v2"});
+  Gateway gw([&](uint16_t port, uint16_t admin) { return sticky(port, admin, v1.port(), v2.port(), 50, "Cookie"); });
+  std::map<std::string, int> first;
+  for (int i = 0; i < 20; ++i) {
+    HttpResponse r = http_request(gw.port(), "POST", "/v1/chat/completions", {}, chat("sim-model"));
+    ASSERT_EQ(r.status, 200);
+    const std::string cookie = r.header("set-cookie");
+    ASSERT_EQ(cookie.rfind("llm-session=", 0), 0u) << cookie;
+    const std::string value = cookie.substr(0, cookie.find(';'));
+    auto seen = count_instances(gw.port(), 5, {{"Cookie", "theme=dark; " + value}});
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen.begin()->first, r.header("x-modelsim-instance")) << "the session stays where it started";
+    ++first[r.header("x-modelsim-instance")];
+    HttpResponse again = http_request(gw.port(), "POST", "/v1/chat/completions", {{"Cookie", value}}, chat("sim-model"));
+    EXPECT_FALSE(again.has_header("set-cookie")) << "a session in progress gets no new cookie";
+  }
+  EXPECT_GE(first["v1"], 3);
+  EXPECT_GE(first["v2"], 3);
+}
+
 // ---- Mirrors -----------------------------------------------------------------------
 
 std::string mirrored(uint16_t port, uint16_t admin, uint16_t primary, uint16_t mirror, int percent) {
