@@ -7,37 +7,13 @@
 #include <string>
 #include <tuple>
 
+#include "config/emit.h"
 #include "config/object_age.h"
 #include "config/str_cat.h"
 
 namespace infergate::config::detail {
 
 namespace {
-
-class Emit {
- public:
-  Emit(std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings)
-      : errors_(errors), warnings_(warnings) {}
-  void error(const ObjectMeta& m, std::string_view kind, std::string path, int line,
-             std::string message) {
-    errors_->push_back(make(m, kind, std::move(path), line, std::move(message)));
-  }
-  void warning(const ObjectMeta& m, std::string_view kind, std::string path, int line,
-               std::string message) {
-    warnings_->push_back(make(m, kind, std::move(path), line, std::move(message)));
-  }
-
- private:
-  static Diagnostic make(const ObjectMeta& m, std::string_view kind, std::string path, int line,
-                         std::string message) {
-    return Diagnostic{m.source.file, m.source.document, cat(kind, "/", m.name), std::move(path),
-                      line > 0 ? line : m.source.line, std::move(message)};
-  }
-  std::vector<Diagnostic>* errors_;
-  std::vector<Diagnostic>* warnings_;
-};
-
-std::string where(const SourceLocation& s) { return cat(s.file, ":", s.line); }
 
 std::string pool_name(const PoolRef& ref) { return cat("\"", ref.ns, "/", ref.name, "\""); }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 
+#include "config/emit.h"
 #include "config/istio_refs.h"
 #include "config/object_age.h"
 #include "config/str_cat.h"
@@ -14,31 +15,6 @@
 namespace infergate::config::detail {
 
 namespace {
-
-class Emit {
- public:
-  Emit(std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings)
-      : errors_(errors), warnings_(warnings) {}
-  void error(const ObjectMeta& m, std::string_view kind, std::string path, int line,
-             std::string message) {
-    errors_->push_back(make(m, kind, std::move(path), line, std::move(message)));
-  }
-  void warning(const ObjectMeta& m, std::string_view kind, std::string path, int line,
-               std::string message) {
-    warnings_->push_back(make(m, kind, std::move(path), line, std::move(message)));
-  }
-
- private:
-  static Diagnostic make(const ObjectMeta& m, std::string_view kind, std::string path, int line,
-                         std::string message) {
-    return Diagnostic{m.source.file, m.source.document, cat(kind, "/", m.name), std::move(path),
-                      line > 0 ? line : m.source.line, std::move(message)};
-  }
-  std::vector<Diagnostic>* errors_;
-  std::vector<Diagnostic>* warnings_;
-};
-
-std::string where(const SourceLocation& s) { return cat(s.file, ":", s.line); }
 
 template <typename T>
 void check_duplicates(Emit& e, const std::vector<T>& items, std::string_view kind) {

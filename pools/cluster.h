@@ -28,8 +28,9 @@ enum class LbPolicy { LeastRequest, RoundRobin, Random, ConsistentHash };
 // DestinationRule connectionPool limits (Envoy circuit breakers), enforced by the gateway on
 // the cluster's ClusterLoad: over a limit a request is answered 503 with flag UO (there is no
 // waiting queue: Envoy's behaviour with max_pending_requests reached). nullopt = no limit
-// beyond the gateway's own. maxRequestsPerConnection and the timeouts are not enforced yet
-// (the loader warns).
+// beyond the gateway's own. Connections are pooled per worker but counted per cluster, so a
+// maxConnections below the worker count leaves some workers without one (as in Envoy).
+// maxRequestsPerConnection and http.idleTimeout are not enforced yet (the loader warns).
 struct ConnectionLimits {
   std::optional<uint32_t> max_connections;              // tcp.maxConnections
   std::optional<uint32_t> max_pending_requests;         // http.http1MaxPendingRequests

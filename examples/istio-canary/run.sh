@@ -10,16 +10,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$here/../lib.sh"
 build=$root/build
 once=
-for a in "$@"; do
-  case "$a" in
-    --once) once=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    -*) echo "unknown option: $a (see --help)" >&2; exit 2 ;;
-    *) build=$a ;;
-  esac
-done
+for a in "$@"; do common_arg 2,9 "$a"; done
 model=llama-3.1-8b-instruct
 gateway=http://127.0.0.1:8081
 admin=http://127.0.0.1:9902
@@ -27,38 +22,11 @@ host=llm-service                # the VirtualService's hosts: [llm-service]
 requests=200
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/infergate-istio-canary.XXXXXX")
 
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'echo; echo "stopping"; exit 0' INT TERM
+stop_children_on_exit
 
-say() { printf '\n\033[1;32m### %s\033[0m\n' "$*"; }
-show() { printf '\033[1;33m$ %s\033[0m\n' "$*"; }
-
-for bin in infergate modelsim; do
-  [ -x "$build/$bin" ] || { echo "missing $build/$bin: run ./dev.sh build first" >&2; exit 1; }
-done
-command -v curl >/dev/null || { echo "curl is needed (apt-get install curl)" >&2; exit 1; }
-for port in 8081 9902 18011 18012 18013; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is already in use on 127.0.0.1 (another run.sh still running?); stop what holds it and run again" >&2
-    exit 1
-  fi
-done
-
-wait_http() {  # URL: wait up to 10 s for a 2xx
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$1 did not come up; logs in $logdir" >&2
-  tail -n 20 "$logdir"/*.log >&2
-  exit 1
-}
+need_binaries
+need_curl
+need_free_ports " (another run.sh still running?); stop what holds it and run again" 8081 9902 18011 18012 18013
 
 chat='{"model":"'$model'","messages":[{"role":"user","content":"Which version are you?"}],"max_tokens":4}'
 
@@ -156,5 +124,4 @@ Try (more in examples/istio-canary/README.md):
 EOF
 
 if [ -n "$once" ]; then exit 0; fi
-echo "Ctrl-C stops everything."
-wait "${pids[-1]}"
+run_until_ctrl_c

@@ -9,33 +9,18 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$here/../lib.sh"
 build=${1:-$root/build}
 model=llama-3.1-8b-instruct
 gateway=http://127.0.0.1:8080
 admin=http://127.0.0.1:9901
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/infergate-demo.XXXXXX")
 
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'echo; echo "stopping"; exit 0' INT TERM
+stop_children_on_exit
 
-say() { printf '\n\033[1;32m### %s\033[0m\n' "$*"; }
-show() { printf '\033[1;33m$ %s\033[0m\n' "$*"; }
-
-for bin in infergate modelsim; do
-  [ -x "$build/$bin" ] || { echo "missing $build/$bin: run ./dev.sh build first" >&2; exit 1; }
-done
-for port in 8080 9901 18001 18002 18003; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is already in use on 127.0.0.1; stop what holds it and run the demo again" >&2
-    exit 1
-  fi
-done
+need_binaries
+need_free_ports "; stop what holds it and run the demo again" 8080 9901 18001 18002 18003
 
 say "starting three simulated model servers (v1, v1, v2)"
 for i in 1 2 3; do
@@ -96,5 +81,4 @@ Try:
 EOF
 
 if [ -n "${DEMO_NO_WAIT:-}" ]; then exit 0; fi
-echo "Ctrl-C stops everything."
-wait "${pids[-1]}"
+run_until_ctrl_c

@@ -8,9 +8,9 @@
 namespace infergate::e2e {
 namespace {
 
-std::string limited(uint16_t port, uint16_t admin, uint16_t sim, const std::string& pool) {
+std::string limited(uint16_t port, uint16_t admin, uint16_t sim, const std::string& pool, int workers = 2) {
   return "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: cb}\nspec:\n"
-         "  workers: 2\n  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n"
+         "  workers: " + std::to_string(workers) + "\n  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n"
          "  accessLog: {path: /dev/stdout}\n"
          "  endpoints:\n  - {name: s, address: 127.0.0.1, port: " + std::to_string(sim) + ", labels: {app: llm, version: v1}}\n"
          "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n"
@@ -54,7 +54,9 @@ TEST(CircuitBreaker, MaxRequestsRefusesTheRestWithUpstreamOverflow) {
 TEST(CircuitBreaker, MaxConnectionsCapsTheClustersConnections) {
   Modelsim sim({"--ttft-ms", "400"});
   Gateway gw([&](uint16_t port, uint16_t admin) {
-    return limited(port, admin, sim.port(), "      tcp: {maxConnections: 1}\n");
+    // One worker: connections are pooled per worker, so a cluster capped at one connection
+    // can only reuse it from the worker that opened it (as in Envoy).
+    return limited(port, admin, sim.port(), "      tcp: {maxConnections: 1}\n", 1);
   });
   auto status = concurrent(gw.port(), 3);
   EXPECT_EQ(std::count(status.begin(), status.end(), 200), 1);
