@@ -15,7 +15,9 @@
 //    regular expressions (RE2): error with the field path.
 //  - Two resources of one kind with the same namespace/name: error.
 //  - HTTPRoute backendRef to a missing Service/InferencePool, or to a Service port the Service
-//    does not have: error. parentRef to a missing Gateway: error; but a parentRef of a foreign
+//    does not have: warning, as the Gateway API accepts it (ResolvedRefs=False): requests that
+//    would go there get 500; a RequestMirror to one is skipped. parentRef to a missing Gateway:
+//    error; but a parentRef of a foreign
 //    kind (e.g. GKE's `InferenceGateway`) whose parent is not defined: warning, and the route
 //    attaches to every listener.
 //  - A Service or InferencePool whose selector matches no endpoint: warning.

@@ -124,28 +124,33 @@ void check_selectors(Reporter& r, const Collected& c) {
   }
 }
 
+// The Gateway API accepts a route whose backendRef does not resolve (ResolvedRefs=False) and
+// answers 500 to the share of requests that would have gone there; a mirror to nowhere is
+// skipped. Both are warnings, naming the reference, so the operator sees them at once.
 void check_backend(Reporter& r, const Config& config, const HttpRoute& route,
                    const std::string& path, int line, std::string_view kind,
                    const std::string& ns, const std::string& name,
-                   const std::optional<uint16_t>& port) {
+                   const std::optional<uint16_t>& port, bool mirror) {
   const std::string resource = "HTTPRoute/" + route.meta.name;
+  const std::string_view outcome = mirror ? "; the mirror is skipped"
+                                          : "; requests routed to it get 500 (ResolvedRefs: False)";
   if (kind == "InferencePool") {
     if (!config.find_pool(ns, name))
-      r.error(route.meta.source, resource, path, line,
-              cat("InferencePool \"", ns, "/", name, "\" is not defined"));
+      r.warning(route.meta.source, resource, path, line,
+                cat("InferencePool \"", ns, "/", name, "\" is not defined", outcome));
     return;
   }
   const Service* svc = config.find_service(ns, name);
   if (!svc) {
-    r.error(route.meta.source, resource, path, line,
-            cat("Service \"", ns, "/", name, "\" is not defined"));
+    r.warning(route.meta.source, resource, path, line,
+              cat("Service \"", ns, "/", name, "\" is not defined", outcome));
     return;
   }
   if (!port) return;  // reported by the parser
   for (const auto& p : svc->ports)
     if (p.port == *port) return;
-  r.error(route.meta.source, resource, path + ".port", line,
-          cat("Service \"", ns, "/", name, "\" has no port ", *port));
+  r.warning(route.meta.source, resource, path + ".port", line,
+            cat("Service \"", ns, "/", name, "\" has no port ", *port, outcome));
 }
 
 void check_routes(Reporter& r, Collected& c) {
@@ -196,14 +201,14 @@ void check_routes(Reporter& r, Collected& c) {
       for (size_t bi = 0; bi < rule.backend_refs.size(); ++bi) {
         const BackendRef& b = rule.backend_refs[bi];
         check_backend(r, c.config, route, cat(rpath, ".backendRefs[", bi, "]"), b.line,
-                      b.kind, b.ns, b.name, b.port);
+                      b.kind, b.ns, b.name, b.port, false);
       }
       for (size_t fi = 0; fi < rule.filters.size(); ++fi) {
         const auto& f = rule.filters[fi];
         if (f.mirror)
           check_backend(r, c.config, route,
                         cat(rpath, ".filters[", fi, "].requestMirror.backendRef"),
-                        f.line, f.mirror->kind, f.mirror->ns, f.mirror->name, f.mirror->port);
+                        f.line, f.mirror->kind, f.mirror->ns, f.mirror->name, f.mirror->port, true);
       }
     }
   }

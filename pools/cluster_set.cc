@@ -47,13 +47,9 @@ void add_service_cluster(const config::Config& config, const std::string& ns,
     for (const auto& p : svc->ports)
       if (p.port == port) sp = &p;
   }
-  if (!svc || !sp) {
-    // The loader rejects such references; reaching here means a hand-built Config.
-    if (errors)
-      errors->push_back(config::Diagnostic{"", 0, "Service/" + name, "", 0,
-                                           "no Service port " + std::to_string(port)});
-    return;
-  }
+  // An unresolved reference (the loader warned): no cluster, so the router answers 500 for
+  // the share of requests that would have gone there, as the Gateway API requires.
+  if (!svc || !sp) return;
   Cluster c;
   c.name = std::move(cluster_name);
   c.protocol = sp->app_protocol == "kubernetes.io/h2c" ? UpstreamProtocol::H2c

@@ -66,7 +66,7 @@ TEST(CanaryUnderLoad, WeightChangesAndReloadsLoseNoRequestAndSplitsFollow) {
       // Invalid changes in the middle: each is refused and the split goes on as it was.
       HttpResponse bad = gw.admin("POST", "/config",
                                   "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary}\n"
-                                  "spec:\n  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs: [{name: nowhere, port: 80}]\n");
+                                  "spec:\n  parentRefs: [{name: nogw}]\n  rules:\n  - backendRefs: [{name: pool-v1}]\n");
       EXPECT_EQ(bad.status, 400) << bad.body;
       EXPECT_EQ(set_canary_weights(gw, 0, 0).status, 400);
       gw.write_config("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: [broken\n");

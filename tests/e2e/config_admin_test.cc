@@ -96,10 +96,14 @@ TEST(AdminConfig, RejectedChangesNameTheProblemAndKeepServing) {
       {"kind: [\n", "POST /config:1: document 1: YAML syntax error"},
       {"apiVersion: v1\nkind: Service\nspec: {}\n", "metadata: is required"},
       {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", "unknown kind \"Widget\""},
-      // A dangling reference, reported at its line of the posted text.
+      // A field out of range, reported at its line of the posted text.
       {"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r2}\nspec:\n"
-       "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs: [{name: nowhere, port: 80}]\n",
-       "POST /config:7: document 1 (HTTPRoute/r2): spec.rules[0].backendRefs[0]: Service \"default/nowhere\" is not defined"},
+       "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs:\n    - {name: pool, kind: InferencePool, weight: -1}\n",
+       "POST /config:8: document 1 (HTTPRoute/r2): spec.rules[0].backendRefs[0].weight: must be between 0 and 1000000"},
+      // A parent that is not there.
+      {"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r3}\nspec:\n"
+       "  parentRefs: [{name: nogw}]\n",
+       "spec.parentRefs[0]: Gateway \"default/nogw\" is not defined"},
       // A change that breaks a resource it does not touch: the route's pool goes away.
       {"apiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool}\nspec:\n"
        "  selector: {matchLabels: {app: sim}}\n  targetPorts: [{number: 0}]\n",
@@ -110,9 +114,27 @@ TEST(AdminConfig, RejectedChangesNameTheProblemAndKeepServing) {
     EXPECT_EQ(config_version(gw), 1) << c.needle;
     EXPECT_EQ(http_request(gw.port(), "GET", "/v1/models").status, 200) << c.needle;
   }
-  EXPECT_EQ(gw.stat("infergate.config.reload_failure"), failures_before + 5) << "every rejected change is counted";
+  EXPECT_EQ(gw.stat("infergate.config.reload_failure"), failures_before + 6) << "every rejected change is counted";
   expect_rejected(gw.admin("GET", "/config"), 405, "takes POST,DELETE");
   EXPECT_TRUE(gw.process().running());
+}
+
+TEST(AdminConfig, AnUnresolvedBackendGetsItsShareOf500sAsTheGatewayApiSays) {
+  Modelsim v1({"--name", "v1"});
+  Modelsim v2({"--name", "v2"});
+  Gateway gw([&](uint16_t port, uint16_t admin) { return two_version_config(port, admin, v1.port(), v2.port(), 100, 0); });
+  HttpResponse r = gw.admin("POST", "/config",
+                            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary}\nspec:\n"
+                            "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs:\n"
+                            "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool-v1, weight: 75}\n"
+                            "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool-v3, weight: 25}\n");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("InferencePool \\\"default/pool-v3\\\" is not defined; requests routed to it get 500"),
+            std::string::npos)
+      << r.body;
+  auto seen = count_instances(gw.port(), 100);
+  EXPECT_NEAR(seen["status 500"], 25, 2);
+  EXPECT_EQ(seen["v1"] + seen["status 500"], 100);
 }
 
 TEST(Weights, GetAndPostMoveTrafficExactly) {

@@ -102,13 +102,20 @@ TEST(ConfigStore, ApplyReplacesInPlaceAndAddsNewOnes) {
   EXPECT_EQ(r.config->services.size(), 2u);
 }
 
-TEST(ConfigStore, ErrorsInAppliedDocumentsNameWhereTheyCameFrom) {
+TEST(ConfigStore, DiagnosticsOfAppliedDocumentsNameWhereTheyCameFrom) {
   ConfigStore s;
   s.set_base(split_manifests("files.yaml", kFiles));
   s.apply(posted(route_text("nope")), "POST /config", "t");
   LoadResult r = load_manifests(s.effective());
+  EXPECT_NE(testing::render(r.warnings).find("POST /config:7: document 1 (HTTPRoute/r): spec.rules[0].backendRefs[0]"),
+            std::string::npos)
+      << testing::render(r.warnings);
+  std::string bad_port = kServiceB;
+  bad_port.replace(bad_port.find("port: 80"), 8, "port: 0");
+  s.apply(posted(bad_port), "POST /config", "t");
+  r = load_manifests(s.effective());
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(testing::render(r.errors).find("POST /config:7: document 1 (HTTPRoute/r): spec.rules[0].backendRefs[0]"),
+  EXPECT_NE(testing::render(r.errors).find("POST /config:6: document 1 (Service/svc-b): spec.ports[0].port"),
             std::string::npos)
       << testing::render(r.errors);
 }

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Does the number of routes cost the proxy anything? One modelsim backend, three infergate
+# instances (1 worker, access log off) that differ only in their route table:
+#
+#   1-route        one HTTPRoute, PathPrefix /bytes
+#   1000-prefix    1,000 HTTPRoutes (no hostnames); the benchmarked request matches the one
+#                  with the lowest precedence (the other 999 have longer prefixes), so the
+#                  whole table is scanned on every request
+#   1000-hosts     1,000 HTTPRoutes on distinct hostnames; the request's Host picks the last
+#
+# The routes the request must not take point at a port nothing listens on, so a
+# mis-route shows up as 503s in wrk's Non-2xx count. Each variant gets wrk (HTTP/1.1
+# keep-alive) for DURATION seconds, REPEATS times, interleaved and rotated so that a
+# neighbour's load on a shared box spreads over all variants; medians and the ratios to
+# 1-route are printed. On a small box rps measures wrk and the backend as much as the
+# proxy: read the proxy's CPU us/request first.
+#
+#   bench/route_scale.sh [BUILD_DIR]
+#   DURATION=10 REPEATS=5 CONNECTIONS=64 bench/route_scale.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${1:-$root/build}
+DURATION=${DURATION:-5}
+REPEATS=${REPEATS:-3}
+CONNECTIONS=${CONNECTIONS:-50}
+ROUTES=${ROUTES:-1000}
+PATH_QS='/bytes?n=128'
+base=${BASE_PORT:-$((30000 + ($$ % 200) * 10))}
+backend_port=$base
+decoy_port=$((base + 9))  # nothing listens here
+variants=(1-route "$ROUTES-prefix" "$ROUTES-hosts")
+
+command -v wrk >/dev/null || {
+  echo "installing wrk" >&2
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+}
+for bin in infergate modelsim; do
+  [ -x "$build/$bin" ] || { echo "missing $build/$bin: run ./dev.sh build" >&2; exit 1; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/route_scale.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2
+  return 1
+}
+
+# route NAME HOSTNAMES PREFIX SERVICE PORT: one HTTPRoute document.
+route() {
+  printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: %s}\nspec:\n  parentRefs: [{name: bench}]\n  hostnames: %s\n  rules:\n  - matches: [{path: {type: PathPrefix, value: %s}}]\n    backendRefs: [{name: %s, port: %s}]\n' "$@"
+}
+
+# config VARIANT PORT ADMIN_PORT: the whole manifest set on stdout.
+config() {
+  local variant=$1 port=$2 admin=$3 i prefix
+  cat <<EOF
+apiVersion: infergate.dev/v1alpha1
+kind: GatewayConfig
+metadata: {name: bench}
+spec:
+  workers: 1
+  admin: {address: 127.0.0.1, port: $admin}
+  accessLog: {path: ""}
+  endpoints:
+  - {name: backend, address: 127.0.0.1, port: $backend_port, labels: {app: backend}}
+  - {name: decoy, address: 127.0.0.1, port: $decoy_port, labels: {app: decoy}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  gatewayClassName: infergate
+  addresses: [{type: IPAddress, value: 127.0.0.1}]
+  listeners:
+  - {name: http, port: $port, protocol: HTTP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: backend}
+spec:
+  selector: {app: backend}
+  ports: [{port: $backend_port, targetPort: $backend_port}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: decoy}
+spec:
+  selector: {app: decoy}
+  ports: [{port: $decoy_port, targetPort: $decoy_port}]
+EOF
+  case $variant in
+    1-route) route target "[]" /bytes backend "$backend_port" ;;
+    *-prefix)
+      # Longer prefixes take precedence over "/bytes" (Gateway API), whatever the names.
+      for ((i = 0; i < ROUTES - 1; i++)); do
+        printf -v prefix '/v1/m%05d' "$i"
+        route "r$i" "[]" "$prefix" decoy "$decoy_port"
+      done
+      route target "[]" /bytes backend "$backend_port" ;;
+    *-hosts)
+      for ((i = 0; i < ROUTES - 1; i++)); do route "r$i" "[r$i.bench.local]" /bytes decoy "$decoy_port"; done
+      route target "[target.bench.local]" /bytes backend "$backend_port" ;;
+  esac
+}
+host_of() { case $1 in *-hosts) echo target.bench.local ;; *) echo "127.0.0.1:$2" ;; esac; }
+
+"$build/modelsim" --port "$backend_port" --threads 1 >"$work/modelsim.log" 2>&1 &
+backend_pid=$!
+pids+=("$backend_pid")
+wait_port "$backend_port"
+
+echo "infergate route scale: $(nproc) cores, 1 worker, backend modelsim 1 thread, GET $PATH_QS"
+declare -A ig_pid ig_port
+n=0
+for v in "${variants[@]}"; do
+  n=$((n + 1))
+  ig_port[$v]=$((base + n))
+  config "$v" "${ig_port[$v]}" $((base + 3 + n)) >"$work/$v.yaml"
+  "$build/infergate" --check --config "$work/$v.yaml" >"$work/$v.check" 2>&1 ||
+    { cat "$work/$v.check" >&2; echo "infergate --check rejected the $v config" >&2; exit 1; }
+  printf '  %-12s infergate --check: %s\n' "$v" "$(grep -o 'configuration OK\|[0-9]* HTTPRoutes' "$work/$v.check" | paste -sd' ')"
+  "$build/infergate" --config "$work/$v.yaml" --workers 1 --log-level warning >"$work/$v.log" 2>&1 &
+  ig_pid[$v]=$!
+  pids+=("${ig_pid[$v]}")
+done
+for v in "${variants[@]}"; do
+  wait_port "${ig_port[$v]}"
+  # Warms the upstream connection and proves the request reaches the target route.
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $(host_of "$v" "${ig_port[$v]}")" "http://127.0.0.1:${ig_port[$v]}$PATH_QS")
+  [ "$code" = 200 ] || { echo "$v: GET $PATH_QS answered $code, not 200" >&2; exit 1; }
+done
+
+to_us() { awk '{v=$1; u=1; if (v ~ /us$/) {u=1} else if (v ~ /ms$/) {u=1000} else if (v ~ /s$/) {u=1000000}; gsub(/[a-z]+$/, "", v); printf "%d", v*u}'; }
+# CPU time (ms) of the proxy. It still moves with contention (a starved proxy handles more
+# requests per wake-up), hence the interleaved rounds and medians.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
+
+run_wrk() {
+  local v=$1 out="$work/wrk-$1-$2.txt" c0 c1 rps n p50 p99 errs cpu
+  c0=$(cpu_ms "${ig_pid[$v]}")
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $(host_of "$v" "${ig_port[$v]}")" \
+    "http://127.0.0.1:${ig_port[$v]}$PATH_QS" >"$out" 2>&1 || true
+  c1=$(cpu_ms "${ig_pid[$v]}")
+  rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$out")
+  n=$(awk '/requests in/ {print $1}' "$out")
+  cpu=$(awk -v ms=$((c1 - c0)) -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", ms * 1000 / n; else print 0 }')
+  p50=$(awk '$1=="50%" {print $2}' "$out" | to_us)
+  p99=$(awk '$1=="99%" {print $2}' "$out" | to_us)
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$out" | tr '\n' ' ')
+  echo "$v ${rps:-0} ${p50:-0} ${p99:-0} $cpu" >>"$work/results"
+  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$v" "${rps:-0}" "${p50:-0}" "${p99:-0}" "$cpu" "$errs"
+}
+
+echo "HTTP/1.1 keep-alive, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $REPEATS rounds"
+for ((r = 1; r <= REPEATS; r++)); do
+  echo "round $r"
+  # Rotated each round, so that no variant always runs right after another one.
+  for ((k = 0; k < ${#variants[@]}; k++)); do run_wrk "${variants[(k + r - 1) % ${#variants[@]}]}" "$r"; done
+done
+
+# median VARIANT FIELD (2 rps, 3 p50, 4 p99, 5 cpu) over the rounds
+median() { awk -v v="$1" -v f="$2" '$1==v {print $f}' "$work/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+echo "median of $REPEATS"
+for v in "${variants[@]}"; do
+  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req\n' "$v" "$(median "$v" 2)" "$(median "$v" 3)" "$(median "$v" 4)" "$(median "$v" 5)"
+done
+echo "ratios ($ROUTES routes / 1 route): rps higher is better; p99 and cpu/req lower are better"
+for v in "${variants[@]:1}"; do
+  printf '  %-12s rps %sx  p50 %sx  p99 %sx  cpu/req %sx\n' "$v" \
+    "$(ratio "$(median "$v" 2)" "$(median 1-route 2)")" "$(ratio "$(median "$v" 3)" "$(median 1-route 3)")" \
+    "$(ratio "$(median "$v" 4)" "$(median 1-route 4)")" "$(ratio "$(median "$v" 5)" "$(median 1-route 5)")"
+done
