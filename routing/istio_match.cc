@@ -80,8 +80,8 @@ bool CompiledIstioString::matches(std::string_view text) const {
   return false;
 }
 
-bool CompiledVsMatch::matches(const RequestHead& head) const {
-  if (uri && !uri->matches(head.path_only())) return false;
+bool CompiledVsMatch::matches(const RequestHead& head, std::string_view path) const {
+  if (uri && !uri->matches(path)) return false;
   if (method && !method->matches(head.method)) return false;
   if (authority && !authority->matches(head.authority)) return false;
   if (scheme && !scheme->matches(head.scheme)) return false;

@@ -45,7 +45,9 @@ struct CompiledVsMatch {
   std::optional<CompiledIstioString> uri, scheme, method, authority;
   std::vector<CompiledNamedMatch> headers, without_headers, query_params;
 
-  bool matches(const RequestHead& head) const;
+  bool matches(const RequestHead& head) const { return matches(head, head.path_only()); }
+  // `path` is head.path_only(), found once per request by a caller trying many matches.
+  bool matches(const RequestHead& head, std::string_view path) const;
   // Istio's IsCatchAllRoute: uri absent, prefix "/" or regex ".*", and no other condition.
   bool catch_all() const;
 };

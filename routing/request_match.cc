@@ -75,9 +75,8 @@ bool path_prefix_matches(std::string_view prefix, std::string_view path) {
   return path.size() == prefix.size() || path[prefix.size()] == '/';
 }
 
-bool CompiledMatch::matches(const RequestHead& head) const {
+bool CompiledMatch::matches(const RequestHead& head, std::string_view p) const {
   if (!method.empty() && head.method != method) return false;
-  const std::string_view p = head.path_only();
   switch (path_type) {
     case config::PathMatchType::Exact:
       if (p != path) return false;

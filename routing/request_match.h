@@ -40,7 +40,9 @@ struct CompiledMatch {
   size_t rule_index = 0;
   size_t match_index = 0;
 
-  bool matches(const RequestHead& head) const;
+  bool matches(const RequestHead& head) const { return matches(head, head.path_only()); }
+  // `path` is head.path_only(), found once per request by a caller trying many matches.
+  bool matches(const RequestHead& head, std::string_view path) const;
 };
 
 // Compiles `m`; on an invalid regular expression returns nullptr and sets *error.

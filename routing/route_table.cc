@@ -37,10 +37,11 @@ struct HostGroup {
     std::string_view path_prefix;
   };
   Hit first_match(const RequestHead& head) const {
+    const std::string_view path = head.path_only();
     for (const CompiledVsMatch* m : istio)
-      if (m->matches(head)) return {m->route_index, {}};
+      if (m->matches(head, path)) return {m->route_index, {}};
     for (const CompiledMatch* m : matches)
-      if (m->matches(head))
+      if (m->matches(head, path))
         return {m->route_index,
                 m->path_type == config::PathMatchType::PathPrefix ? std::string_view(m->path) : std::string_view()};
     return {};

@@ -266,13 +266,13 @@ TEST(StateDir, SavedChangesThatNoLongerFitTheFilesAreSetAside) {
       return two_version_config(port, admin, v1.port(), v2.port(), 100, 0, 1, pool_x);
     }, {"--state-dir", dir});
     HttpResponse r = gw.admin("POST", "/config",
-                              "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: x}\nspec:\n"
-                              "  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /x}}]\n"
-                              "    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-x}]\n");
+                              "apiVersion: inference.networking.x-k8s.io/v1alpha2\nkind: InferenceModel\nmetadata: {name: x}\n"
+                              "spec:\n  modelName: x\n  poolRef: {name: pool-x}\n");
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(gw.terminate(scaled(5000)), 0);
   }
-  // The files no longer have pool-x, which the saved route needs.
+  // The files no longer have pool-x, which the saved InferenceModel needs (an error: GIE model
+  // kinds must name a pool of their namespace).
   Gateway gw([&](uint16_t port, uint16_t admin) { return two_version_config(port, admin, v1.port(), v2.port(), 100, 0); },
              {"--state-dir", dir});
   EXPECT_TRUE(gw.process().wait_err("starting from the files alone", scaled(1000))) << gw.process().err();
