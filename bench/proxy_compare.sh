@@ -29,76 +29,26 @@ haproxy_port=$((base + 3))
 nginx_port=$((base + 4))
 nghttpx_port=$((base + 5))
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v nghttpx >/dev/null || need+=(nghttp2-proxy)
-command -v h2load >/dev/null || need+=(nghttp2-client)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}" >&2
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-for bin in infergate modelsim; do
-  [ -x "$build/$bin" ] || { echo "missing $build/$bin: run ./dev.sh build" >&2; exit 1; }
-done
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
+bench_install wrk:wrk haproxy:haproxy nginx:nginx-light nghttpx:nghttp2-proxy h2load:nghttp2-client
+bench_need_binaries "$build"
 
 # Room for the idle-connection step (10,000 sockets on each side).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/proxy_compare.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2
-  return 1
-}
+bench_workdir proxy_compare
 
 # --- backend -------------------------------------------------------------------------
 "$build/modelsim" --port "$backend_port" --threads 1 >"$work/modelsim.log" 2>&1 &
 backend_pid=$!
-pids+=($backend_pid)
+pids+=("$backend_pid")
 wait_port "$backend_port"
 
 # --- infergate -----------------------------------------------------------------------
-cat >"$work/infergate.yaml" <<EOF
-apiVersion: infergate.dev/v1alpha1
-kind: GatewayConfig
-metadata: {name: bench}
-spec:
-  workers: 1
-  admin: {address: 127.0.0.1, port: $ig_admin}
-  accessLog: {path: ""}
-  endpoints:
-  - {name: backend, address: 127.0.0.1, port: $backend_port, labels: {app: backend}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  gatewayClassName: infergate
-  addresses: [{type: IPAddress, value: 127.0.0.1}]
-  listeners:
-  - {name: http, port: $ig_port, protocol: HTTP}
----
-apiVersion: v1
-kind: Service
-metadata: {name: backend}
-spec:
-  selector: {app: backend}
-  ports: [{port: $backend_port, targetPort: $backend_port}]
+{
+  bench_gateway_yaml "$ig_admin" "$ig_port" "$backend_port"
+  cat <<EOF
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -108,9 +58,10 @@ spec:
   rules:
   - backendRefs: [{name: backend, port: $backend_port}]
 EOF
+} >"$work/infergate.yaml"
 "$build/infergate" --config "$work/infergate.yaml" --workers 1 --log-level warning >"$work/infergate.log" 2>&1 &
 ig_pid=$!
-pids+=($ig_pid)
+pids+=("$ig_pid")
 wait_port "$ig_port"
 
 # --- HAProxy (1 thread, keep-alive both sides) ----------------------------------------
@@ -133,7 +84,7 @@ backend be
 EOF
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 haproxy_pid=$!
-pids+=($haproxy_pid)
+pids+=("$haproxy_pid")
 wait_port "$haproxy_port"
 
 # --- nginx (1 worker, upstream keep-alive) ---------------------------------------------
@@ -166,7 +117,7 @@ http {
 EOF
 nginx -c "$work/nginx.conf" -p "$work/nginx" >"$work/nginx.out" 2>&1 &
 nginx_pid=$!
-pids+=($nginx_pid)
+pids+=("$nginx_pid")
 wait_port "$nginx_port"
 
 # --- nghttpx (1 worker, h2c frontend, HTTP/1.1 backend like infergate's) ---------------
@@ -174,41 +125,21 @@ nghttpx --frontend="127.0.0.1,$nghttpx_port;no-tls" --backend="127.0.0.1,$backen
   --workers=1 --no-ocsp --accesslog-file=/dev/null --errorlog-file="$work/nghttpx.log" \
   --conf=/dev/null --backend-keep-alive-timeout=60s --backend-connections-per-host=256 &
 nghttpx_pid=$!
-pids+=($nghttpx_pid)
+pids+=("$nghttpx_pid")
 wait_port "$nghttpx_port"
 
 # --- load -----------------------------------------------------------------------------
 results=()
-# wrk --latency prints "50%  1.23ms"; convert to microseconds.
-to_us() { awk '{v=$1; u=1; if (v ~ /us$/) {u=1} else if (v ~ /ms$/) {u=1000} else if (v ~ /s$/) {u=1000000}; gsub(/[a-z]+$/, "", v); printf "%d", v*u}'; }
-
-# CPU time (ms) of a process and its children (nginx, nghttpx and HAProxy fork workers):
-# on a box with few cores the proxies share them with wrk and the backend, so CPU per
-# request is the number that says how much each proxy costs.
-cpu_ms() {
-  local total=0 p t
-  for p in "$1" $(pgrep -P "$1"); do
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-    total=$((total + t))
-  done
-  echo $((total * 1000 / $(getconf CLK_TCK)))
-}
-cpu_per_req() { awk -v ms="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", ms * 1000 / n; else print "n/a" }'; }
-
 run_wrk() {
   local name=$1 port=$2 pid=$3 out="$work/wrk-$1.txt" c0 c1
   c0=$(cpu_ms "$pid")
   wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$port$PATH_QS" >"$out" 2>&1 || true
   c1=$(cpu_ms "$pid")
-  local rps p50 p99 errs n cpu
-  rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$out")
-  n=$(awk '/requests in/ {print $1}' "$out")
-  cpu=$(cpu_per_req $((c1 - c0)) "${n:-0}")
-  p50=$(awk '$1=="50%" {print $2}' "$out" | to_us)
-  p99=$(awk '$1=="99%" {print $2}' "$out" | to_us)
-  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$out" | tr '\n' ' ')
-  results+=("h1 $name ${rps:-0} ${p50:-0} ${p99:-0} $cpu")
-  printf '  %-10s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$name" "${rps:-0}" "${p50:-0}" "${p99:-0}" "$cpu" "$errs"
+  local rps p50 p99 n errs cpu
+  read -r rps p50 p99 n errs <<<"$(wrk_summary "$out")"
+  cpu=$(cpu_per_req $((c1 - c0)) "$n")
+  results+=("h1 $name $rps $p50 $p99 $cpu")
+  printf '  %-10s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$errs"
 }
 
 # h2load --log-file writes one line per request: start (us since epoch), status, duration (us).

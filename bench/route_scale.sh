@@ -31,33 +31,11 @@ backend_port=$base
 decoy_port=$((base + 9))  # nothing listens here
 variants=(1-route "$ROUTES-prefix" "$ROUTES-hosts")
 
-command -v wrk >/dev/null || {
-  echo "installing wrk" >&2
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
-}
-for bin in infergate modelsim; do
-  [ -x "$build/$bin" ] || { echo "missing $build/$bin: run ./dev.sh build" >&2; exit 1; }
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/route_scale.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2
-  return 1
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
+bench_install wrk:wrk
+bench_need_binaries "$build"
+bench_workdir route_scale
 
 # route NAME HOSTNAMES PREFIX SERVICE PORT: one HTTPRoute document.
 route() {
@@ -67,33 +45,9 @@ route() {
 # config VARIANT PORT ADMIN_PORT: the whole manifest set on stdout.
 config() {
   local variant=$1 port=$2 admin=$3 i prefix
+  bench_gateway_yaml "$admin" "$port" "$backend_port" \
+    "  - {name: decoy, address: 127.0.0.1, port: $decoy_port, labels: {app: decoy}}"
   cat <<EOF
-apiVersion: infergate.dev/v1alpha1
-kind: GatewayConfig
-metadata: {name: bench}
-spec:
-  workers: 1
-  admin: {address: 127.0.0.1, port: $admin}
-  accessLog: {path: ""}
-  endpoints:
-  - {name: backend, address: 127.0.0.1, port: $backend_port, labels: {app: backend}}
-  - {name: decoy, address: 127.0.0.1, port: $decoy_port, labels: {app: decoy}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  gatewayClassName: infergate
-  addresses: [{type: IPAddress, value: 127.0.0.1}]
-  listeners:
-  - {name: http, port: $port, protocol: HTTP}
----
-apiVersion: v1
-kind: Service
-metadata: {name: backend}
-spec:
-  selector: {app: backend}
-  ports: [{port: $backend_port, targetPort: $backend_port}]
 ---
 apiVersion: v1
 kind: Service
@@ -144,25 +98,17 @@ for v in "${variants[@]}"; do
   [ "$code" = 200 ] || { echo "$v: GET $PATH_QS answered $code, not 200" >&2; exit 1; }
 done
 
-to_us() { awk '{v=$1; u=1; if (v ~ /us$/) {u=1} else if (v ~ /ms$/) {u=1000} else if (v ~ /s$/) {u=1000000}; gsub(/[a-z]+$/, "", v); printf "%d", v*u}'; }
-# CPU time (ms) of the proxy. It still moves with contention (a starved proxy handles more
-# requests per wake-up), hence the interleaved rounds and medians.
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
-
 run_wrk() {
-  local v=$1 out="$work/wrk-$1-$2.txt" c0 c1 rps n p50 p99 errs cpu
+  local v=$1 out="$work/wrk-$1-$2.txt" c0 c1 rps p50 p99 n errs cpu
   c0=$(cpu_ms "${ig_pid[$v]}")
   wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $(host_of "$v" "${ig_port[$v]}")" \
     "http://127.0.0.1:${ig_port[$v]}$PATH_QS" >"$out" 2>&1 || true
   c1=$(cpu_ms "${ig_pid[$v]}")
-  rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$out")
-  n=$(awk '/requests in/ {print $1}' "$out")
-  cpu=$(awk -v ms=$((c1 - c0)) -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", ms * 1000 / n; else print 0 }')
-  p50=$(awk '$1=="50%" {print $2}' "$out" | to_us)
-  p99=$(awk '$1=="99%" {print $2}' "$out" | to_us)
-  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$out" | tr '\n' ' ')
-  echo "$v ${rps:-0} ${p50:-0} ${p99:-0} $cpu" >>"$work/results"
-  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$v" "${rps:-0}" "${p50:-0}" "${p99:-0}" "$cpu" "$errs"
+  read -r rps p50 p99 n errs <<<"$(wrk_summary "$out")"
+  cpu=$(cpu_per_req $((c1 - c0)) "$n")
+  [ "$cpu" = n/a ] && cpu=0
+  echo "$v $rps $p50 $p99 $cpu" >>"$work/results"
+  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$v" "$rps" "$p50" "$p99" "$cpu" "$errs"
 }
 
 echo "HTTP/1.1 keep-alive, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $REPEATS rounds"

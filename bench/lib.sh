@@ -1,0 +1,110 @@
+# Shared by the bench/ scripts (sourced, never run): installing the load tools, the work
+# directory and the processes a run starts, waiting for ports, and reading wrk and /proc the
+# same way in every script, so that their numbers stay comparable.
+# shellcheck shell=bash
+
+# apt-installs what is missing. Arguments: COMMAND:PACKAGE pairs (wrk:wrk nginx:nginx-light).
+bench_install() {
+  local need=() pair
+  for pair in "$@"; do command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}"); done
+  [ ${#need[@]} -eq 0 ] && return 0
+  echo "installing ${need[*]}" >&2
+  local sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+bench_need_binaries() {  # BUILD_DIR
+  local bin
+  for bin in infergate modelsim; do
+    [ -x "$1/$bin" ] || { echo "missing $1/$bin: run ./dev.sh build" >&2; exit 1; }
+  done
+}
+
+# Sets $work (removed at exit unless KEEP is set) and $pids (killed at exit).
+bench_workdir() {  # NAME
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2
+  return 1
+}
+
+# The GatewayConfig (1 worker, no access log: the peers log nothing either), Gateway and
+# Service every bench config starts with. Extra endpoint lines ("  - {...}") may follow.
+bench_gateway_yaml() {  # ADMIN_PORT LISTEN_PORT BACKEND_PORT [ENDPOINT_LINE...]
+  local admin=$1 listen=$2 backend=$3 line
+  shift 3
+  cat <<EOF
+apiVersion: infergate.dev/v1alpha1
+kind: GatewayConfig
+metadata: {name: bench}
+spec:
+  workers: 1
+  admin: {address: 127.0.0.1, port: $admin}
+  accessLog: {path: ""}
+  endpoints:
+  - {name: backend, address: 127.0.0.1, port: $backend, labels: {app: backend}}
+EOF
+  for line in "$@"; do printf '%s\n' "$line"; done
+  cat <<EOF
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  gatewayClassName: infergate
+  addresses: [{type: IPAddress, value: 127.0.0.1}]
+  listeners:
+  - {name: http, port: $listen, protocol: HTTP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: backend}
+spec:
+  selector: {app: backend}
+  ports: [{port: $backend, targetPort: $backend}]
+EOF
+}
+
+# wrk --latency prints "50%  1.23ms"; convert to microseconds.
+to_us() { awk '{v=$1; u=1; if (v ~ /us$/) {u=1} else if (v ~ /ms$/) {u=1000} else if (v ~ /s$/) {u=1000000}; gsub(/[a-z]+$/, "", v); printf "%d", v*u}'; }
+
+# CPU time (ms) of a process and its children (nginx, nghttpx and HAProxy fork workers):
+# on a box with few cores the proxies share them with wrk and the backend, so CPU per
+# request is the number that says how much each proxy costs. It still moves with contention
+# (a starved proxy handles more requests per wake-up), hence repeated, interleaved rounds.
+cpu_ms() {
+  local total=0 p t
+  for p in "$1" $(pgrep -P "$1"); do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+cpu_per_req() { awk -v ms="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", ms * 1000 / n; else print "n/a" }'; }
+
+# "RPS P50_US P99_US REQUESTS [ERRORS...]" from a wrk --latency report.
+wrk_summary() {  # FILE
+  local rps n p50 p99 errs
+  rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$1")
+  n=$(awk '/requests in/ {print $1}' "$1")
+  p50=$(awk '$1=="50%" {print $2}' "$1" | to_us)
+  p99=$(awk '$1=="99%" {print $2}' "$1" | to_us)
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$1" | tr '\n' ' ')
+  echo "${rps:-0} ${p50:-0} ${p99:-0} ${n:-0} $errs"
+}
