@@ -32,6 +32,7 @@ class ConfigStore {
     std::optional<uint64_t> base_hash;  // the file document it covers; nullopt = there was none
     std::string source;                 // "POST /config", "POST /weights", "DELETE /config"
     std::string applied_at;             // RFC 3339 UTC
+    bool operator==(const Change&) const = default;
   };
 
   // Replaces the file documents; returns the overlay entries dropped because their file

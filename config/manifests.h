@@ -36,6 +36,7 @@ struct Manifest {
   // such a manifest is still loaded, so it reports its problem, but never replaces another.
   ResourceKey key;
   int documents = 1;     // YAML documents in `text` ("..." end markers can put several in one)
+  bool operator==(const Manifest&) const = default;
 };
 
 // Splits a multi-document YAML text on its "---" lines, skipping blank documents, and reads

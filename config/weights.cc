@@ -59,20 +59,36 @@ std::optional<Target> find_target(const Config& config, const WeightsChange& cha
   return t;
 }
 
-std::vector<std::string> backend_names(const Target& t, size_t rule) {
+// A rule's backends by name (BackendWeight::name) with the weight each keeps when a change
+// does not name it.
+using Backends = std::vector<std::pair<std::string, uint32_t>>;
+
+Backends backends_of(const Target& t, size_t rule) {
+  Backends out;
+  if (t.route) {
+    for (const auto& b : t.route->rules[rule].backend_refs) out.emplace_back(b.name, b.weight);
+  } else {
+    const VsHttpRoute& h = t.vs->http[rule];
+    for (size_t i = 0; i < h.route.size(); ++i) out.emplace_back(destination_key(h.route[i].destination), written_or_lone(h, i));
+  }
+  return out;
+}
+
+bool has_backend(const Backends& backends, std::string_view name) {
+  return std::any_of(backends.begin(), backends.end(), [&](const auto& b) { return b.first == name; });
+}
+
+std::string backend_list(const Backends& backends) {
   std::vector<std::string> names;
-  if (t.route)
-    for (const auto& b : t.route->rules[rule].backend_refs) names.push_back(b.name);
-  else
-    for (const auto& d : t.vs->http[rule].route) names.push_back(destination_key(d.destination));
-  return names;
+  for (const auto& b : backends) names.push_back(b.first);
+  return detail::join(names, ", ");
 }
 
 bool names_all(const Target& t, size_t rule, const WeightsChange& change) {
-  const auto names = backend_names(t, rule);
-  if (names.empty()) return false;
+  const Backends backends = backends_of(t, rule);
+  if (backends.empty()) return false;
   for (const auto& [name, _] : change.weights)
-    if (std::find(names.begin(), names.end(), name) == names.end()) return false;
+    if (!has_backend(backends, name)) return false;
   return true;
 }
 
@@ -100,7 +116,7 @@ std::optional<size_t> choose_rule(const Target& t, const WeightsChange& change, 
   if (candidates.size() == 1) return candidates[0];
   std::string listing;
   for (size_t i = 0; i < t.rules; ++i)
-    listing += cat(i ? "; " : "", noun, "[", i, "]: ", detail::join(backend_names(t, i), ", "));
+    listing += cat(i ? "; " : "", noun, "[", i, "]: ", backend_list(backends_of(t, i)));
   *error = cat(t.kind, " ", change.ns, "/", change.name, " has ", t.rules, " ", noun,
                " entries; say which with \"rule\" (", listing, ")");
   return std::nullopt;
@@ -230,27 +246,16 @@ std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& s
 
   // Would every backend weigh 0? The Gateway API answers 500 to every request then, and
   // Istio rejects it: through this shorthand that is a typo, not an intent.
+  const Backends backends = backends_of(*target, *rule);
   uint64_t total = 0;
-  for (const auto& name : backend_names(*target, *rule)) {
-    uint32_t w = 0;
-    bool given = false;
+  for (const auto& [name, kept] : backends) {
+    uint32_t w = kept;
     for (const auto& [n, weight] : change.weights)
-      if (n == name) w = weight, given = true;
-    if (!given) {
-      if (target->route) {
-        for (const auto& b : target->route->rules[*rule].backend_refs) w = b.name == name ? b.weight : w;
-      } else {
-        const VsHttpRoute& h = target->vs->http[*rule];
-        for (size_t i = 0; i < h.route.size(); ++i)
-          w = destination_key(h.route[i].destination) == name ? written_or_lone(h, i) : w;
-      }
-    }
+      if (n == name) w = weight;
     total += w;
   }
-  for (const auto& [n, weight] : change.weights) {
-    const auto names = backend_names(*target, *rule);
-    if (std::find(names.begin(), names.end(), n) == names.end()) total += weight;  // added subset
-  }
+  for (const auto& [n, weight] : change.weights)
+    if (!has_backend(backends, n)) total += weight;  // a subset being added
   if (total == 0) {
     *error = "every backend would have weight 0 (every request would fail); keep at least one above 0";
     return std::nullopt;

@@ -59,13 +59,16 @@ std::optional<config::ResourceKey> key_from_query(const AdminRequest& req, const
     key.group = req.param("group");
     return key;
   }
+  // Every resource the store knows is in the files or in the overlay (deleted ones too, so
+  // that a deletion can be reverted by name).
   std::vector<config::ResourceKey> found;
-  for (const auto& m : store.effective())
-    if (m.key.kind == key.kind && m.key.ns == key.ns && m.key.name == key.name) found.push_back(m.key);
-  for (const auto& c : store.overlay())
-    if (c.key.kind == key.kind && c.key.ns == key.ns && c.key.name == key.name &&
-        std::find(found.begin(), found.end(), c.key) == found.end())
-      found.push_back(c.key);
+  auto consider = [&](const config::ResourceKey& k) {
+    if (k.kind == key.kind && k.ns == key.ns && k.name == key.name &&
+        std::find(found.begin(), found.end(), k) == found.end())
+      found.push_back(k);
+  };
+  for (const auto& m : store.base()) consider(m.key);
+  for (const auto& c : store.overlay()) consider(c.key);
   if (found.size() > 1) {
     *error = "several groups have a " + key.kind + " " + key.ns + "/" + key.name + ": add &group=";
     return std::nullopt;

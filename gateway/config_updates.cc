@@ -57,11 +57,7 @@ ChangeResult Server::commit(config::ConfigStore candidate, const std::string& so
   std::vector<config::Manifest> docs = candidate.effective();
   if (same_documents(docs, store_.effective()) && !dry_run) {
     // The overlay may differ in bookkeeping only (an entry the files caught up with).
-    const bool overlay_changed = candidate.overlay_json() != store_.overlay_json();
-    store_ = std::move(candidate);
-    std::string error;
-    if (opts_.state_dir && overlay_changed && !save_overlay(*opts_.state_dir, store_, &error))
-      spdlog::error("run-time config changes not saved: {}", error);
+    keep_store(std::move(candidate));
     r.ok = true;
     r.unchanged = true;
     return r;
@@ -74,7 +70,8 @@ ChangeResult Server::commit(config::ConfigStore candidate, const std::string& so
     for (const auto& e : r.errors) spdlog::error("config from {} rejected, keeping version {}: {}", source, version_, e.to_string());
     return r;
   }
-  for (auto& w : restart_only_changes(*loaded.config)) r.warnings.push_back(std::move(w));
+  const std::vector<config::Diagnostic> restart_only = restart_only_changes(*loaded.config);
+  r.warnings.insert(r.warnings.end(), restart_only.begin(), restart_only.end());
   if (dry_run) {
     // Everything a snapshot build could complain about, without touching shared state.
     pools::EndpointRegistry scratch;
@@ -89,19 +86,21 @@ ChangeResult Server::commit(config::ConfigStore candidate, const std::string& so
     for (const auto& e : r.errors) spdlog::error("config from {} rejected, keeping version {}: {}", source, version_, e.to_string());
     return r;
   }
-  const bool overlay_changed = candidate.overlay_json() != store_.overlay_json();
-  store_ = std::move(candidate);
   r.ok = true;
   r.version = version_;
-  for (const auto& w : restart_only_changes(*current_->config)) spdlog::warn("config: {}", w.message);
-  if (opts_.state_dir && overlay_changed) {
-    std::string error;
-    if (!save_overlay(*opts_.state_dir, store_, &error)) {
-      r.notes.push_back("applied but not saved: " + error);
-      spdlog::error("run-time config changes not saved: {}", error);
-    }
-  }
+  for (const auto& w : restart_only) spdlog::warn("config: {}", w.message);
+  if (std::string error = keep_store(std::move(candidate)); !error.empty())
+    r.notes.push_back("applied but not saved: " + error);
   return r;
+}
+
+std::string Server::keep_store(config::ConfigStore candidate) {
+  const bool overlay_changed = candidate.overlay() != store_.overlay();
+  store_ = std::move(candidate);
+  std::string error;
+  if (opts_.state_dir && overlay_changed && !save_overlay(*opts_.state_dir, store_, &error))
+    spdlog::error("run-time config changes not saved: {}", error);
+  return error;
 }
 
 ChangeResult Server::reload_files(const std::string& why) {

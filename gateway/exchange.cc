@@ -92,9 +92,11 @@ bool Exchange::wants_body_model(bool end_stream) const {
   const std::string& m = request_.method;
   if (m != "POST" && m != "PUT" && m != "PATCH") return false;
   if (const std::string* ct = request_.headers.get("content-type")) {
-    std::string type = ct->substr(0, ct->find(';'));
-    ascii_lower(type);
-    if (type.starts_with("application/grpc") || type.starts_with("multipart/")) return false;
+    const std::string_view type = *ct;
+    auto is = [&](std::string_view prefix) {  // case-insensitive, as media types are
+      return type.size() >= prefix.size() && iequals(type.substr(0, prefix.size()), prefix);
+    };
+    if (is("application/grpc") || is("multipart/")) return false;
   }
   return true;
 }

@@ -79,6 +79,9 @@ class Server {
   void register_admin();
   void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
   std::vector<config::Diagnostic> restart_only_changes(const config::Config& next) const;
+  // Makes `candidate` the store and, with --state-dir, saves its overlay when it changed.
+  // Returns why saving failed ("" = saved, or nothing to save).
+  std::string keep_store(config::ConfigStore candidate);
   void wait_signals();
   void begin_drain(bool then_exit);
   void poll_drain(std::chrono::steady_clock::time_point deadline, bool then_exit);

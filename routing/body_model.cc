@@ -109,9 +109,7 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
       if (c == '\\') {
         escape_ = true;
       } else if (c == '"') {
-        offset_ += i;  // end_string() reads the closing quote's offset
-        end_string();
-        offset_ -= i;
+        end_string(offset_ + i);
         set_capture();
       } else if (static_cast<unsigned char>(c) < 0x20) {
         return fail(), state_;
@@ -202,7 +200,7 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
   return state_;
 }
 
-void ModelFieldScanner::end_string() {
+void ModelFieldScanner::end_string(size_t closing_quote) {
   switch (str_) {
     case Str::Key:
       key_is_model_ = !overflow_ && key_ == "model";
@@ -213,7 +211,7 @@ void ModelFieldScanner::end_string() {
       if (found_) {
         model_ = value_;
         value_begin_ = string_start_;
-        value_end_ = offset_ + 1;
+        value_end_ = closing_quote + 1;
       }
       expect_ = Expect::CommaOrEnd;
       break;

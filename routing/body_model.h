@@ -48,7 +48,7 @@ class ModelFieldScanner {
   enum class Str : uint8_t { None, Key, ModelValue, Skip };
 
   void fail() { state_ = State::Invalid; }
-  void end_string();
+  void end_string(size_t closing_quote);  // its offset in the body
 
   State state_ = State::Scanning;
   Expect expect_ = Expect::Object;
