@@ -13,14 +13,7 @@ using nlohmann::json;
 // goes to "pool-b" (modelsim "b" serving `b_model`).
 std::string model_routes(uint16_t port, uint16_t admin, uint16_t a, uint16_t b, const std::string& extra_docs = {},
                          const std::string& gateway_extra = {}) {
-  std::string y = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: bbr}\nspec:\n";
-  y += "  workers: 1\n  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n" + gateway_extra;
-  y += "  endpoints:\n";
-  y += "  - {name: a, address: 127.0.0.1, port: " + std::to_string(a) + ", labels: {pool: a}}\n";
-  y += "  - {name: b, address: 127.0.0.1, port: " + std::to_string(b) + ", labels: {pool: b}}\n";
-  y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n";
-  y += "  addresses: [{type: IPAddress, value: 127.0.0.1}]\n";
-  y += "  listeners: [{name: http, port: " + std::to_string(port) + ", protocol: HTTP}]\n";
+  std::string y = gateway_base_yaml(port, admin, 1, {{"a", a, "pool: a"}, {"b", b, "pool: b"}}, gateway_extra);
   for (const char* p : {"a", "b"})
     y += std::string("---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool-") +
          p + "}\nspec:\n  selector: {matchLabels: {pool: " + p + "}}\n  targetPorts: [{number: 8000}]\n";
@@ -238,13 +231,7 @@ TEST(SessionPersistence, ACookieIsIssuedOnceAndHonoured) {
 // ---- Mirrors -----------------------------------------------------------------------
 
 std::string mirrored(uint16_t port, uint16_t admin, uint16_t primary, uint16_t mirror, int percent) {
-  std::string y = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: m}\nspec:\n";
-  y += "  workers: 1\n  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n  endpoints:\n";
-  y += "  - {name: p, address: 127.0.0.1, port: " + std::to_string(primary) + ", labels: {app: primary}}\n";
-  y += "  - {name: m, address: 127.0.0.1, port: " + std::to_string(mirror) + ", labels: {app: mirror}}\n";
-  y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n";
-  y += "  addresses: [{type: IPAddress, value: 127.0.0.1}]\n";
-  y += "  listeners: [{name: http, port: " + std::to_string(port) + ", protocol: HTTP}]\n";
+  std::string y = gateway_base_yaml(port, admin, 1, {{"p", primary, "app: primary"}, {"m", mirror, "app: mirror"}});
   y += "---\napiVersion: v1\nkind: Service\nmetadata: {name: primary}\nspec:\n  selector: {app: primary}\n"
        "  ports: [{port: 80, targetPort: 8000}]\n";
   y += "---\napiVersion: v1\nkind: Service\nmetadata: {name: shadow}\nspec:\n  selector: {app: mirror}\n"

@@ -13,15 +13,8 @@ namespace infergate::e2e {
 // "v1" / "v2") + HTTPRoute "canary" splitting w1:w2 between them.
 inline std::string two_version_config(uint16_t port, uint16_t admin, uint16_t v1, uint16_t v2, unsigned w1,
                                       unsigned w2, unsigned workers = 1, const std::string& extra = {}) {
-  std::string y = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: canary}\nspec:\n";
-  y += "  workers: " + std::to_string(workers) + "\n";
-  y += "  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n";
-  y += "  endpoints:\n";
-  y += "  - {name: v1-0, address: 127.0.0.1, port: " + std::to_string(v1) + ", labels: {app: llm, version: v1}}\n";
-  y += "  - {name: v2-0, address: 127.0.0.1, port: " + std::to_string(v2) + ", labels: {app: llm, version: v2}}\n";
-  y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n";
-  y += "  addresses: [{type: IPAddress, value: 127.0.0.1}]\n";
-  y += "  listeners: [{name: http, port: " + std::to_string(port) + ", protocol: HTTP}]\n";
+  std::string y = gateway_base_yaml(port, admin, workers,
+                                    {{"v1-0", v1, "app: llm, version: v1"}, {"v2-0", v2, "app: llm, version: v2"}});
   for (const char* v : {"v1", "v2"}) {
     y += std::string("---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool-") +
          v + "}\nspec:\n  selector: {matchLabels: {version: " + v + "}}\n  targetPorts: [{number: 8000}]\n";

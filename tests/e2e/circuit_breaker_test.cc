@@ -9,13 +9,8 @@ namespace infergate::e2e {
 namespace {
 
 std::string limited(uint16_t port, uint16_t admin, uint16_t sim, const std::string& pool, int workers = 2) {
-  return "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: cb}\nspec:\n"
-         "  workers: " + std::to_string(workers) + "\n  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n"
-         "  accessLog: {path: /dev/stdout}\n"
-         "  endpoints:\n  - {name: s, address: 127.0.0.1, port: " + std::to_string(sim) + ", labels: {app: llm, version: v1}}\n"
-         "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n"
-         "  addresses: [{type: IPAddress, value: 127.0.0.1}]\n"
-         "  listeners: [{name: http, port: " + std::to_string(port) + ", protocol: HTTP}]\n"
+  return gateway_base_yaml(port, admin, static_cast<unsigned>(workers), {{"s", sim, "app: llm, version: v1"}},
+                           "  accessLog: {path: /dev/stdout}\n") +
          "---\napiVersion: v1\nkind: Service\nmetadata: {name: llm}\nspec:\n  selector: {app: llm}\n"
          "  ports: [{port: 80, targetPort: 8000}]\n"
          "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: llm}\nspec:\n  host: llm\n"

@@ -26,23 +26,30 @@ Modelsim::Modelsim(std::vector<std::string> args) {
 
 // ---- Config -----------------------------------------------------------------------
 
-std::string render_config(const GatewaySetup& s, uint16_t port, uint16_t admin_port) {
-  std::string y;
-  y += "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: e2e}\nspec:\n";
-  y += "  workers: " + std::to_string(s.workers) + "\n";
-  y += "  admin: {address: 127.0.0.1, port: " + std::to_string(admin_port) + "}\n";
-  y += "  accessLog: {path: /dev/stdout, format: envoy}\n";
-  y += s.gateway_spec_extra;
-  if (!s.gateway_spec_extra.empty() && s.gateway_spec_extra.back() != '\n') y += "\n";
-  if (!s.endpoints.empty()) {
+std::string gateway_base_yaml(uint16_t port, uint16_t admin, unsigned workers,
+                              const std::vector<StaticEndpoint>& endpoints, const std::string& spec_extra) {
+  std::string y = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: e2e}\nspec:\n";
+  y += "  workers: " + std::to_string(workers) + "\n";
+  y += "  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n";
+  y += spec_extra;
+  if (!spec_extra.empty() && spec_extra.back() != '\n') y += "\n";
+  if (!endpoints.empty()) {
     y += "  endpoints:\n";
-    for (const auto& e : s.endpoints)
-      y += "  - {name: " + e.name + ", address: 127.0.0.1, port: " + std::to_string(e.port) + ", labels: {app: " +
-           e.app + "}}\n";
+    for (const auto& e : endpoints)
+      y += "  - {name: " + e.name + ", address: 127.0.0.1, port: " + std::to_string(e.port) + ", labels: {" + e.labels +
+           "}}\n";
   }
   y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n";
   y += "  gatewayClassName: infergate\n  addresses: [{type: IPAddress, value: 127.0.0.1}]\n";
   y += "  listeners: [{name: http, port: " + std::to_string(port) + ", protocol: HTTP}]\n";
+  return y;
+}
+
+std::string render_config(const GatewaySetup& s, uint16_t port, uint16_t admin_port) {
+  std::vector<StaticEndpoint> endpoints;
+  for (const auto& e : s.endpoints) endpoints.push_back({e.name, e.port, "app: " + e.app});
+  std::string y = gateway_base_yaml(port, admin_port, s.workers, endpoints,
+                                    "  accessLog: {path: /dev/stdout, format: envoy}\n" + s.gateway_spec_extra);
   y += "---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool}\nspec:\n";
   y += "  selector: {matchLabels: {app: " + s.pool_app + "}}\n";
   y += "  targetPorts: [{number: 8000}]\n";

@@ -47,6 +47,19 @@ struct GatewaySetup {
 
 std::string render_config(const GatewaySetup& setup, uint16_t port, uint16_t admin_port);
 
+// A pod outside a cluster, as a GatewayConfig endpoint on 127.0.0.1.
+struct StaticEndpoint {
+  std::string name;
+  uint16_t port = 0;
+  std::string labels;  // the inside of a YAML flow mapping: "app: llm, version: v1"
+};
+
+// What every generated test config starts with: the GatewayConfig (workers, admin on
+// `admin`, the endpoints, then `spec_extra`: more 2-space indented lines under spec) and a
+// Gateway "gw" with one HTTP listener on 127.0.0.1:`port`.
+std::string gateway_base_yaml(uint16_t port, uint16_t admin, unsigned workers,
+                              const std::vector<StaticEndpoint>& endpoints, const std::string& spec_extra = {});
+
 class Gateway {
  public:
   using Render = std::function<std::string(uint16_t port, uint16_t admin_port)>;
