@@ -77,6 +77,8 @@ Try:
   curl -s $gateway/v1/models
   curl -sN --http2-prior-knowledge $gateway/v1/completions -d '{"model":"$model","prompt":"hi","stream":true}'
   curl -s $admin/stats/prometheus | grep envoy_cluster_upstream_rq_total
+  curl -s $admin/weights
+  curl -s -X POST $admin/weights -d '{"name": "llm-route", "weights": {"llm": 75, "llm-v2": 25}}'
   tail -f $logdir/access.log
 EOF
 
