@@ -137,6 +137,7 @@ void Exchange::rewrite_model() {
   if (end > pending_body_.size() || begin >= end) return;
   const std::string quoted = routing::json_quote(*target);
   pending_body_.replace(begin, end - begin, quoted);
+  adapter_ = *target;
   if (const std::string* cl = request_.headers.get("content-length")) {
     uint64_t n = 0;
     auto [ptr, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
@@ -248,6 +249,12 @@ void Exchange::choose_backend() {
   backend_ = &route_->backends[backend];
   cstats_ = snapshot_->stats_for(cluster_);
   rewrite_model();
+  if (snapshot_->version_stats) {
+    std::optional<std::string_view> model;
+    if (body_scan_ && body_scan_->found()) model = body_scan_->model();
+    vstats_ = snapshot_->version_stats->find(backend_, model, adapter_);
+    if (vstats_.objective) vstats_.objective->running.add(1);
+  }
   if (route_->retry && route_->retry->attempts) max_attempts_ = 1 + *route_->retry->attempts;
   if (route_->request_timeout.count() > 0)
     request_deadline_ = std::chrono::steady_clock::now() + route_->request_timeout;
@@ -467,12 +474,14 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
   last_activity_ = std::chrono::steady_clock::now();
   try_deadline_ = kNever;  // Envoy: the per-try timeout ends with the response headers
   response_code_ = head.status;
+  upstream_status_ = head.status;
   cstats_->count_response(head.status);
   strip_hop_by_hop(head.headers, /*keep_te_trailers=*/false);
   head.headers.set("x-envoy-upstream-service-time", std::to_string(upstream_service_ms_));
   apply_response_filters(route_->filters, head.headers);
   if (backend_) apply_response_filters(backend_->filters, head.headers);
   if (!session_cookie_.empty()) head.headers.add_lower("set-cookie", session_cookie_);
+  start_usage(head);
   if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
   head.headers.set("server", "infergate");
   cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), head.status < 500);
@@ -485,6 +494,11 @@ void Exchange::on_response_data(std::string_view data, bool end_stream) {
   if (finished_) return;
   bytes_sent_ += data.size();
   last_activity_ = std::chrono::steady_clock::now();
+  if (!data.empty()) {
+    if (first_byte_ == std::chrono::steady_clock::time_point{}) first_byte_ = last_activity_;
+    last_byte_ = last_activity_;
+    if (usage_) usage_->feed(data);
+  }
   if (end_stream) response_done_ = true;
   downstream_.send_data(data, end_stream);
   if (end_stream) {
@@ -495,6 +509,15 @@ void Exchange::on_response_data(std::string_view data, bool end_stream) {
     upstream_paused_ = true;
     upstream_->pause_response(true);
   }
+}
+
+// Token usage is read from successful OpenAI-style answers (JSON or SSE) that are not
+// compressed; anything else streams through untouched.
+void Exchange::start_usage(const ResponseHead& head) {
+  if (!vstats_.version || head.status < 200 || head.status >= 300 || head.headers.get("content-encoding")) return;
+  const std::string* ct = head.headers.get("content-type");
+  if (!ct) return;
+  if (auto body = metrics::TokenUsageReader::body_of(*ct)) usage_.emplace(*body);
 }
 
 void Exchange::on_response_trailers(HeaderMap&& trailers) {
@@ -730,6 +753,28 @@ void Exchange::finish() {
   if (!downstream_gone_) downstream_.finish();
 }
 
+void Exchange::record_version_stats() {
+  RequestOutcome o;
+  o.status = response_code_;
+  o.local_reply = upstream_status_ == 0;
+  o.flags = flags_;
+  o.duration = std::chrono::steady_clock::now() - start_;
+  if (first_byte_ != std::chrono::steady_clock::time_point{}) {
+    o.ttft = first_byte_ - start_;
+    o.last_byte = last_byte_ - start_;
+  }
+  if (usage_) {
+    if (response_done_) usage_->finish();
+    o.input_tokens = usage_->prompt_tokens();
+    o.output_tokens = usage_->completion_tokens();
+    o.stream_events = usage_->data_events();
+  }
+  o.request_bytes = bytes_received_;
+  o.response_bytes = bytes_sent_;
+  if (vstats_.objective) vstats_.objective->running.sub(1);
+  VersionStats::record(vstats_, o);
+}
+
 void Exchange::log_and_count() {
   const int64_t duration = ms_since(start_);
   ctx_.stats.downstream_rq_active.sub(1);
@@ -738,6 +783,7 @@ void Exchange::log_and_count() {
   ctx_.stats.downstream_rq_time.observe(static_cast<double>(duration));
   if (cstats_ && upstream_service_ms_ >= 0)
     cstats_->upstream_rq_time.observe(static_cast<double>(ms_since(upstream_start_)));
+  if (vstats_.version || vstats_.objective) record_version_stats();
   if (!ctx_.access_log) return;
   metrics::AccessLogEntry e;
   e.start_time = start_wall_;

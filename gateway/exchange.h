@@ -18,7 +18,9 @@
 #include "gateway/response_flags.h"
 #include "gateway/route_actions_apply.h"
 #include "gateway/stream.h"
+#include "gateway/version_stats.h"
 #include "gateway/worker_context.h"
+#include "metrics/token_usage.h"
 #include "routing/body_model.h"
 
 namespace infergate::gateway {
@@ -83,6 +85,8 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void on_per_try_timeout();
   void on_stream_idle_timeout();
   void log_and_count();
+  void start_usage(const ResponseHead& head);
+  void record_version_stats();
 
   WorkerContext& ctx_;
   DownstreamStream& downstream_;
@@ -100,6 +104,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool awaiting_body_model_ = false;
   std::optional<routing::ModelFieldScanner> body_scan_;
   std::vector<std::shared_ptr<MirrorStream>> mirrors_;  // copies of this request (shadows)
+  std::string_view adapter_;    // the model forwarded instead of the body's (in snapshot_'s table)
   std::string session_cookie_;  // Set-Cookie starting a sessionPersistence session ("" = none)
 
   const routing::Route* route_ = nullptr;
@@ -109,6 +114,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   std::string original_path_;  // before a rewrite; "" when the path was not rewritten
   const pools::Cluster* cluster_ = nullptr;
   const ClusterStats* cstats_ = nullptr;
+  VersionStats::Series vstats_;  // resolved once the backend and model are known
   const pools::EndpointState* endpoint_ = nullptr;
   UpstreamStream* upstream_ = nullptr;
   bool upstream_ready_ = false;
@@ -124,6 +130,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   bool upstream_paused_ = false;
   bool downstream_paused_ = false;
   int response_code_ = 0;
+  int upstream_status_ = 0;   // what the model server answered (0: nothing)
   int codec_reply_code_ = 0;  // answered by the codec: logged, counted there
   ResponseFlags flags_;
 
@@ -133,6 +140,9 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   std::chrono::system_clock::time_point start_wall_;
   uint64_t bytes_received_ = 0, bytes_sent_ = 0;
   std::string upstream_host_;
+  // Token metrics: usage read from the response as it streams through, first and last body byte.
+  std::optional<metrics::TokenUsageReader> usage_;
+  std::chrono::steady_clock::time_point first_byte_{}, last_byte_{};
 
   static constexpr auto kNever = std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point request_deadline_ = kNever;

@@ -2,7 +2,9 @@
 // end as a plain proxied response.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 
 namespace infergate::gateway {
@@ -27,46 +29,53 @@ enum class ResponseFlag : uint32_t {
   FaultInjected = 1u << 15,            // FI: a fault aborted the request
 };
 
+struct ResponseFlagName {
+  ResponseFlag flag;
+  const char* name;
+};
+
+// Every flag with its short name, in the order Envoy prints them.
+inline constexpr ResponseFlagName kResponseFlagNames[] = {
+    {ResponseFlag::UpstreamRequestTimeout, "UT"},
+    {ResponseFlag::UpstreamConnectionFailure, "UF"},
+    {ResponseFlag::UpstreamConnectionTermination, "UC"},
+    {ResponseFlag::UpstreamOverflow, "UO"},
+    {ResponseFlag::NoRouteFound, "NR"},
+    {ResponseFlag::DelayInjected, "DI"},
+    {ResponseFlag::FaultInjected, "FI"},
+    {ResponseFlag::NoHealthyUpstream, "UH"},
+    {ResponseFlag::DownstreamConnectionTermination, "DC"},
+    {ResponseFlag::UpstreamRemoteReset, "UR"},
+    {ResponseFlag::LocalReset, "LR"},
+    {ResponseFlag::UpstreamRetryLimitExceeded, "URX"},
+    {ResponseFlag::NoClusterFound, "NC"},
+    {ResponseFlag::UpstreamProtocolError, "UPE"},
+    {ResponseFlag::DownstreamProtocolError, "DPE"},
+    {ResponseFlag::StreamIdleTimeout, "SI"},
+};
+inline constexpr size_t kResponseFlagCount = std::size(kResponseFlagNames);
+
 class ResponseFlags {
  public:
   void set(ResponseFlag f) { bits_ |= static_cast<uint32_t>(f); }
   bool has(ResponseFlag f) const { return bits_ & static_cast<uint32_t>(f); }
   bool empty() const { return bits_ == 0; }
   // Envoy's short form, comma-separated in Envoy's order; "-" when none.
-  std::string to_string() const {
-    static constexpr struct {
-      ResponseFlag flag;
-      const char* name;
-    } kNames[] = {
-        {ResponseFlag::UpstreamRequestTimeout, "UT"},
-        {ResponseFlag::UpstreamConnectionFailure, "UF"},
-        {ResponseFlag::UpstreamConnectionTermination, "UC"},
-        {ResponseFlag::UpstreamOverflow, "UO"},
-        {ResponseFlag::NoRouteFound, "NR"},
-        {ResponseFlag::DelayInjected, "DI"},
-        {ResponseFlag::FaultInjected, "FI"},
-        {ResponseFlag::NoHealthyUpstream, "UH"},
-        {ResponseFlag::DownstreamConnectionTermination, "DC"},
-        {ResponseFlag::UpstreamRemoteReset, "UR"},
-        {ResponseFlag::LocalReset, "LR"},
-        {ResponseFlag::UpstreamRetryLimitExceeded, "URX"},
-        {ResponseFlag::NoClusterFound, "NC"},
-        {ResponseFlag::UpstreamProtocolError, "UPE"},
-        {ResponseFlag::DownstreamProtocolError, "DPE"},
-        {ResponseFlag::StreamIdleTimeout, "SI"},
-    };
-    if (bits_ == 0) return "-";
-    std::string out;
-    for (const auto& n : kNames) {
-      if (!has(n.flag)) continue;
-      if (!out.empty()) out.push_back(',');
-      out.append(n.name);
-    }
-    return out;
-  }
+  std::string to_string() const;
 
  private:
   uint32_t bits_ = 0;
 };
+
+inline std::string ResponseFlags::to_string() const {
+  if (bits_ == 0) return "-";
+  std::string out;
+  for (const auto& n : kResponseFlagNames) {
+    if (!has(n.flag)) continue;
+    if (!out.empty()) out.push_back(',');
+    out.append(n.name);
+  }
+  return out;
+}
 
 }  // namespace infergate::gateway

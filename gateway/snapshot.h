@@ -12,6 +12,7 @@
 #include "config/diagnostic.h"
 #include "config/model.h"
 #include "gateway/proxy_stats.h"
+#include "gateway/version_stats.h"
 #include "pools/cluster.h"
 #include "routing/model_rewrite.h"
 #include "routing/route_table.h"
@@ -26,6 +27,7 @@ struct Snapshot {
   std::shared_ptr<const pools::ClusterSet> clusters;
   std::shared_ptr<const routing::ModelRewriteTable> models;  // InferenceModel / ...Rewrite per pool
   std::vector<ClusterStats> cluster_stats;  // parallel to clusters->clusters()
+  std::shared_ptr<const VersionStats> version_stats;  // per route backend, model and adapter
 
   const ClusterStats* stats_for(const pools::Cluster* c) const {
     return &cluster_stats[static_cast<size_t>(c - clusters->clusters().data())];
@@ -33,7 +35,7 @@ struct Snapshot {
 };
 
 // Builds a snapshot from a loaded config: route table, clusters (endpoint state shared
-// with earlier snapshots through `registry`), cluster statistics. Problems go to
+// with earlier snapshots through `registry`), cluster and per-version statistics. Problems go to
 // *errors; a snapshot with errors must not be published.
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config, uint64_t version,
                                                std::string source, pools::EndpointRegistry& registry,

@@ -26,4 +26,14 @@ const std::vector<double> kGieLatencyBucketsSeconds = {
     0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10,
     15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
 
+const std::vector<double> kTokenLatencyBucketsSeconds = {
+    0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2,
+    0.3, 0.5, 0.75, 1, 2.5, 5, 10};
+
+const std::vector<double> kTokenCountBuckets = {
+    1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072,
+    262144, 524288, 1048576};
+
+const std::vector<double> kSizeBucketsBytes = exponential_buckets(64, 2, 25);
+
 }  // namespace infergate::metrics

@@ -15,4 +15,13 @@ extern const std::vector<double> kEnvoyLatencyBucketsMs;
 // Gateway API Inference Extension request-duration bounds, 5 ms .. 3600 s.
 extern const std::vector<double> kGieLatencyBucketsSeconds;
 
+// Time per output token, 1 ms .. 10 s: decode steps of today's servers take 5-100 ms.
+extern const std::vector<double> kTokenLatencyBucketsSeconds;
+
+// Token counts per request, 1 .. 1M (powers of two from 8).
+extern const std::vector<double> kTokenCountBuckets;
+
+// Request and response sizes in bytes, 64 B .. 1 GiB (powers of two).
+extern const std::vector<double> kSizeBucketsBytes;
+
 }  // namespace infergate::metrics

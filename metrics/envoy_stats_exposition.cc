@@ -101,10 +101,13 @@ std::string Registry::envoy_stats_text() const {
       for (const auto& [labels, series] : family->series) {
         std::string value;
         switch (family->type) {
-          case MetricType::Counter:
-            detail::append_uint(value, detail::read_counter(st, *series));
+          case MetricType::Counter: {
+            const uint64_t v = detail::read_counter(st, *series);
+            if (v == 0 && family->sparse) break;
+            detail::append_uint(value, v);
             scalars.emplace_back(stat_name(*family, *series), std::move(value));
             break;
+          }
           case MetricType::Gauge:
             append_gauge(value, detail::read_gauge(st, *series));
             scalars.emplace_back(stat_name(*family, *series), std::move(value));

@@ -58,11 +58,14 @@ void append_series(std::string& out, const RegistryState& st, std::string_view n
                    std::string_view counter_suffix) {
   for (const auto& [labels, series] : f.series) {
     switch (f.type) {
-      case MetricType::Counter:
+      case MetricType::Counter: {
+        const uint64_t v = detail::read_counter(st, *series);
+        if (v == 0 && f.sparse) break;
         append_sample(out, name, counter_suffix, *series);
-        detail::append_uint(out, detail::read_counter(st, *series));
+        detail::append_uint(out, v);
         out += '\n';
         break;
+      }
       case MetricType::Gauge:
         append_sample(out, name, {}, *series);
         detail::append_double(out, detail::read_gauge(st, *series));

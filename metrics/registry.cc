@@ -105,7 +105,8 @@ void check_collisions(const RegistryState& st, std::string_view name, MetricType
 
 std::pair<Family*, Series*> get_or_create(RegistryState& st, MetricType type, std::string_view name,
                                                       std::string_view help, std::span<const double> bounds,
-                                                      const Labels& labels, std::string_view envoy_name) {
+                                                      const Labels& labels, std::string_view envoy_name,
+                                                      bool sparse = false) {
   if (!is_valid_metric_name(name)) fail(name, "invalid metric name");
   if (!envoy_name.empty() && !is_valid_envoy_name(envoy_name)) {
     fail(name, "invalid Envoy stat name \"" + std::string(envoy_name) + "\"");
@@ -121,6 +122,7 @@ std::pair<Family*, Series*> get_or_create(RegistryState& st, MetricType type, st
       fail(name, std::string("already registered as a ") + type_name(family->type) + ", not a " + type_name(type));
     }
     if (family->bounds != checked) fail(name, "already registered with other histogram buckets");
+    if (family->sparse != sparse) fail(name, sparse ? "already registered as a dense counter" : "already registered as a sparse counter");
   } else {
     check_collisions(st, name, type);
   }
@@ -149,6 +151,7 @@ std::pair<Family*, Series*> get_or_create(RegistryState& st, MetricType type, st
     f->help = std::string(help);
     f->type = type;
     f->bounds = std::move(checked);
+    f->sparse = sparse;
     for (std::string& s : prometheus_samples(name, type)) st.prometheus_samples.insert(std::move(s));
     const std::string fam = openmetrics_family(name, type);
     for (std::string& s : openmetrics_names(name, type)) st.openmetrics_names.try_emplace(std::move(s), type, fam);
@@ -193,6 +196,12 @@ unsigned Registry::shards() const { return state_->shards; }
 Counter Registry::counter(std::string_view name, std::string_view help, const Labels& labels,
                           std::string_view envoy_name) {
   const auto [f, s] = get_or_create(*state_, MetricType::Counter, name, help, {}, labels, envoy_name);
+  return Counter(s->cell0, state_->shards);
+}
+
+Counter Registry::sparse_counter(std::string_view name, std::string_view help, const Labels& labels,
+                                 std::string_view envoy_name) {
+  const auto [f, s] = get_or_create(*state_, MetricType::Counter, name, help, {}, labels, envoy_name, true);
   return Counter(s->cell0, state_->shards);
 }
 

@@ -45,6 +45,12 @@ class Registry {
   // empty = shown there as family{labels}.
   Counter counter(std::string_view name, std::string_view help, const Labels& labels = {},
                   std::string_view envoy_name = {});
+  // As counter(), for families whose label sets are created ahead of time but rarely count
+  // (errors by response flag per version): a series is left out of every exposition while it
+  // is 0, so a scrape is not thousands of zeros. A family is sparse or not from its first
+  // series on; mixing the two throws std::invalid_argument.
+  Counter sparse_counter(std::string_view name, std::string_view help, const Labels& labels = {},
+                         std::string_view envoy_name = {});
   Gauge gauge(std::string_view name, std::string_view help, const Labels& labels = {},
               std::string_view envoy_name = {});
   // bounds: finite, strictly increasing upper bounds (a trailing +Inf is accepted

@@ -33,6 +33,7 @@ struct Family {
   std::string help;
   MetricType type = MetricType::Counter;
   std::vector<double> bounds;  // histograms only
+  bool sparse = false;         // counters: series at 0 are left out of every exposition
   std::map<Labels, std::unique_ptr<Series>> series;
 };
 

@@ -89,6 +89,34 @@ std::optional<std::string_view> ModelRewriteTable::rewrite(std::string_view pool
   return std::nullopt;
 }
 
+std::vector<std::string_view> ModelRewriteTable::models(std::string_view pool_cluster) const {
+  std::vector<std::string_view> out;
+  if (const Pool* pool = find(pool_cluster)) {
+    for (const auto& [model, split] : pool->exact) out.push_back(model);
+    for (const auto& [model, claim] : pool->claims)
+      if (!pool->exact.contains(model)) out.push_back(model);
+  }
+  return out;
+}
+
+// The same precedence as rewrite(), listing instead of drawing.
+std::vector<std::string_view> ModelRewriteTable::targets(std::string_view pool_cluster,
+                                                         std::string_view model) const {
+  std::vector<std::string_view> out;
+  const Pool* pool = find(pool_cluster);
+  if (!pool) return out;
+  const Split* split = nullptr;
+  if (auto it = pool->exact.find(model); it != pool->exact.end()) {
+    split = &it->second;
+  } else if (auto c = pool->claims.find(model); c != pool->claims.end()) {
+    if (c->second.split) split = &*c->second.split;
+  } else if (pool->generic) {
+    split = &*pool->generic;
+  }
+  if (split) out.assign(split->models.begin(), split->models.end());
+  return out;
+}
+
 config::Criticality ModelRewriteTable::criticality(std::string_view pool_cluster,
                                                    std::string_view model) const {
   if (const Pool* pool = find(pool_cluster)) {

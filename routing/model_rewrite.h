@@ -50,6 +50,13 @@ class ModelRewriteTable {
   std::optional<int32_t> objective_priority(std::string_view pool_cluster,
                                             std::string_view objective) const;
 
+  // What the metrics label sets are built from (gateway/version_stats.h): the models the pool
+  // knows by name (InferenceModel modelNames and exact InferenceModelRewrite matches), and
+  // every model rewrite() can return for `model` there (for a model nobody declared: the
+  // generic rule's targets). Views into the table, in no particular order.
+  std::vector<std::string_view> models(std::string_view pool_cluster) const;
+  std::vector<std::string_view> targets(std::string_view pool_cluster, std::string_view model) const;
+
   // True when no pool has a model, rewrite or objective: the request path can skip lookups.
   bool empty() const { return pools_.empty(); }
 

@@ -36,6 +36,7 @@ std::string tool_path(const std::string& name) {
       {"nghttp", INFERGATE_E2E_NGHTTP},
       {"h2load", INFERGATE_E2E_H2LOAD},
       {"promtool", INFERGATE_E2E_PROMTOOL},
+      {"prometheus", INFERGATE_E2E_PROMETHEUS},
   };
   auto it = tools.find(name);
   if (it == tools.end()) return {};

@@ -33,7 +33,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 std::string infergate_path();
 std::string modelsim_path();
 std::string source_path(const std::string& relative);
-// A client tool found at configure time ("curl", "nghttp", "h2load", "promtool"), or ""
+// A client tool found at configure time ("curl", "nghttp", "h2load", "promtool", "prometheus"), or ""
 // when it was not found: tests that need it skip.
 std::string tool_path(const std::string& name);
 

@@ -222,5 +222,23 @@ TEST(Buckets, ExponentialAndPresets) {
   EXPECT_NO_THROW(r.histogram("b_seconds", "h", kGieLatencyBucketsSeconds));
 }
 
+
+TEST(Registry, SparseCountersAreHiddenWhileZero) {
+  Registry r(2);
+  Counter quiet = r.sparse_counter("errs_total", "errors", {{"flag", "UF"}}, "errs.UF");
+  Counter loud = r.sparse_counter("errs_total", "errors", {{"flag", "UH"}}, "errs.UH");
+  loud.inc(3);
+  const std::string text = r.prometheus_text();
+  EXPECT_EQ(text.find("flag=\"UF\""), std::string::npos) << text;
+  EXPECT_NE(text.find("errs_total{flag=\"UH\"} 3"), std::string::npos) << text;
+  EXPECT_EQ(r.envoy_stats_text().find("errs.UF"), std::string::npos);
+  EXPECT_NE(r.envoy_stats_text().find("errs.UH: 3"), std::string::npos);
+  quiet.inc();
+  EXPECT_NE(r.prometheus_text().find("errs_total{flag=\"UF\"} 1"), std::string::npos);
+  EXPECT_THROW(r.counter("errs_total", "errors", {{"flag", "UC"}}), std::invalid_argument);
+  r.counter("dense_total", "d");
+  EXPECT_THROW(r.sparse_counter("dense_total", "d", {{"a", "b"}}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace infergate::metrics
