@@ -91,6 +91,17 @@ struct BodyRouting {
   uint32_t max_bytes = 1024 * 1024;  // = the per-stream buffer: holding it costs nothing extra
 };
 
+// Scraping the model servers of InferencePools (their /metrics: queue depth, KV-cache use,
+// loaded LoRA adapters), the signals the endpoint picker and the pool gauges read. Defaults are
+// the Inference Extension's: every 50 ms, data older than 200 ms is stale.
+struct ModelServerMetrics {
+  bool enabled = true;
+  std::string path = "/metrics";
+  std::chrono::milliseconds interval{50};
+  std::chrono::milliseconds timeout{1000};      // one scrape, connect included
+  std::chrono::milliseconds stale_after{200};
+};
+
 struct GatewayConfig {
   ObjectMeta meta;          // name "" when no GatewayConfig document was given
   uint32_t workers = 0;     // 0 = one worker per core
@@ -99,6 +110,7 @@ struct GatewayConfig {
   Limits limits;
   Timeouts timeouts;
   BodyRouting body_routing;
+  ModelServerMetrics model_server_metrics;
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and

@@ -56,6 +56,24 @@ void parse_body_routing(const MapView& m, BodyRouting& b) {
   if (auto v = m.integer("maxBytes", 1024, 64ll << 20)) b.max_bytes = static_cast<uint32_t>(*v);
 }
 
+void parse_model_server_metrics(ParseContext& ctx, const MapView& m, ModelServerMetrics& msm) {
+  m.allow({"enabled", "path", "interval", "timeout", "staleAfter"});
+  if (auto e = m.boolean("enabled")) msm.enabled = *e;
+  if (auto p = m.string("path")) {
+    if (p->empty() || (*p)[0] != '/') ctx.error(m.node()["path"], m.path_of("path"), "must start with \"/\"");
+    else msm.path = *p;
+  }
+  auto positive = [&](const char* field, std::chrono::milliseconds& out) {
+    if (auto d = m.duration(field)) {
+      if (d->count() <= 0) ctx.error(m.node()[field], m.path_of(field), "must be more than 0");
+      else out = *d;
+    }
+  };
+  positive("interval", msm.interval);
+  positive("timeout", msm.timeout);
+  positive("staleAfter", msm.stale_after);
+}
+
 void parse_endpoints(ParseContext& ctx, const MapView& spec, Collected& out) {
   for (const auto& [path, node] : spec.list("endpoints")) {
     MapView m(ctx, node, path);
@@ -87,13 +105,15 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_resources.push_back(ctx.resource());
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
-    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "endpoints"});
+    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
+                 "endpoints"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
     if (auto m = spec->map("limits")) parse_limits(*m, gc.limits);
     if (auto m = spec->map("timeouts")) parse_timeouts(*m, gc.timeouts);
     if (auto m = spec->map("bodyRouting")) parse_body_routing(*m, gc.body_routing);
+    if (auto m = spec->map("modelServerMetrics")) parse_model_server_metrics(ctx, *m, gc.model_server_metrics);
     parse_endpoints(ctx, *spec, out);
   }
   out.config.gateway = std::move(gc);

@@ -1,6 +1,6 @@
 // The admin API: Envoy's paths (/ready, /server_info, /stats, /stats/prometheus,
 // /config_dump, /clusters, /healthcheck/fail|ok, /drain_listeners, /quitquitquit,
-// /reset_counters, /logging) plus /metrics. Registered by the Server, which owns the
+// /reset_counters, /logging) plus /metrics and /pools. Registered by the Server, which owns the
 // state they show; every handler runs on the control thread.
 #include <boost/asio/post.hpp>
 
@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include "config/cluster_names.h"
 #include "gateway/server.h"
 
 namespace infergate::gateway {
@@ -106,6 +107,28 @@ std::string health_flags(const pools::EndpointState& e, int64_t now) {
   return "healthy";
 }
 
+// One InferencePool endpoint as /pools shows it: health, in-flight count, scraped signals.
+json pool_endpoint(const pools::EndpointState& e, int64_t now, int64_t stale_after_ms) {
+  const int64_t at = e.scraped_at_ms.load(std::memory_order_relaxed);
+  json j{{"address", e.key()},
+         {"name", e.name},
+         {"labels", e.labels},
+         {"health_flags", health_flags(e, now)},
+         {"rq_active", e.active_requests.load(std::memory_order_relaxed)},
+         {"queue_size", e.queue_size.load(std::memory_order_relaxed)},
+         {"running_requests", e.running_requests.load(std::memory_order_relaxed)},
+         {"kv_cache_usage", e.kv_cache_usage.load(std::memory_order_relaxed)},
+         {"scraped_ms_ago", at == 0 ? json(nullptr) : json(now - at)},
+         {"stale", at == 0 || now - at > stale_after_ms},
+         {"scrape_failures", e.scrape_failures.load(std::memory_order_relaxed)}};
+  std::lock_guard lock(e.detail_mu);
+  j["running_adapters"] = e.detail.running_adapters;
+  j["waiting_adapters"] = e.detail.waiting_adapters;
+  j["max_loras"] = e.detail.max_loras ? json(*e.detail.max_loras) : json(nullptr);
+  j["last_error"] = e.detail.last_error;
+  return j;
+}
+
 }  // namespace
 
 void Server::register_admin() {
@@ -202,6 +225,31 @@ void Server::register_admin() {
                  }
                }
                return AdminResponse::text(std::move(out));
+             });
+  admin_.add("/pools", "GET", "InferencePools: every endpoint with its health and live model-server signals",
+             [this](const AdminRequest&) {
+               if (!current_) return AdminResponse::error(503, "no config yet");
+               const int64_t now = pools::steady_now_ms();
+               const auto& msm = current_->config->gateway.model_server_metrics;
+               json ps = json::array();
+               for (const auto& c : current_->clusters->clusters()) {
+                 if (!config::is_inference_pool_cluster(c.name)) continue;
+                 json eps = json::array();
+                 for (const auto& e : c.endpoints) eps.push_back(pool_endpoint(*e, now, msm.stale_after.count()));
+                 ps.push_back({{"name", std::string(config::cluster_object_name(c.name))},
+                               {"cluster", c.name},
+                               {"ready", c.available(now)},
+                               {"endpoint_picker", c.endpoint_picker ? json(c.endpoint_picker->name) : json(nullptr)},
+                               {"endpoints", std::move(eps)}});
+               }
+               return AdminResponse::json(json{{"version", version_},
+                                               {"scrape", {{"enabled", msm.enabled},
+                                                           {"path", msm.path},
+                                                           {"interval_ms", msm.interval.count()},
+                                                           {"stale_after_ms", msm.stale_after.count()}}},
+                                               {"pools", std::move(ps)}}
+                                              .dump(2) +
+                                          "\n");
              });
   admin_.add("/healthcheck/fail", "POST", "make /ready answer 503 (take this instance out of rotation)",
              [this](const AdminRequest&) {

@@ -68,6 +68,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
   reload_failed_ = registry_->counter("infergate_config_reload_total", "Config changes by result",
                                       {{"result", "failure"}}, "infergate.config.reload_failure");
   access_log_ = open_access_log(initial_);
+  scraper_ = std::make_unique<ModelServerScraper>(control_, *registry_);
   const WorkerOptions wo = worker_options(initial_);
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(i, wo, stats_, access_log_.get()));
@@ -95,6 +96,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   ++version_;
   current_ = snap;
   for (auto& w : workers_) w->publish(snap);
+  scraper_->update(snap);
   endpoints_.prune();
   config_version_gauge_.set(static_cast<double>(version_));
   reload_ok_.inc();
@@ -185,6 +187,7 @@ void Server::stop_now(int exit_code) {
   state_ = ServerState::Stopping;
   exit_code_ = exit_code;
   if (watcher_) watcher_->stop();
+  scraper_->stop();
   admin_.close();
   signals_.cancel();
   drain_timer_.cancel();

@@ -23,6 +23,7 @@
 #include "gateway/proxy_stats.h"
 #include "gateway/snapshot.h"
 #include "gateway/worker.h"
+#include "gateway/model_server_scraper.h"
 #include "metrics/access_log.h"
 #include "metrics/registry.h"
 #include "pools/endpoint_state.h"
@@ -109,6 +110,7 @@ class Server {
   config::Config initial_;
   config::ConfigStore store_;  // the documents serving now
   std::unique_ptr<ConfigWatcher> watcher_;
+  std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
   uint64_t last_rejected_files_ = 0;  // fingerprint of the files last rejected (0 = none)
   metrics::Gauge config_version_gauge_;
   metrics::Counter reload_ok_, reload_failed_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace infergate::pools {
 
@@ -33,6 +34,20 @@ struct EndpointState {
   std::atomic<uint32_t> consecutive_failures{0};
   std::atomic<int64_t> ejected_until_ms{0};  // steady_now_ms() before which it is ejected
   std::atomic<uint32_t> times_ejected{0};    // multiplies the ejection time (Envoy)
+
+  // What the model server's /metrics last said (pools/model_server_metrics.h), written by the
+  // scraper only. scraped_at_ms: steady_now_ms() of the last good scrape, 0 = never.
+  std::atomic<double> queue_size{0}, running_requests{0}, kv_cache_usage{0};
+  std::atomic<int64_t> scraped_at_ms{0};
+  std::atomic<uint32_t> scrape_failures{0};  // in a row
+  // Scraped facts only the control thread reads (for /pools), under detail_mu.
+  struct ScrapeDetail {
+    std::vector<std::string> running_adapters, waiting_adapters;
+    std::optional<uint32_t> max_loras;
+    std::string last_error;
+  };
+  mutable std::mutex detail_mu;
+  ScrapeDetail detail;
 
   // "address:port", or "[v6]:port" for IPv6 literals.
   std::string key() const;

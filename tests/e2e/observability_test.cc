@@ -229,6 +229,64 @@ TEST(Observability, PrometheusSeesPerVersionRequestsErrorsAndLatency) {
   EXPECT_GE(checked, 10u);
 }
 
+// The pool's model server as the scraper sees it: its queue in /pools and in the Inference
+// Extension's pool gauges while requests wait, back to 0 after, stale once it is gone.
+TEST(Observability, PoolsShowScrapedSignalsAndPoolGaugesAverageThem) {
+  // One sequence at a time, ~0.6 s each: of four concurrent requests three wait.
+  Modelsim sim({"--max-num-seqs", "1", "--itl-ms", "15", "--output-tokens", "40"});
+  Gateway gw(one_upstream(sim));
+  auto pool_endpoint = [&] {
+    auto j = nlohmann::json::parse(gw.admin("GET", "/pools").body, nullptr, false);
+    if (!j.is_object() || j["pools"].size() != 1 || j["pools"][0]["endpoints"].size() != 1) return nlohmann::json();
+    return j["pools"][0]["endpoints"][0];
+  };
+  auto gauge = [&](const std::string& series) {
+    const std::string text = gw.admin("GET", "/stats/prometheus").body;
+    const size_t at = text.find(series + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 1));
+  };
+  auto wait_until = [](auto done, milliseconds timeout) {
+    for (const auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(milliseconds(20)))
+      if (done()) return true;
+    return false;
+  };
+  ASSERT_TRUE(wait_until([&] { return pool_endpoint().value("stale", true) == false; }, scaled(3000)))
+      << pool_endpoint().dump();
+  EXPECT_EQ(gauge("inference_pool_ready_pods{name=\"pool\"}"), 1);
+
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&] {
+      if (http_request(gw.port(), "POST", "/v1/chat/completions", {}, chat_body(40, false), scaled(20000)).status == 200)
+        ++ok;
+    });
+  double max_queue = 0, max_gauge = 0;
+  wait_until(
+      [&] {
+        auto e = pool_endpoint();
+        if (!e.is_null() && !e.value("stale", true)) max_queue = std::max(max_queue, e.value("queue_size", 0.0));
+        max_gauge = std::max(max_gauge, gauge("inference_pool_average_queue_size{name=\"pool\"}"));
+        return max_queue >= 2 && max_gauge >= 2;
+      },
+      scaled(3000));
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_GE(max_queue, 2) << "three requests waited in the model server's queue";
+  EXPECT_GE(max_gauge, 2);
+  EXPECT_TRUE(wait_until([&] { return gauge("inference_pool_average_queue_size{name=\"pool\"}") == 0; }, scaled(2000)));
+
+  // The model server goes away: its data ages and the scrape errors show, readiness does not
+  // change (that is health checking's and outlier detection's call).
+  sim.process().kill_now();
+  ASSERT_TRUE(wait_until([&] { return pool_endpoint().value("stale", false); }, scaled(3000)));
+  const auto gone = pool_endpoint();
+  EXPECT_GT(gone.value("scrape_failures", 0), 0) << gone.dump();
+  EXPECT_NE(gone.value("last_error", ""), "") << gone.dump();
+  EXPECT_GT(gw.stat("infergate.model_server.scrape_failure"), 0);
+  EXPECT_EQ(gauge("inference_pool_ready_pods{name=\"pool\"}"), 1);
+}
+
 TEST(Observability, ShippedRulesPassPromtool) {
   E2E_REQUIRE_TOOL(promtool_bin, "promtool");
   CommandResult rules =
