@@ -102,6 +102,13 @@ struct ModelServerMetrics {
   std::chrono::milliseconds stale_after{200};
 };
 
+// The families infergate adds to Envoy's (which are always there).
+struct MetricsConfig {
+  // infergate_version_* and the Inference Extension's inference_objective_* families, one
+  // label set per (route, backend, version, model, adapter).
+  bool per_version = true;
+};
+
 struct GatewayConfig {
   ObjectMeta meta;          // name "" when no GatewayConfig document was given
   uint32_t workers = 0;     // 0 = one worker per core
@@ -111,6 +118,7 @@ struct GatewayConfig {
   Timeouts timeouts;
   BodyRouting body_routing;
   ModelServerMetrics model_server_metrics;
+  MetricsConfig metrics;
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and

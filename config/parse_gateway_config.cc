@@ -74,6 +74,11 @@ void parse_model_server_metrics(ParseContext& ctx, const MapView& m, ModelServer
   positive("staleAfter", msm.stale_after);
 }
 
+void parse_metrics(const MapView& m, MetricsConfig& metrics) {
+  m.allow({"perVersion"});
+  if (auto b = m.boolean("perVersion")) metrics.per_version = *b;
+}
+
 void parse_endpoints(ParseContext& ctx, const MapView& spec, Collected& out) {
   for (const auto& [path, node] : spec.list("endpoints")) {
     MapView m(ctx, node, path);
@@ -106,13 +111,14 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
     spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
-                 "endpoints"});
+                 "metrics", "endpoints"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
     if (auto m = spec->map("limits")) parse_limits(*m, gc.limits);
     if (auto m = spec->map("timeouts")) parse_timeouts(*m, gc.timeouts);
     if (auto m = spec->map("bodyRouting")) parse_body_routing(*m, gc.body_routing);
+    if (auto m = spec->map("metrics")) parse_metrics(*m, gc.metrics);
     if (auto m = spec->map("modelServerMetrics")) parse_model_server_metrics(ctx, *m, gc.model_server_metrics);
     parse_endpoints(ctx, *spec, out);
   }

@@ -95,12 +95,6 @@ void ModelServerScraper::update(const std::shared_ptr<const Snapshot>& snap) {
     t->stream.socket().close(ignored);
   }
   targets_ = std::move(next);
-  for (auto& [key, t] : targets_) {
-    t->request = http::request<http::empty_body>(http::verb::get, options_.path, 11);
-    t->request.set(http::field::host, key);
-    t->request.set(http::field::user_agent, "infergate-scraper");
-    t->request.keep_alive(true);
-  }
   if (!running_) {
     running_ = true;
     tick();
@@ -120,6 +114,12 @@ void ModelServerScraper::tick() {
 
 void ModelServerScraper::scrape(const std::shared_ptr<Target>& t) {
   t->busy = true;
+  // Built per scrape, never while one is in flight: async_write reads it until it completes,
+  // and a reload may change the path.
+  t->request = http::request<http::empty_body>(http::verb::get, options_.path, 11);
+  t->request.set(http::field::host, t->endpoint->key());
+  t->request.set(http::field::user_agent, "infergate-scraper");
+  t->request.keep_alive(true);
   t->stream.expires_after(options_.timeout);
   auto fail = [this, t](const std::string& why) {
     t->busy = false;

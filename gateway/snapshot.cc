@@ -13,7 +13,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   snap->models = routing::ModelRewriteTable::build(*config);
   snap->cluster_stats.reserve(snap->clusters->clusters().size());
   for (const auto& c : snap->clusters->clusters()) snap->cluster_stats.emplace_back(metrics, c.name);
-  snap->version_stats = VersionStats::build(*config, *snap->routes, *snap->clusters, *snap->models, metrics);
+  if (config->gateway.metrics.per_version)
+    snap->version_stats = VersionStats::build(*config, *snap->routes, *snap->clusters, *snap->models, metrics);
   snap->config = std::move(config);
   return snap;
 }

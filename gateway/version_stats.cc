@@ -110,13 +110,13 @@ class VersionStatsBuilder {
       v->errors[i] = r_.sparse_counter("infergate_version_request_errors_total",
                                        "Requests per version that ended with an Envoy response flag, by flag", l);
     }
-    v->duration = r_.histogram("infergate_version_request_duration_seconds",
-                               "Request time per version, request headers in to last response byte out (s)",
-                               metrics::kGieLatencyBucketsSeconds, labels);
-    v->ttft = r_.histogram("infergate_version_time_to_first_token_seconds",
-                           "Time to the first response body byte per version (s)", metrics::kGieLatencyBucketsSeconds,
-                           labels);
-    v->tpot = r_.histogram("infergate_version_time_per_output_token_seconds",
+    v->duration = r_.sparse_histogram("infergate_version_request_duration_seconds",
+                                      "Request time per version, request headers in to last response byte out (s)",
+                                      metrics::kRequestLatencyBucketsSeconds, labels);
+    v->ttft = r_.sparse_histogram("infergate_version_time_to_first_token_seconds",
+                                  "Time to the first response body byte per version (s)",
+                                  metrics::kRequestLatencyBucketsSeconds, labels);
+    v->tpot = r_.sparse_histogram("infergate_version_time_per_output_token_seconds",
                            "Time per output token after the first, of streamed responses, per version (s)",
                            metrics::kTokenLatencyBucketsSeconds, labels);
     v->input_tokens = r_.counter("infergate_version_input_tokens_total",
@@ -144,25 +144,25 @@ class VersionStatsBuilder {
                                        "target model.",
                                        l);
     }
-    o->duration = r_.histogram("inference_objective_request_duration_seconds",
+    o->duration = r_.sparse_histogram("inference_objective_request_duration_seconds",
                                "Inference objective response latency distribution in seconds for each model and "
                                "target model.",
                                metrics::kGieLatencyBucketsSeconds, labels);
-    o->normalized_tpot = r_.histogram("inference_objective_normalized_time_per_output_token_seconds",
+    o->normalized_tpot = r_.sparse_histogram("inference_objective_normalized_time_per_output_token_seconds",
                                       "Inference objective latency divided by number of output tokens in seconds for "
                                       "each model and target model.",
                                       metrics::kTokenLatencyBucketsSeconds, labels);
-    o->input_tokens = r_.histogram("inference_objective_input_tokens",
+    o->input_tokens = r_.sparse_histogram("inference_objective_input_tokens",
                                    "Inference objective input token count distribution for requests in each model.",
                                    metrics::kTokenCountBuckets, labels);
-    o->output_tokens = r_.histogram("inference_objective_output_tokens",
+    o->output_tokens = r_.sparse_histogram("inference_objective_output_tokens",
                                     "Inference objective output token count distribution for requests in each model.",
                                     metrics::kTokenCountBuckets, labels);
-    o->request_sizes = r_.histogram("inference_objective_request_sizes",
+    o->request_sizes = r_.sparse_histogram("inference_objective_request_sizes",
                                     "Inference objective requests size distribution in bytes for each model and target "
                                     "model.",
                                     metrics::kSizeBucketsBytes, labels);
-    o->response_sizes = r_.histogram("inference_objective_response_sizes",
+    o->response_sizes = r_.sparse_histogram("inference_objective_response_sizes",
                                      "Inference objective responses size distribution in bytes for each model and "
                                      "target model.",
                                      metrics::kSizeBucketsBytes, labels);

@@ -2,7 +2,8 @@
 
 // Asynchronous access log. Worker threads hand finished requests to log(), which
 // moves the entry into a bounded lock-free queue and returns at once; one writer
-// thread formats entries and writes them in batches. When the queue is full the
+// thread formats entries and writes them in batches, every 100 ms or when the queue is
+// half full, so no request pays for waking it. When the queue is full the
 // entry is dropped and counted, so a slow disk never stalls a worker.
 
 #include <chrono>

@@ -82,6 +82,13 @@ class BoundedQueue {
     return true;
   }
 
+  // Entries pushed and not yet popped, give or take the operations in flight.
+  std::size_t size_approx() const {
+    const uint64_t in = enqueue_pos_.load(std::memory_order_relaxed);
+    const uint64_t out = dequeue_pos_.load(std::memory_order_relaxed);
+    return in > out ? static_cast<std::size_t>(in - out) : 0;
+  }
+
   // Whether the next pop would find an entry.
   bool ready() const {
     const uint64_t pos = dequeue_pos_.load(std::memory_order_relaxed);

@@ -15,6 +15,11 @@ extern const std::vector<double> kEnvoyLatencyBucketsMs;
 // Gateway API Inference Extension request-duration bounds, 5 ms .. 3600 s.
 extern const std::vector<double> kGieLatencyBucketsSeconds;
 
+// Per-version request latency and time to first token, 5 ms .. 1 h: coarser than the
+// Inference Extension's 35 bounds, because every per-version label set pays a line per
+// bucket on each scrape; still a bound every factor of 2 to 2.5 up to a minute.
+extern const std::vector<double> kRequestLatencyBucketsSeconds;
+
 // Time per output token, 1 ms .. 10 s: decode steps of today's servers take 5-100 ms.
 extern const std::vector<double> kTokenLatencyBucketsSeconds;
 

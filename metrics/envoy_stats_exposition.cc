@@ -113,6 +113,7 @@ std::string Registry::envoy_stats_text() const {
             scalars.emplace_back(stat_name(*family, *series), std::move(value));
             break;
           case MetricType::Histogram:
+            if (family->sparse && detail::read_histogram(st, *family, *series).cumulative.back() == 0) break;
             histograms.emplace_back(stat_name(*family, *series), histogram_summary(st, *family, *series));
             break;
         }

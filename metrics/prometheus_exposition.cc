@@ -32,16 +32,9 @@ void append_sample(std::string& out, std::string_view name, std::string_view suf
 void append_histogram(std::string& out, const RegistryState& st, std::string_view name, const Family& f,
                       const Series& s) {
   const detail::HistogramTotals t = detail::read_histogram(st, f, s);
-  std::string le;
+  if (f.sparse && t.cumulative.back() == 0) return;
   for (std::size_t b = 0; b <= f.bounds.size(); ++b) {
-    le = "le=\"";
-    if (b < f.bounds.size()) {
-      detail::append_double(le, f.bounds[b]);
-    } else {
-      le += "+Inf";
-    }
-    le += '"';
-    append_sample(out, name, "_bucket", s, le);
+    append_sample(out, name, "_bucket", s, f.le_labels[b]);
     detail::append_uint(out, t.cumulative[b]);
     out += '\n';
   }
@@ -109,10 +102,13 @@ std::string Registry::prometheus_text() const {
   const RegistryState& st = *state_;
   std::string out;
   std::lock_guard lock(st.mu);
+  // A big registry renders megabytes: growing the string by doubling copied it many times.
+  out.reserve(st.last_text_size + st.last_text_size / 8);
   for (const auto& [name, family] : st.families) {
     append_metadata(out, name, family->help, family->type, false);
     append_series(out, st, name, *family, {});
   }
+  st.last_text_size = out.size();
   return out;
 }
 
@@ -120,6 +116,7 @@ std::string Registry::openmetrics_text() const {
   const RegistryState& st = *state_;
   std::string out;
   std::lock_guard lock(st.mu);
+  out.reserve(st.last_text_size + st.last_text_size / 8);
   // Counters "x" and "x_total" both belong to OpenMetrics family "x".
   std::map<std::string_view, std::vector<const Family*>> by_family;
   for (const auto& [name, family] : st.families) {

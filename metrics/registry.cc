@@ -122,7 +122,7 @@ std::pair<Family*, Series*> get_or_create(RegistryState& st, MetricType type, st
       fail(name, std::string("already registered as a ") + type_name(family->type) + ", not a " + type_name(type));
     }
     if (family->bounds != checked) fail(name, "already registered with other histogram buckets");
-    if (family->sparse != sparse) fail(name, sparse ? "already registered as a dense counter" : "already registered as a sparse counter");
+    if (family->sparse != sparse) fail(name, sparse ? "already registered as a dense family" : "already registered as a sparse family");
   } else {
     check_collisions(st, name, type);
   }
@@ -152,6 +152,12 @@ std::pair<Family*, Series*> get_or_create(RegistryState& st, MetricType type, st
     f->type = type;
     f->bounds = std::move(checked);
     f->sparse = sparse;
+    for (double b : f->bounds) {
+      std::string le = "le=\"";
+      detail::append_double(le, b);
+      f->le_labels.push_back(le + '"');
+    }
+    if (type == MetricType::Histogram) f->le_labels.push_back("le=\"+Inf\"");
     for (std::string& s : prometheus_samples(name, type)) st.prometheus_samples.insert(std::move(s));
     const std::string fam = openmetrics_family(name, type);
     for (std::string& s : openmetrics_names(name, type)) st.openmetrics_names.try_emplace(std::move(s), type, fam);
@@ -214,6 +220,12 @@ Gauge Registry::gauge(std::string_view name, std::string_view help, const Labels
 Histogram Registry::histogram(std::string_view name, std::string_view help, std::span<const double> bounds,
                               const Labels& labels, std::string_view envoy_name) {
   const auto [f, s] = get_or_create(*state_, MetricType::Histogram, name, help, bounds, labels, envoy_name);
+  return Histogram(s->cell0, state_->shards, &f->bounds);
+}
+
+Histogram Registry::sparse_histogram(std::string_view name, std::string_view help, std::span<const double> bounds,
+                                     const Labels& labels, std::string_view envoy_name) {
+  const auto [f, s] = get_or_create(*state_, MetricType::Histogram, name, help, bounds, labels, envoy_name, true);
   return Histogram(s->cell0, state_->shards, &f->bounds);
 }
 

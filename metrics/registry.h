@@ -48,7 +48,8 @@ class Registry {
   // As counter(), for families whose label sets are created ahead of time but rarely count
   // (errors by response flag per version): a series is left out of every exposition while it
   // is 0, so a scrape is not thousands of zeros. A family is sparse or not from its first
-  // series on; mixing the two throws std::invalid_argument.
+  // series on; mixing the two throws std::invalid_argument. (Counters a rate is taken of
+  // should stay dense: Prometheus cannot count the increment that makes a series appear.)
   Counter sparse_counter(std::string_view name, std::string_view help, const Labels& labels = {},
                          std::string_view envoy_name = {});
   Gauge gauge(std::string_view name, std::string_view help, const Labels& labels = {},
@@ -57,6 +58,12 @@ class Registry {
   // and dropped), at most 256.
   Histogram histogram(std::string_view name, std::string_view help, std::span<const double> bounds,
                       const Labels& labels = {}, std::string_view envoy_name = {});
+
+  // As histogram(), left out of every exposition until its first observation (per-version
+  // latencies: most label sets of a big config never see a request, and each costs a line per
+  // bucket). Same rules as sparse_counter().
+  Histogram sparse_histogram(std::string_view name, std::string_view help, std::span<const double> bounds,
+                             const Labels& labels = {}, std::string_view envoy_name = {});
 
   // Prometheus text format 0.0.4 (Content-Type: text/plain; version=0.0.4):
   // families sorted by name, series sorted by labels.

@@ -33,7 +33,8 @@ struct Family {
   std::string help;
   MetricType type = MetricType::Counter;
   std::vector<double> bounds;  // histograms only
-  bool sparse = false;         // counters: series at 0 are left out of every exposition
+  std::vector<std::string> le_labels;  // histograms: `le="<bound>"` per bound, then `le="+Inf"`
+  bool sparse = false;  // series at 0 (histograms: with no observation) are left out of every exposition
   std::map<Labels, std::unique_ptr<Series>> series;
 };
 
@@ -52,6 +53,7 @@ struct RegistryState {
   std::set<std::string, std::less<>> prometheus_samples;
   std::map<std::string, std::pair<MetricType, std::string>, std::less<>> openmetrics_names;
   std::set<std::string, std::less<>> envoy_names;
+  mutable std::size_t last_text_size = 0;  // of the last exposition: the next one reserves it
 };
 
 // Merged reads of one series, under the registry mutex.

@@ -1,6 +1,7 @@
 #include "metrics/token_usage.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace infergate::metrics {
@@ -9,6 +10,22 @@ namespace {
 
 // Token counts are far below this; a longer number is not one.
 constexpr uint64_t kMaxCount = 1'000'000'000'000ull;
+
+// The end of the line starting at p: the first '\n' or '\r', or end.
+const char* find_eol(const char* p, const char* end) {
+  const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+  const char* limit = nl ? nl : end;
+  const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(limit - p)));
+  return cr ? cr : limit;
+}
+
+// Bytes that change the nesting or start a string: all a scan must see of a value that
+// cannot hold the response's usage.
+constexpr auto kStructural = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {'"', '{', '}', '[', ']'}) t[c] = true;
+  return t;
+}();
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -28,8 +45,10 @@ void JsonUsageScanner::feed(std::string_view data) {
   while (p < end && !failed_) {
     if (in_string_ && !escape_) {
       // Skip string content in bulk: only keys are ever looked at.
-      const char* stop = p;
-      while (stop < end && *stop != '"' && *stop != '\\') ++stop;
+      const size_t left = static_cast<size_t>(end - p);
+      const auto* quote = static_cast<const char*>(std::memchr(p, '"', left));
+      const char* stop = quote ? quote : end;
+      if (const auto* bs = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(stop - p)))) stop = bs;
       if (string_is_key_) {
         for (const char* k = p; k < stop; ++k) {
           if (key_len_ < sizeof key_) key_[key_len_++] = *k;
@@ -37,6 +56,10 @@ void JsonUsageScanner::feed(std::string_view data) {
         }
       }
       p = stop;
+      if (p == end) break;
+    } else if (!in_string_ && !in_number_ && depth_ >= 2 && usage_depth_ == 0) {
+      // Inside a value that is not the usage (choices, messages): only nesting matters.
+      while (p < end && !kStructural[static_cast<unsigned char>(*p)]) ++p;
       if (p == end) break;
     }
     on_byte(*p++);
@@ -228,8 +251,7 @@ void TokenUsageReader::feed_sse(std::string_view data) {
             continue;
           }
         }
-        const char* stop = p;
-        while (stop < end && *stop != '\n' && *stop != '\r') ++stop;
+        const char* stop = find_eol(p, end);
         json_.feed(std::string_view(p, static_cast<size_t>(stop - p)));
         for (const char* h = p; h < stop && !head_long_; ++h) {
           if (head_len_ < sizeof head_) head_[head_len_++] = *h;
@@ -238,12 +260,9 @@ void TokenUsageReader::feed_sse(std::string_view data) {
         p = stop;
         continue;
       }
-      case Line::Skip: {
-        const char* stop = p;
-        while (stop < end && *stop != '\n' && *stop != '\r') ++stop;
-        p = stop;
+      case Line::Skip:
+        p = find_eol(p, end);
         continue;
-      }
     }
   }
 }

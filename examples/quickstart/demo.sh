@@ -63,6 +63,11 @@ say "a few counters from the admin endpoint"
 show "curl -s -G $admin/stats --data-urlencode 'filter=downstream_rq_[2-5]xx|upstream_rq_(total|2xx)'"
 curl -s -G "$admin/stats" --data-urlencode 'filter=downstream_rq_[2-5]xx|upstream_rq_(total|2xx)' || true
 
+say "the same split in the per-version metrics (route, backend, version, model), and time to first token"
+show "curl -s $admin/stats/prometheus | grep '^infergate_version_requests_total.*2xx'"
+curl -s "$admin/stats/prometheus" | grep '^infergate_version_requests_total.*2xx' || true
+curl -s "$admin/stats/prometheus" | grep '^infergate_version_time_to_first_token_seconds_count' || true
+
 say "the last access log lines (Envoy format)"
 tail -n 5 "$logdir/access.log"
 
@@ -70,13 +75,15 @@ cat <<EOF
 
 infergate is running.
   gateway   $gateway          (HTTP/1.1 and h2c on the same port)
-  admin     $admin           (/stats, /stats/prometheus, /config_dump, /clusters, /help)
+  admin     $admin           (/stats, /stats/prometheus, /config_dump, /clusters, /pools, /help)
   logs      $logdir   (access.log, infergate.log, modelsim-*.log)
 
 Try:
   curl -s $gateway/v1/models
   curl -sN --http2-prior-knowledge $gateway/v1/completions -d '{"model":"$model","prompt":"hi","stream":true}'
   curl -s $admin/stats/prometheus | grep envoy_cluster_upstream_rq_total
+  curl -s $admin/stats/prometheus | grep '^infergate_version_request_duration_seconds_count'
+  curl -s $admin/pools
   curl -s $admin/weights
   curl -s -X POST $admin/weights -d '{"name": "llm-route", "weights": {"llm": 75, "llm-v2": 25}}'
   tail -f $logdir/access.log

@@ -223,6 +223,23 @@ TEST(Buckets, ExponentialAndPresets) {
 }
 
 
+TEST(Registry, SparseHistogramsAreHiddenUntilTheirFirstObservation) {
+  Registry r(2);
+  const std::vector<double> bounds = {0.1, 1};
+  Histogram quiet = r.sparse_histogram("lat_seconds", "latency", bounds, {{"v", "a"}});
+  Histogram busy = r.sparse_histogram("lat_seconds", "latency", bounds, {{"v", "b"}});
+  busy.observe(0.5);
+  std::string text = r.prometheus_text();
+  EXPECT_EQ(text.find("v=\"a\""), std::string::npos) << text;
+  EXPECT_NE(text.find("lat_seconds_bucket{v=\"b\",le=\"1\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("lat_seconds_bucket{v=\"b\",le=\"+Inf\"} 1"), std::string::npos) << text;
+  EXPECT_EQ(r.envoy_stats_text().find("v=\"a\""), std::string::npos);
+  quiet.observe(2);
+  text = r.openmetrics_text();
+  EXPECT_NE(text.find("lat_seconds_count{v=\"a\"} 1"), std::string::npos) << text;
+  EXPECT_THROW(r.histogram("lat_seconds", "latency", bounds, {{"v", "c"}}), std::invalid_argument);
+}
+
 TEST(Registry, SparseCountersAreHiddenWhileZero) {
   Registry r(2);
   Counter quiet = r.sparse_counter("errs_total", "errors", {{"flag", "UF"}}, "errs.UF");
