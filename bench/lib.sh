@@ -44,9 +44,10 @@ wait_port() {
   return 1
 }
 
-# The GatewayConfig (1 worker, no access log: the peers log nothing either), Gateway and
-# Service every bench config starts with. Extra endpoint lines ("  - {...}") may follow.
-bench_gateway_yaml() {  # ADMIN_PORT LISTEN_PORT BACKEND_PORT [ENDPOINT_LINE...]
+# The GatewayConfig (1 worker, no access log: the peers log nothing either; BENCH_ACCESS_LOG
+# names a file to log to), Gateway and Service every bench config starts with. Extra lines
+# follow the endpoint list: more endpoints ("  - {...}") or more spec fields ("  metrics: ...").
+bench_gateway_yaml() {  # ADMIN_PORT LISTEN_PORT BACKEND_PORT [LINE...]
   local admin=$1 listen=$2 backend=$3 line
   shift 3
   cat <<EOF
@@ -56,7 +57,7 @@ metadata: {name: bench}
 spec:
   workers: 1
   admin: {address: 127.0.0.1, port: $admin}
-  accessLog: {path: ""}
+  accessLog: {path: "${BENCH_ACCESS_LOG:-}"}
   endpoints:
   - {name: backend, address: 127.0.0.1, port: $backend, labels: {app: backend}}
 EOF
@@ -107,4 +108,45 @@ wrk_summary() {  # FILE
   p99=$(awk '$1=="99%" {print $2}' "$1" | to_us)
   errs=$(awk '/Non-2xx|Socket errors/ {print}' "$1" | tr '\n' ' ')
   echo "${rps:-0} ${p50:-0} ${p99:-0} ${n:-0} $errs"
+}
+
+# One wrk round against a variant, appended to RESULTS as "VARIANT RPS P50 P99 CPU_US_PER_REQ"
+# and printed: the rounds of route_scale.sh and metrics_overhead.sh. wrk's own output is kept
+# in WORK_FILE.
+bench_wrk_round() {  # VARIANT PID URL RESULTS WORK_FILE [WRK_ARG...]
+  local v=$1 pid=$2 url=$3 results=$4 out=$5 c0 c1 rps p50 p99 n errs cpu
+  shift 5
+  c0=$(cpu_ms "$pid")
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" >"$out" 2>&1 || true
+  c1=$(cpu_ms "$pid")
+  read -r rps p50 p99 n errs <<<"$(wrk_summary "$out")"
+  cpu=$(cpu_per_req $((c1 - c0)) "$n")
+  [ "$cpu" = n/a ] && cpu=0
+  echo "$v $rps $p50 $p99 $cpu" >>"$results"
+  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$v" "$rps" "$p50" "$p99" "$cpu" "$errs"
+}
+
+# Median of one field over the rounds of bench_wrk_round (2 rps, 3 p50, 4 p99, 5 cpu).
+bench_median() {  # RESULTS VARIANT FIELD
+  awk -v v="$2" -v f="$3" '$1==v {print $f}' "$1" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+
+# The medians of every variant, then each later variant's ratios to the first.
+bench_report() {  # RESULTS VARIANT...
+  local results=$1 v first=$2
+  shift
+  echo "median of $REPEATS"
+  for v in "$@"; do
+    printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req\n' "$v" "$(bench_median "$results" "$v" 2)" \
+      "$(bench_median "$results" "$v" 3)" "$(bench_median "$results" "$v" 4)" "$(bench_median "$results" "$v" 5)"
+  done
+  echo "ratios to $first: rps higher is better; p50, p99 and cpu/req lower are better"
+  for v in "${@:2}"; do
+    printf '  %-12s rps %sx  p50 %sx  p99 %sx  cpu/req %sx\n' "$v" \
+      "$(bench_ratio "$(bench_median "$results" "$v" 2)" "$(bench_median "$results" "$first" 2)")" \
+      "$(bench_ratio "$(bench_median "$results" "$v" 3)" "$(bench_median "$results" "$first" 3)")" \
+      "$(bench_ratio "$(bench_median "$results" "$v" 4)" "$(bench_median "$results" "$first" 4)")" \
+      "$(bench_ratio "$(bench_median "$results" "$v" 5)" "$(bench_median "$results" "$first" 5)")"
+  done
 }

@@ -40,26 +40,10 @@ bench_install wrk:wrk curl:curl
 bench_need_binaries "$build"
 bench_workdir metrics_overhead
 
-# config PORT ADMIN_PORT PER_VERSION ACCESS_LOG_PATH
+# config PORT ADMIN_PORT PER_VERSION [ACCESS_LOG_PATH]: a pool of the one backend, one route.
 config() {
+  BENCH_ACCESS_LOG=${4:-} bench_gateway_yaml "$2" "$1" "$backend_port" "  metrics: {perVersion: $3}"
   cat <<YAML
-apiVersion: infergate.dev/v1alpha1
-kind: GatewayConfig
-metadata: {name: bench}
-spec:
-  workers: 1
-  admin: {address: 127.0.0.1, port: $2}
-  accessLog: {path: "$4", format: envoy}
-  metrics: {perVersion: $3}
-  endpoints:
-  - {name: backend, address: 127.0.0.1, port: $backend_port, labels: {app: backend, version: v1}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, port: $1, protocol: HTTP}]
 ---
 apiVersion: inference.networking.k8s.io/v1
 kind: InferencePool
@@ -82,112 +66,75 @@ wait_port "$backend_port"
 
 echo "infergate metrics overhead: $(nproc) cores, 1 worker, backend modelsim 1 thread"
 part1() {
-declare -A ig_pid ig_port
-n=0
-for v in "${variants[@]}"; do
-  n=$((n + 1))
-  ig_port[$v]=$((base + n))
-  case $v in
-    off) config "${ig_port[$v]}" $((base + 4 + n)) false "" ;;
-    metrics) config "${ig_port[$v]}" $((base + 4 + n)) true "" ;;
-    log) config "${ig_port[$v]}" $((base + 4 + n)) false "$work/access-log.log" ;;
-    on) config "${ig_port[$v]}" $((base + 4 + n)) true "$work/access-on.log" ;;
-  esac >"$work/$v.yaml"
-  "$build/infergate" --config "$work/$v.yaml" --log-level warning >"$work/$v.log" 2>&1 &
-  ig_pid[$v]=$!
-  pids+=("${ig_pid[$v]}")
-done
-for v in "${variants[@]}"; do
-  wait_port "${ig_port[$v]}"
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
-    -d '{"model":"sim-model","messages":[{"role":"user","content":"hi"}],"max_tokens":16}' \
-    "http://127.0.0.1:${ig_port[$v]}/v1/chat/completions")
-  [ "$code" = 200 ] || { echo "$v: POST answered $code, not 200" >&2; exit 1; }
-done
+  declare -A ig_pid ig_port
+  n=0
+  for v in "${variants[@]}"; do
+    n=$((n + 1))
+    ig_port[$v]=$((base + n))
+    case $v in
+      off) config "${ig_port[$v]}" $((base + 4 + n)) false ;;
+      metrics) config "${ig_port[$v]}" $((base + 4 + n)) true ;;
+      log) config "${ig_port[$v]}" $((base + 4 + n)) false "$work/access-log.log" ;;
+      on) config "${ig_port[$v]}" $((base + 4 + n)) true "$work/access-on.log" ;;
+    esac >"$work/$v.yaml"
+    "$build/infergate" --config "$work/$v.yaml" --log-level warning >"$work/$v.log" 2>&1 &
+    ig_pid[$v]=$!
+    pids+=("${ig_pid[$v]}")
+  done
+  for v in "${variants[@]}"; do
+    wait_port "${ig_port[$v]}"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+      -d '{"model":"sim-model","messages":[{"role":"user","content":"hi"}],"max_tokens":16}' \
+      "http://127.0.0.1:${ig_port[$v]}/v1/chat/completions")
+    [ "$code" = 200 ] || { echo "$v: POST answered $code, not 200" >&2; exit 1; }
+  done
 
-run_wrk() {
-  local v=$1 out="$work/wrk-$1-$2.txt" c0 c1 rps p50 p99 n errs cpu
-  c0=$(cpu_ms "${ig_pid[$v]}")
-  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/modelsim/post.lua" \
-    "http://127.0.0.1:${ig_port[$v]}/v1/chat/completions" >"$out" 2>&1 || true
-  c1=$(cpu_ms "${ig_pid[$v]}")
-  read -r rps p50 p99 n errs <<<"$(wrk_summary "$out")"
-  cpu=$(cpu_per_req $((c1 - c0)) "$n")
-  [ "$cpu" = n/a ] && cpu=0
-  echo "$v $rps $p50 $p99 $cpu" >>"$work/results"
-  printf '  %-7s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$v" "$rps" "$p50" "$p99" "$cpu" "$errs"
-}
-
-echo "part 1: POST /v1/chat/completions, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $REPEATS rounds"
-for ((r = 1; r <= REPEATS; r++)); do
-  echo "round $r"
-  for ((k = 0; k < ${#variants[@]}; k++)); do run_wrk "${variants[(k + r - 1) % ${#variants[@]}]}" "$r"; done
-done
-median() { awk -v v="$1" -v f="$2" '$1==v {print $f}' "$work/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-echo "median of $REPEATS"
-for v in "${variants[@]}"; do
-  printf '  %-7s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req\n' "$v" "$(median "$v" 2)" "$(median "$v" 3)" "$(median "$v" 4)" "$(median "$v" 5)"
-done
-echo "ratios to off: rps higher is better; p99 and cpu/req lower are better"
-for v in "${variants[@]:1}"; do
-  printf '  %-7s rps %sx  p99 %sx  cpu/req %sx\n' "$v" "$(ratio "$(median "$v" 2)" "$(median off 2)")" \
-    "$(ratio "$(median "$v" 4)" "$(median off 4)")" "$(ratio "$(median "$v" 5)" "$(median off 5)")"
-done
-for v in "${variants[@]}"; do kill "${ig_pid[$v]}"; done
+  echo "part 1: POST /v1/chat/completions, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $REPEATS rounds"
+  for ((r = 1; r <= REPEATS; r++)); do
+    echo "round $r"
+    for ((k = 0; k < ${#variants[@]}; k++)); do
+      v=${variants[(k + r - 1) % ${#variants[@]}]}
+      bench_wrk_round "$v" "${ig_pid[$v]}" "http://127.0.0.1:${ig_port[$v]}/v1/chat/completions" "$work/results" \
+        "$work/wrk-$v-$r.txt" -s "$here/modelsim/post.lua"
+    done
+  done
+  bench_report "$work/results" "${variants[@]}"
+  for v in "${variants[@]}"; do kill "${ig_pid[$v]}"; done
 }
 
 part2() {
-scale_port=$((base + 9))
-scale_admin=$((base + 10))
-{
-  cat <<YAML
-apiVersion: infergate.dev/v1alpha1
-kind: GatewayConfig
-metadata: {name: bench}
-spec:
-  workers: 1
-  admin: {address: 127.0.0.1, port: $scale_admin}
-  accessLog: {path: ""}
-  bodyRouting: {enabled: false}
-  endpoints:
-  - {name: backend, address: 127.0.0.1, port: $backend_port, labels: {app: backend}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  gatewayClassName: infergate
-  listeners: [{name: http, port: $scale_port, protocol: HTTP}]
-YAML
-  for b in a b; do
-    printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: backend-%s}\nspec:\n  selector: {app: backend}\n  ports: [{port: %s, targetPort: %s}]\n' "$b" "$backend_port" "$backend_port"
-  done
+  scale_port=$((base + 9))
+  scale_admin=$((base + 10))
+  {
+    bench_gateway_yaml "$scale_admin" "$scale_port" "$backend_port" "  bodyRouting: {enabled: false}"
+    for b in a b; do
+      printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: backend-%s}\nspec:\n  selector: {app: backend}\n  ports: [{port: %s, targetPort: %s}]\n' "$b" "$backend_port" "$backend_port"
+    done
+    for ((i = 0; i < ROUTES; i++)); do
+      printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r%05d}\nspec:\n  parentRefs: [{name: bench}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /r%05d}}]\n    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /v1/models}}}]\n    backendRefs: [{name: backend-a, port: %s, weight: 1}, {name: backend-b, port: %s, weight: 1}]\n' \
+        "$i" "$i" "$backend_port" "$backend_port"
+    done
+  } >"$work/scale.yaml"
+  "$build/infergate" --config "$work/scale.yaml" --log-level warning >"$work/scale.log" 2>&1 &
+  pids+=($!)
+  wait_port "$scale_port"
+  # Eight requests per route reach both of its backends (a miss is 1 in 256): every label set
+  # has data, as after a while of real traffic.
   for ((i = 0; i < ROUTES; i++)); do
-    printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r%05d}\nspec:\n  parentRefs: [{name: bench}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /r%05d}}]\n    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /v1/models}}}]\n    backendRefs: [{name: backend-a, port: %s, weight: 1}, {name: backend-b, port: %s, weight: 1}]\n' \
-      "$i" "$i" "$backend_port" "$backend_port"
-  done
-} >"$work/scale.yaml"
-"$build/infergate" --config "$work/scale.yaml" --log-level warning >"$work/scale.log" 2>&1 &
-pids+=($!)
-wait_port "$scale_port"
-# Eight requests per route reach both of its backends (a miss is 1 in 256): every label set
-# has data, as after a while of real traffic.
-for ((i = 0; i < ROUTES; i++)); do
-  for _ in 1 2 3 4 5 6 7 8; do printf 'url = "http://127.0.0.1:%s/r%05d"\noutput = "/dev/null"\n' "$scale_port" "$i"; done
-done >"$work/urls"
-curl -s --parallel --parallel-max 16 -K "$work/urls" >/dev/null 2>&1
-series=$(curl -s "http://127.0.0.1:$scale_admin/stats/prometheus" | grep -c '^infergate_version_requests_total{' || true)
-label_sets=$(curl -s "http://127.0.0.1:$scale_admin/stats/prometheus" | grep '^infergate_version_request_duration_seconds_count{' | wc -l)
-time_scrape() {  # PATH
-  local i
-  for ((i = 0; i < SCRAPES; i++)); do
-    curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$scale_admin$1"
-  done | sort -g | awk '{t[NR]=$1; s=$2} END {printf "median %.1f ms, max %.1f ms, %.1f MiB", t[int((NR+1)/2)]*1000, t[NR]*1000, s/1048576}'
-}
-echo "part 2: $ROUTES routes x 2 backends = $label_sets per-version label sets ($series request-count series), $SCRAPES scrapes each"
-printf '  /stats/prometheus  %s\n' "$(time_scrape /stats/prometheus)"
-printf '  /stats             %s\n' "$(time_scrape /stats)"
+    for _ in 1 2 3 4 5 6 7 8; do printf 'url = "http://127.0.0.1:%s/r%05d"\noutput = "/dev/null"\n' "$scale_port" "$i"; done
+  done >"$work/urls"
+  curl -s --parallel --parallel-max 16 -K "$work/urls" >/dev/null 2>&1
+  series=$(curl -s "http://127.0.0.1:$scale_admin/stats/prometheus" | grep -c '^infergate_version_requests_total{' || true)
+  label_sets=$(curl -s "http://127.0.0.1:$scale_admin/stats/prometheus" | grep -c '^infergate_version_request_duration_seconds_count{' || true)
+  time_scrape() {  # PATH
+    local i
+    for ((i = 0; i < SCRAPES; i++)); do
+      curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$scale_admin$1"
+    done | sort -g | awk '{t[NR]=$1; s=$2} END {printf "median %.1f ms, max %.1f ms, %.1f MiB", t[int((NR+1)/2)]*1000, t[NR]*1000, s/1048576}'
+  }
+  echo "part 2: $ROUTES routes x 2 backends = $label_sets per-version label sets with data ($series request-count series), $SCRAPES scrapes each"
+  printf '  /stats/prometheus  %s\n' "$(time_scrape /stats/prometheus)"
+  printf '  /stats             %s\n' "$(time_scrape /stats)"
 }
 
 for part in $PARTS; do "part$part"; done

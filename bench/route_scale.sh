@@ -98,36 +98,16 @@ for v in "${variants[@]}"; do
   [ "$code" = 200 ] || { echo "$v: GET $PATH_QS answered $code, not 200" >&2; exit 1; }
 done
 
-run_wrk() {
-  local v=$1 out="$work/wrk-$1-$2.txt" c0 c1 rps p50 p99 n errs cpu
-  c0=$(cpu_ms "${ig_pid[$v]}")
-  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $(host_of "$v" "${ig_port[$v]}")" \
-    "http://127.0.0.1:${ig_port[$v]}$PATH_QS" >"$out" 2>&1 || true
-  c1=$(cpu_ms "${ig_pid[$v]}")
-  read -r rps p50 p99 n errs <<<"$(wrk_summary "$out")"
-  cpu=$(cpu_per_req $((c1 - c0)) "$n")
-  [ "$cpu" = n/a ] && cpu=0
-  echo "$v $rps $p50 $p99 $cpu" >>"$work/results"
-  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req  %s\n' "$v" "$rps" "$p50" "$p99" "$cpu" "$errs"
-}
-
 echo "HTTP/1.1 keep-alive, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $REPEATS rounds"
 for ((r = 1; r <= REPEATS; r++)); do
   echo "round $r"
   # Rotated each round, so that no variant always runs right after another one.
-  for ((k = 0; k < ${#variants[@]}; k++)); do run_wrk "${variants[(k + r - 1) % ${#variants[@]}]}" "$r"; done
+  for ((k = 0; k < ${#variants[@]}; k++)); do
+    v=${variants[(k + r - 1) % ${#variants[@]}]}
+    bench_wrk_round "$v" "${ig_pid[$v]}" "http://127.0.0.1:${ig_port[$v]}$PATH_QS" "$work/results" "$work/wrk-$v-$r.txt" \
+      -H "Host: $(host_of "$v" "${ig_port[$v]}")"
+  done
 done
 
-# median VARIANT FIELD (2 rps, 3 p50, 4 p99, 5 cpu) over the rounds
-median() { awk -v v="$1" -v f="$2" '$1==v {print $f}' "$work/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-echo "median of $REPEATS"
-for v in "${variants[@]}"; do
-  printf '  %-12s %9s rps  p50 %6s us  p99 %6s us  cpu %5s us/req\n' "$v" "$(median "$v" 2)" "$(median "$v" 3)" "$(median "$v" 4)" "$(median "$v" 5)"
-done
-echo "ratios ($ROUTES routes / 1 route): rps higher is better; p99 and cpu/req lower are better"
-for v in "${variants[@]:1}"; do
-  printf '  %-12s rps %sx  p50 %sx  p99 %sx  cpu/req %sx\n' "$v" \
-    "$(ratio "$(median "$v" 2)" "$(median 1-route 2)")" "$(ratio "$(median "$v" 3)" "$(median 1-route 3)")" \
-    "$(ratio "$(median "$v" 4)" "$(median 1-route 4)")" "$(ratio "$(median "$v" 5)" "$(median 1-route 5)")"
-done
+echo "($ROUTES routes / 1 route)"
+bench_report "$work/results" "${variants[@]}"

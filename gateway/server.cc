@@ -20,11 +20,16 @@ unsigned worker_count(const ServerOptions& opts, const config::Config& cfg) {
   return n ? n : 1;
 }
 
-std::unique_ptr<metrics::AccessLog> open_access_log(const config::Config& cfg) {
+std::unique_ptr<metrics::AccessLog> open_access_log(const config::Config& cfg, metrics::Registry& registry) {
   const auto& al = cfg.gateway.access_log;
   if (al.path.empty()) return nullptr;
+  const char* help = "Access log entries written, or dropped because the writer fell behind (or a write failed)";
+  metrics::AccessLogCounters counters{
+      registry.counter("infergate_access_log_entries_total", help, {{"result", "written"}}, "access_log.written"),
+      registry.counter("infergate_access_log_entries_total", help, {{"result", "dropped"}}, "access_log.dropped")};
   return std::make_unique<metrics::AccessLog>(
-      al.path, al.format == config::AccessLogFormat::Json ? metrics::AccessLogFormat::Json : metrics::AccessLogFormat::Envoy);
+      al.path, al.format == config::AccessLogFormat::Json ? metrics::AccessLogFormat::Json : metrics::AccessLogFormat::Envoy,
+      65536, counters);
 }
 
 }  // namespace
@@ -67,7 +72,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
                                   "infergate.config.reload_success");
   reload_failed_ = registry_->counter("infergate_config_reload_total", "Config changes by result",
                                       {{"result", "failure"}}, "infergate.config.reload_failure");
-  access_log_ = open_access_log(initial_);
+  access_log_ = open_access_log(initial_, *registry_);
   scraper_ = std::make_unique<ModelServerScraper>(control_, *registry_);
   const WorkerOptions wo = worker_options(initial_);
   for (unsigned i = 0; i < n; ++i)

@@ -25,6 +25,11 @@ bool iequal(std::string_view a, std::string_view b) {
          });
 }
 
+metrics::Labels with(metrics::Labels labels, std::string name, std::string_view value) {
+  labels.emplace_back(std::move(name), std::string(value));
+  return labels;
+}
+
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // Every model name the config can route, rewrite or declare: the values of the model label.
@@ -95,21 +100,17 @@ class VersionStatsBuilder {
                                  {"adapter", std::string(adapter)}};
     auto v = std::make_unique<VersionSeries>();
     for (size_t i = 0; i < kClassLabels.size(); ++i) {
-      metrics::Labels l = labels;
-      l.emplace_back("response_code_class", std::string(kClassLabels[i]));
       metrics::Counter c = r_.counter("infergate_version_requests_total",
                                       "Requests per route, backend version, model and adapter, by status class "
                                       "(\"reset\": ended without a status)",
-                                      l);
+                                      with(labels, "response_code_class", kClassLabels[i]));
       if (i == 0) v->reset = c;
       else v->requests[i - 1] = c;
     }
-    for (size_t i = 0; i < kResponseFlagCount; ++i) {
-      metrics::Labels l = labels;
-      l.emplace_back("response_flag", kResponseFlagNames[i].name);
+    for (size_t i = 0; i < kResponseFlagCount; ++i)
       v->errors[i] = r_.sparse_counter("infergate_version_request_errors_total",
-                                       "Requests per version that ended with an Envoy response flag, by flag", l);
-    }
+                                       "Requests per version that ended with an Envoy response flag, by flag",
+                                       with(labels, "response_flag", kResponseFlagNames[i].name));
     v->duration = r_.sparse_histogram("infergate_version_request_duration_seconds",
                                       "Request time per version, request headers in to last response byte out (s)",
                                       metrics::kRequestLatencyBucketsSeconds, labels);
@@ -136,14 +137,11 @@ class VersionStatsBuilder {
     const metrics::Labels labels{{"model_name", key.first}, {"target_model_name", key.second}};
     auto o = std::make_unique<ObjectiveSeries>();
     o->requests = r_.counter("inference_objective_request_total", "Counter of inference objective requests broken out for each model and target model.", labels);
-    for (size_t i = 0; i < kErrorCodes.size(); ++i) {
-      metrics::Labels l = labels;
-      l.emplace_back("error_code", std::string(kErrorCodes[i]));
+    for (size_t i = 0; i < kErrorCodes.size(); ++i)
       o->errors[i] = r_.sparse_counter("inference_objective_request_error_total",
                                        "Counter of inference objective requests errors broken out for each model and "
                                        "target model.",
-                                       l);
-    }
+                                       with(labels, "error_code", kErrorCodes[i]));
     o->duration = r_.sparse_histogram("inference_objective_request_duration_seconds",
                                "Inference objective response latency distribution in seconds for each model and "
                                "target model.",

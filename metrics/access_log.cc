@@ -22,12 +22,14 @@ namespace infergate::metrics {
 namespace detail {
 
 struct AccessLogState {
-  AccessLogState(std::string p, AccessLogFormat f, std::size_t capacity)
-      : path(std::move(p)),
+  AccessLogState(std::string p, AccessLogFormat f, std::size_t capacity, AccessLogCounters c)
+      : counters(c),
+        path(std::move(p)),
         format(f),
         queue(std::max<std::size_t>(capacity, 1)),
         wake_at(std::max<std::size_t>(capacity / 2, 1)) {}
 
+  const AccessLogCounters counters;
   const std::string path;
   const AccessLogFormat format;
   BoundedQueue<AccessLogEntry> queue;
@@ -118,8 +120,10 @@ void flush(AccessLogState& st, std::string& buf, uint64_t entries) {
   if (entries == 0) return;
   if (write_all(st, buf)) {
     st.written.fetch_add(entries, std::memory_order_relaxed);
+    st.counters.written.inc(entries);
   } else {
     st.dropped.fetch_add(entries, std::memory_order_relaxed);
+    st.counters.dropped.inc(entries);
   }
   buf.clear();
 }
@@ -183,8 +187,8 @@ void run_writer(AccessLogState& st) {
 
 }  // namespace
 
-AccessLog::AccessLog(std::string path, AccessLogFormat format, std::size_t capacity)
-    : state_(std::make_unique<AccessLogState>(std::move(path), format, capacity)) {
+AccessLog::AccessLog(std::string path, AccessLogFormat format, std::size_t capacity, AccessLogCounters counters)
+    : state_(std::make_unique<AccessLogState>(std::move(path), format, capacity, counters)) {
   AccessLogState& st = *state_;
   if (st.path == "-" || st.path == "/dev/stdout") {
     st.fd = STDOUT_FILENO;
@@ -217,6 +221,7 @@ bool AccessLog::log(AccessLogEntry&& e) {
   AccessLogState& st = *state_;
   if (!st.queue.try_push(std::move(e))) {
     st.dropped.fetch_add(1, std::memory_order_relaxed);
+    st.counters.dropped.inc();
     return false;
   }
   if (st.sleeping.load(std::memory_order_relaxed) && st.queue.size_approx() >= st.wake_at) {

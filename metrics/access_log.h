@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "metrics/handles.h"
+
 namespace infergate::metrics {
 
 struct AccessLogEntry {
@@ -32,12 +34,18 @@ namespace detail {
 struct AccessLogState;
 }
 
+// Where the log counts what became of entries, next to written() / dropped() (unbound
+// handles count nothing).
+struct AccessLogCounters {
+  Counter written, dropped;
+};
+
 class AccessLog {
  public:
   // path: "/dev/stdout" or "-" for standard output, otherwise a file opened for
   // append (created 0644 if missing). Throws std::system_error when it cannot be
   // opened. capacity: entries queued before log() starts dropping (at least 1).
-  AccessLog(std::string path, AccessLogFormat format, std::size_t capacity = 65536);
+  AccessLog(std::string path, AccessLogFormat format, std::size_t capacity = 65536, AccessLogCounters counters = {});
   ~AccessLog();  // writes everything queued, then joins the writer thread
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;

@@ -272,6 +272,9 @@ TEST(Observability, PoolsShowScrapedSignalsAndPoolGaugesAverageThem) {
       scaled(3000));
   for (auto& c : clients) c.join();
   EXPECT_EQ(ok.load(), 4);
+  // The access log (stdout here) writes in batches and counts what it wrote.
+  EXPECT_TRUE(gw.wait_stat_at_least("access_log.written", 4, scaled(3000)));
+  EXPECT_EQ(gw.stat("access_log.dropped"), 0);
   EXPECT_GE(max_queue, 2) << "three requests waited in the model server's queue";
   EXPECT_GE(max_gauge, 2);
   EXPECT_TRUE(wait_until([&] { return gauge("inference_pool_average_queue_size{name=\"pool\"}") == 0; }, scaled(2000)));

@@ -1,4 +1,5 @@
 #include "metrics/access_log.h"
+#include "metrics/registry.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -85,6 +86,23 @@ TEST_F(AccessLogTest, DropsAndCountsWhenFullWhileWriterIsPaused) {
   ASSERT_EQ(got.size(), 5u);
   for (int i = 0; i < 4; ++i) EXPECT_NE(got[static_cast<size_t>(i)].find(num_path("\"GET /ok", i).append(" HTTP/1.1\"")), std::string::npos);
   EXPECT_NE(got[4].find("/after"), std::string::npos);
+}
+
+TEST_F(AccessLogTest, CountsIntoRegistryCounters) {
+  Registry r(1);
+  AccessLogCounters counters{r.counter("log_total", "h", {{"result", "written"}}),
+                             r.counter("log_total", "h", {{"result", "dropped"}})};
+  {
+    AccessLog log(path(), AccessLogFormat::Json, 2, counters);
+    log.pause_writer();
+    EXPECT_TRUE(log.log(entry("/a")));
+    EXPECT_TRUE(log.log(entry("/b")));
+    EXPECT_FALSE(log.log(entry("/c")));
+    log.resume_writer();
+    ASSERT_TRUE(eventually([&] { return log.written() == 2; }));
+  }
+  EXPECT_EQ(counters.written.value(), 2u);
+  EXPECT_EQ(counters.dropped.value(), 1u);
 }
 
 TEST_F(AccessLogTest, ShutdownFlushesEverythingQueued) {
