@@ -62,6 +62,9 @@ void load_document(ParseContext& ctx, const YAML::Node& doc, Collected& out) {
       ctx.set_strict_fields(true);
       detail::parse_gateway_config(ctx, view, out);
       return;
+    case KindClass::Rollout:
+      if (auto r = detail::parse_rollout(ctx, view)) out.config.rollouts.push_back(std::move(*r));
+      return;
     case KindClass::Gateway:
       detail::parse_gateway(ctx, view, out);
       return;

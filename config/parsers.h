@@ -56,4 +56,7 @@ std::optional<InferenceObjective> parse_inference_objective(ParseContext& ctx, c
 std::optional<InferenceModelRewrite> parse_model_rewrite(ParseContext& ctx, const MapView& doc,
                                                          const std::string& api_version);
 
+// Rollout (parse_rollout.cc); references are checked by validate_rollouts.
+std::optional<Rollout> parse_rollout(ParseContext& ctx, const MapView& doc);
+
 }  // namespace infergate::config::detail

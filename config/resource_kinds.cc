@@ -70,6 +70,8 @@ KindClass classify(std::string_view api_version, std::string_view kind) {
 
   if (kind == "GatewayConfig" && group == "infergate.dev")
     return version == "v1alpha1" ? KindClass::GatewayConfig : KindClass::UnknownVersion;
+  if (kind == "Rollout" && group == "infergate.dev")
+    return version == "v1alpha1" ? KindClass::Rollout : KindClass::UnknownVersion;
   if (group == "gateway.networking.k8s.io" && (kind == "Gateway" || kind == "HTTPRoute")) {
     if (version != "v1" && version != "v1beta1") return KindClass::UnknownVersion;
     return kind == "Gateway" ? KindClass::Gateway : KindClass::HttpRoute;

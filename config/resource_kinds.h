@@ -8,6 +8,7 @@ namespace infergate::config::detail {
 
 enum class KindClass {
   GatewayConfig,
+  Rollout,  // infergate.dev v1alpha1
   Gateway,
   HttpRoute,
   Service,

@@ -2,6 +2,7 @@
 
 #include "config/str_cat.h"
 #include "config/validate_inference.h"
+#include "config/validate_rollouts.h"
 #include "config/validate_istio.h"
 
 #include <algorithm>
@@ -231,10 +232,12 @@ void validate(Collected& c, std::vector<Diagnostic>* errors, std::vector<Diagnos
   check_duplicates(r, c.config.inference_models, "InferenceModel", meta);
   check_duplicates(r, c.config.inference_objectives, "InferenceObjective", meta);
   check_duplicates(r, c.config.model_rewrites, "InferenceModelRewrite", meta);
+  check_duplicates(r, c.config.rollouts, "Rollout", meta);
   check_selectors(r, c);
   check_routes(r, c);
   validate_istio(c, errors, warnings);
   validate_inference(c, errors, warnings);
+  validate_rollouts(c, errors, warnings);
 }
 
 }  // namespace infergate::config::detail

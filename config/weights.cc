@@ -296,4 +296,76 @@ std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& s
   return m;
 }
 
+std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
+                                            const std::string& name,
+                                            const std::vector<std::pair<std::string, uint32_t>>& weights,
+                                            std::string* error) {
+  const InferenceModel* model = nullptr;
+  for (const auto& m : config.inference_models)
+    if (m.meta.ns == ns && m.meta.name == name) model = &m;
+  if (!model) {
+    *error = cat("InferenceModel \"", ns, "/", name, "\" is not defined");
+    return std::nullopt;
+  }
+  uint64_t total = 0;
+  for (const TargetModel& t : model->target_models) {
+    uint32_t w = t.weight;
+    for (const auto& [n, weight] : weights)
+      if (n == t.name) w = weight;
+    total += w;
+  }
+  for (const auto& [n, weight] : weights) {
+    const bool known = std::any_of(model->target_models.begin(), model->target_models.end(),
+                                   [&](const TargetModel& t) { return t.name == n; });
+    if (!known) {
+      *error = cat("InferenceModel ", name, " has no targetModel \"", n, "\"");
+      return std::nullopt;
+    }
+    if (weight > kMaxWeight) {
+      *error = cat("weight of \"", n, "\" must be between 0 and ", kMaxWeight);
+      return std::nullopt;
+    }
+  }
+  if (total == 0) {
+    *error = "every targetModel would have weight 0; keep at least one above 0";
+    return std::nullopt;
+  }
+  const Manifest* current = nullptr;
+  ResourceKey key;
+  for (const char* group : {"inference.networking.x-k8s.io", "inference.networking.k8s.io"}) {
+    key = ResourceKey{group, "InferenceModel", ns, name};
+    if ((current = store.find(key))) break;
+  }
+  if (!current) {
+    *error = cat("no document for InferenceModel ", ns, "/", name, " in the running configuration");
+    return std::nullopt;
+  }
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(current->text);
+  } catch (const std::exception& e) {
+    *error = cat("cannot re-read ", key.to_string(), ": ", e.what());
+    return std::nullopt;
+  }
+  YAML::Node targets = doc["spec"]["targetModels"];
+  for (size_t i = 0; i < targets.size() && i < model->target_models.size(); ++i) {
+    uint32_t w = model->target_models[i].weight;
+    for (const auto& [n, weight] : weights)
+      if (n == model->target_models[i].name) w = weight;
+    targets[i]["weight"] = w;
+  }
+  YAML::Emitter out;
+  out << doc;
+  if (!out.good()) {
+    *error = cat("cannot write ", key.to_string(), ": ", out.GetLastError());
+    return std::nullopt;
+  }
+  Manifest m;
+  m.file = "rollout";
+  m.document = 1;
+  m.text = std::string(out.c_str()) + "\n";
+  m.key = std::move(key);
+  return m;
+}
+
 }  // namespace infergate::config

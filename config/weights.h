@@ -57,4 +57,12 @@ struct WeightsChange {
 std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& store,
                                       const WeightsChange& change, std::string* error);
 
+// The same for an InferenceModel's targetModels split (a LoRA adapter version rollout):
+// `weights` maps targetModels names to new weights; others keep theirs. GIE requires every
+// targetModel to carry a weight once any does, so all are written.
+std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
+                                            const std::string& name,
+                                            const std::vector<std::pair<std::string, uint32_t>>& weights,
+                                            std::string* error);
+
 }  // namespace infergate::config

@@ -227,14 +227,20 @@ void Exchange::after_fault_delay() {
 
 void Exchange::choose_backend() {
   uint64_t draw = 0;
-  if (auto position = route_->session ? route_->session->position(request_) : std::nullopt) {
+  size_t backend = routing::Route::npos;
+  if (const auto& hc = route_->header_canary) {
+    if (const std::string* v = request_.headers.get(hc->header); v && *v == hc->value) backend = hc->backend;
+  }
+  if (backend != routing::Route::npos) {
+    // A Rollout's canaryHeader: the canary, whatever the weights (no session is started).
+  } else if (auto position = route_->session ? route_->session->position(request_) : std::nullopt) {
     draw = *position;
   } else {
     draw = ctx_.weighted.next();
     if (route_->session && route_->session->key == routing::SessionAffinity::Key::Cookie)
       session_cookie_ = route_->session->set_cookie(draw);
   }
-  size_t backend = route_->pick_backend(draw);
+  if (backend == routing::Route::npos) backend = route_->pick_backend(draw);
   if (backend == routing::Route::npos) {
     // Gateway API: a rule whose backends all weigh 0 (or cannot be resolved) answers 500.
     local_reply(500, "", ResponseFlag::NoClusterFound);

@@ -74,6 +74,9 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
                                       {{"result", "failure"}}, "infergate.config.reload_failure");
   access_log_ = open_access_log(initial_, *registry_);
   scraper_ = std::make_unique<ModelServerScraper>(control_, *registry_);
+  rollouts_ = std::make_unique<RolloutController>(
+      control_, *registry_, [this](const config::Rollout& r, uint32_t w) { return apply_rollout_weight(r, w); },
+      opts_.state_dir);
   const WorkerOptions wo = worker_options(initial_);
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(i, wo, stats_, access_log_.get()));
@@ -102,6 +105,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   current_ = snap;
   for (auto& w : workers_) w->publish(snap);
   scraper_->update(snap);
+  rollouts_->update(snap);
   endpoints_.prune();
   config_version_gauge_.set(static_cast<double>(version_));
   reload_ok_.inc();
@@ -193,6 +197,7 @@ void Server::stop_now(int exit_code) {
   exit_code_ = exit_code;
   if (watcher_) watcher_->stop();
   scraper_->stop();
+  rollouts_->stop();
   admin_.close();
   signals_.cancel();
   drain_timer_.cancel();
@@ -222,6 +227,7 @@ int Server::run() {
     start_listeners();
     register_admin();
     register_config_admin();
+    register_rollout_admin();
     const auto& admin = initial_.gateway.admin;
     admin_.listen(opts_.admin_address.value_or(admin.address), opts_.admin_port.value_or(admin.port));
     spdlog::info("admin on {}:{}", opts_.admin_address.value_or(admin.address), admin_.port());

@@ -24,6 +24,7 @@
 #include "gateway/snapshot.h"
 #include "gateway/worker.h"
 #include "gateway/model_server_scraper.h"
+#include "gateway/rollout_controller.h"
 #include "metrics/access_log.h"
 #include "metrics/registry.h"
 #include "pools/endpoint_state.h"
@@ -79,6 +80,9 @@ class Server {
   void start_listeners();
   void register_admin();
   void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
+  void register_rollout_admin();  // /rollouts (admin_rollout_endpoints.cc)
+  // A Rollout's weights, as POST /weights would set them; "" when applied, else why not.
+  std::string apply_rollout_weight(const config::Rollout& r, uint32_t canary_weight);
   std::vector<config::Diagnostic> restart_only_changes(const config::Config& next) const;
   // Makes `candidate` the store and, with --state-dir, saves its overlay when it changed.
   // Returns why saving failed ("" = saved, or nothing to save).
@@ -111,6 +115,7 @@ class Server {
   config::ConfigStore store_;  // the documents serving now
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
+  std::unique_ptr<RolloutController> rollouts_;
   uint64_t last_rejected_files_ = 0;  // fingerprint of the files last rejected (0 = none)
   metrics::Gauge config_version_gauge_;
   metrics::Counter reload_ok_, reload_failed_;

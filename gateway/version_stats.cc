@@ -126,8 +126,9 @@ class VersionStatsBuilder {
                                   "Completion tokens per version, as the model server's usage reports them", labels);
     const VersionSeries* raw = v.get();
     out_.version_series_.push_back(std::move(v));
+    out_.label_set_list_.push_back(
+        VersionStats::LabelSet{route, backend, version, std::string(model), std::string(adapter), raw});
     version_cache_.emplace(std::move(key), raw);
-    ++out_.label_sets_;
     return raw;
   }
 

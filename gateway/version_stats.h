@@ -105,7 +105,14 @@ class VersionStats {
 
   static void record(const Series& s, const RequestOutcome& outcome);
 
-  size_t label_sets() const { return label_sets_; }
+  size_t label_sets() const { return label_set_list_.size(); }
+
+  // Every label set with its series, for readers that aggregate (a Rollout's analysis).
+  struct LabelSet {
+    std::string route, backend, version, model, adapter;
+    const VersionSeries* series = nullptr;
+  };
+  const std::vector<LabelSet>& label_set_list() const { return label_set_list_; }
 
  private:
   struct Hash {
@@ -122,7 +129,7 @@ class VersionStats {
   std::vector<std::unique_ptr<VersionSeries>> version_series_;
   std::vector<std::unique_ptr<ObjectiveSeries>> objective_series_;
   std::unordered_map<const routing::BackendRef*, BackendEntry> backends_;
-  size_t label_sets_ = 0;
+  std::vector<LabelSet> label_set_list_;
   friend class VersionStatsBuilder;
 };
 

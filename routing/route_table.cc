@@ -266,9 +266,38 @@ std::shared_ptr<const RouteTable> RouteTable::build(const config::Config& config
     }
   }
   add_virtual_services(config, *table, errors);
+  add_header_canaries(config, *table);
   impl.all_listeners.finish();
   for (auto& [_, lr] : impl.by_listener) lr.finish();
   return table;
+}
+
+// The backend a Rollout's `canary` names: an HTTPRoute backendRef's object, or a
+// VirtualService destination's subset (its host's Service when it has none).
+static bool is_canary_backend(const config::Rollout& r, const BackendRef& b) {
+  if (r.target.kind == config::RolloutTargetKind::HttpRoute) return config::cluster_object_name(b.cluster) == r.canary;
+  const std::string_view c = b.cluster;  // outbound|<port>|<subset>|<fqdn>
+  const size_t a = c.find('|'), bb = a == std::string_view::npos ? a : c.find('|', a + 1),
+               cc = bb == std::string_view::npos ? bb : c.find('|', bb + 1);
+  if (cc == std::string_view::npos) return false;
+  const std::string_view subset = c.substr(bb + 1, cc - bb - 1);
+  return subset.empty() ? config::cluster_object_name(b.cluster) == r.canary.substr(0, r.canary.find('.'))
+                        : subset == r.canary;
+}
+
+void RouteTable::add_header_canaries(const config::Config& config, RouteTable& table) {
+  for (const config::Rollout& r : config.rollouts) {
+    if (!r.canary_header || r.target.kind == config::RolloutTargetKind::InferenceModel) continue;
+    const RouteKind kind =
+        r.target.kind == config::RolloutTargetKind::HttpRoute ? RouteKind::HttpRoute : RouteKind::VirtualService;
+    for (Route& route : table.routes_) {
+      if (route.kind != kind || route.route_ns != r.target.ns || route.route_name != r.target.name) continue;
+      if (r.target.rule && route.rule_index != *r.target.rule) continue;
+      for (size_t i = 0; i < route.backends.size(); ++i)
+        if (is_canary_backend(r, route.backends[i]))
+          route.header_canary = Route::HeaderCanary{r.canary_header->name, r.canary_header->value, i};
+    }
+  }
 }
 
 void RouteTable::add_virtual_services(const config::Config& config, RouteTable& table,

@@ -98,6 +98,14 @@ struct Route {
 
   // HTTPRoute sessionPersistence: the session's position is the backend draw.
   std::optional<SessionAffinity> session;
+  // A Rollout's canaryHeader on this rule: a request whose `header` (lower-case) equals
+  // `value` goes to backends[backend] whatever the weights, so testers reach the canary
+  // before any weight moves (the seed VirtualService's `version: v2` route).
+  struct HeaderCanary {
+    std::string header, value;
+    size_t backend = 0;
+  };
+  std::optional<HeaderCanary> header_canary;
   // Request copies (HTTPRoute RequestMirror filters and VirtualService mirrors alike).
   std::vector<Mirror> mirrors;
   // VirtualService only (HTTPRoutes express these as filters):
@@ -147,6 +155,7 @@ class RouteTable {
   RouteTable();
   static void add_virtual_services(const config::Config& config, RouteTable& table,
                                    std::vector<config::Diagnostic>* errors);
+  static void add_header_canaries(const config::Config& config, RouteTable& table);
   std::vector<Route> routes_;
   std::unique_ptr<Impl> impl_;
 };

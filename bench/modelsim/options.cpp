@@ -18,15 +18,17 @@ std::optional<T> parse_unsigned(std::string_view text, T min, T max) {
   return static_cast<T>(value);
 }
 
-std::optional<double> parse_millis(std::string_view text) {
+std::optional<double> parse_in_range(std::string_view text, double max) {
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || value < 0 ||
-      value > 3600.0 * 1000.0) {
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || value < 0 || value > max) {
     return std::nullopt;
   }
   return value;
 }
+
+std::optional<double> parse_millis(std::string_view text) { return parse_in_range(text, 3600.0 * 1000.0); }
+std::optional<double> parse_fraction(std::string_view text) { return parse_in_range(text, 1.0); }
 
 }  // namespace
 
@@ -51,7 +53,7 @@ ParseResult parse_options(std::span<const std::string_view> args) {
     const bool known = flag == "--port" || flag == "--address" || flag == "--model" ||
                        flag == "--name" || flag == "--threads" || flag == "--max-num-seqs" ||
                        flag == "--ttft-ms" || flag == "--itl-ms" || flag == "--output-tokens" ||
-                       flag == "--seed";
+                       flag == "--seed" || flag == "--error-rate" || flag == "--delay-ms";
     if (!known) return ArgError{"unknown argument '" + std::string(args[i]) + "' (see --help)"};
     auto value = take_value();
     if (!value) return bad("missing value");
@@ -76,10 +78,14 @@ ParseResult parse_options(std::span<const std::string_view> args) {
       auto v = parse_unsigned<unsigned>(*value, 1, 1u << 20);
       if (!v) return bad("expected 1..1048576, got '" + std::string(*value) + "'");
       options.max_num_seqs = *v;
-    } else if (flag == "--ttft-ms" || flag == "--itl-ms") {
+    } else if (flag == "--ttft-ms" || flag == "--itl-ms" || flag == "--delay-ms") {
       auto v = parse_millis(*value);
       if (!v) return bad("expected milliseconds 0..3600000, got '" + std::string(*value) + "'");
-      (flag == "--ttft-ms" ? options.ttft_ms : options.itl_ms) = *v;
+      (flag == "--ttft-ms" ? options.ttft_ms : flag == "--itl-ms" ? options.itl_ms : options.delay_ms) = *v;
+    } else if (flag == "--error-rate") {
+      auto v = parse_fraction(*value);
+      if (!v) return bad("expected a fraction 0..1, got '" + std::string(*value) + "'");
+      options.error_rate = *v;
     } else if (flag == "--output-tokens") {
       auto v = parse_unsigned<unsigned>(*value, 1, 1u << 20);
       if (!v) return bad("expected 1..1048576, got '" + std::string(*value) + "'");
@@ -108,6 +114,9 @@ OpenAI-compatible model-server simulator (HTTP/1.1 and h2c prior knowledge on on
   --ttft-ms F         time to first token once running (default 0)
   --itl-ms F          inter-token latency (default 0)
   --output-tokens N   tokens per completion unless max_tokens is smaller (default 16)
+  --error-rate F      share of completions answered 500, 0..1 (default 0)
+  --delay-ms F        added before every completion starts (default 0)
+                      (both can be changed at run time: POST /modelsim/faults)
   --seed N            seed of the deterministic output text (default 0)
   --help              this text
 )";

@@ -20,6 +20,9 @@ struct Options {
   double itl_ms = 0;
   unsigned output_tokens = 16;
   std::uint64_t seed = 0;
+  // Faults for completions (changeable at run time: POST /modelsim/faults).
+  double error_rate = 0;   // share of completions answered 500
+  double delay_ms = 0;     // added before each completion starts
 };
 
 // What the parser decided: run with options, print help, or fail with a message.

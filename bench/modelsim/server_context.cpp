@@ -13,6 +13,8 @@ ServerContext::ServerContext(Options opts, std::string instance_name)
       started_at(std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count()),
-      scheduler(options.max_num_seqs, std::make_unique<TokenCountKvModel>()) {}
+      scheduler(options.max_num_seqs, std::make_unique<TokenCountKvModel>()),
+      error_rate(options.error_rate),
+      delay_ms(options.delay_ms) {}
 
 }  // namespace modelsim

@@ -19,6 +19,9 @@ struct ServerContext {
   const std::int64_t started_at; // unix seconds; "created" of the model list
   Scheduler scheduler;
   std::atomic<std::uint64_t> next_request_id{1};
+  // Faults applied to completions, set from the options and by POST /modelsim/faults.
+  std::atomic<double> error_rate;
+  std::atomic<double> delay_ms;
 };
 
 }  // namespace modelsim

@@ -64,8 +64,8 @@ show "curl -s -G $admin/stats --data-urlencode 'filter=downstream_rq_[2-5]xx|ups
 curl -s -G "$admin/stats" --data-urlencode 'filter=downstream_rq_[2-5]xx|upstream_rq_(total|2xx)' || true
 
 say "the same split in the per-version metrics (route, backend, version, model), and time to first token"
-show "curl -s $admin/stats/prometheus | grep '^infergate_version_requests_total.*2xx'"
-curl -s "$admin/stats/prometheus" | grep '^infergate_version_requests_total.*2xx' || true
+show "curl -s $admin/stats/prometheus | grep '^infergate_version_requests_total.*2xx' | grep -v ' 0$'"
+curl -s "$admin/stats/prometheus" | grep '^infergate_version_requests_total.*2xx' | grep -v ' 0$' || true
 curl -s "$admin/stats/prometheus" | grep '^infergate_version_time_to_first_token_seconds_count' || true
 
 say "the last access log lines (Envoy format)"

@@ -204,8 +204,10 @@ TEST(Observability, PrometheusSeesPerVersionRequestsErrorsAndLatency) {
       "infergate:version_request_duration_seconds:p99_1m", "version",
       [](const std::map<std::string, double>& got) { return got.size() == 2; }, scaled(15000));
   EXPECT_TRUE(rules) << prom.last_error();
-  auto share = prom.by("infergate:version_traffic_share:rate1m", "version");
-  EXPECT_EQ(share.size(), 2u);
+  EXPECT_TRUE(prom.wait_for(
+      "infergate:version_traffic_share:rate1m", "version",
+      [](const std::map<std::string, double>& got) { return got.size() == 2; }, scaled(10000)))
+      << prom.last_error();
 
   // Every query of the shipped dashboard runs, and all but the response-flag panel (these
   // requests carry no Envoy flag) return series.

@@ -1,0 +1,24 @@
+// One asynchronous HTTP/1.1 request on the control thread (a Prometheus query for a Rollout's
+// gate, the rollout CLI's call to the admin API): connect, send, read one response, close.
+// Bounded by `timeout` and by body size.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace infergate::gateway {
+
+struct HttpResult {
+  std::string error;  // "" when a response arrived
+  int status = 0;
+  std::string body;
+};
+
+// `url`: "http://host:port/path?query" (host an IP literal or a name resolved here).
+void async_http_request(boost::asio::io_context& io, const std::string& method, const std::string& url,
+                        std::string body, std::chrono::milliseconds timeout, std::function<void(HttpResult)> done);
+
+}  // namespace infergate::gateway
