@@ -10,10 +10,12 @@
 #include "config/loader.h"
 #include "gateway/config_state.h"
 #include "gateway/options.h"
+#include "gateway/rollout_cli.h"
 #include "gateway/server.h"
 
 int main(int argc, char** argv) {
   using namespace infergate;
+  if (argc > 1 && std::string_view(argv[1]) == "rollout") return gateway::rollout_cli(argc, argv);
   gateway::CommandLine cl = gateway::parse_command_line(argc, argv);
   if (!cl.error.empty()) {
     std::cerr << "infergate: " << cl.error << "\n\n" << gateway::usage();
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
               << c.destination_rules.size() << " DestinationRules, " << c.pools.size() << " inference pools, "
               << c.inference_models.size() << " InferenceModels, " << c.inference_objectives.size()
               << " InferenceObjectives, " << c.model_rewrites.size() << " InferenceModelRewrites, "
+              << c.rollouts.size() << " Rollouts, "
               << c.services.size() << " services, " << c.endpoints.size() << " endpoints)\n";
     return 0;
   }

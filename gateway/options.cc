@@ -19,6 +19,7 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t* out) {
 std::string usage() {
   return "usage: infergate --config PATH [options]\n"
          "       infergate --check --config PATH\n"
+         "       infergate rollout status|promote|abort|pause|resume|retry [NAME] [--admin HOST:PORT]\n"
          "\n"
          "  -c, --config PATH         YAML file, or a directory of *.yaml/*.yml files\n"
          "      --check               validate the configuration, print problems, exit 0 (ok) or 1\n"

@@ -171,7 +171,10 @@ void RolloutController::reconcile() {
     const std::string key = r.meta.ns + "/" + r.meta.name;
     const std::string identity = identity_of(r);
     std::unique_ptr<Entry> e;
-    if (auto it = entries_.find(key); it != entries_.end()) e = std::move(it->second);
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      e = std::move(it->second);
+      entries_.erase(it);
+    }
     const bool fresh = !e;
     if (fresh) {
       e = std::make_unique<Entry>();
@@ -226,7 +229,7 @@ void RolloutController::reconcile() {
     after_change(*e);
     next.emplace(key, std::move(e));
   }
-  for (auto& [key, e] : entries_)
+  for (const auto& [key, e] : entries_)  // what is left is no longer in the configuration
     spdlog::info("rollout {}: removed from the configuration; weights stay at canary {}%", key, e->status.weight);
   entries_ = std::move(next);
   save();

@@ -1,0 +1,129 @@
+#include "gateway/rollout_cli.h"
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "gateway/http_client.h"
+
+namespace infergate::gateway {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kUsage =
+    "usage: infergate rollout status [NAME] [--namespace NS] [--admin HOST:PORT]\n"
+    "       infergate rollout promote|abort|pause|resume|retry NAME [--namespace NS] [--reason TEXT]\n"
+    "                 [--admin HOST:PORT]\n"
+    "Talks to the admin API (default 127.0.0.1:9901): GET /rollouts, POST /rollouts/<action>.\n";
+
+std::string query_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+// One rollout as a few lines a person reads.
+void print_rollout(const json& r) {
+  std::cout << r.value("namespace", "") << "/" << r.value("name", "") << "  " << r.value("phase", "") << "  step "
+            << r.value("step", 0) << "/" << r["steps"].size() << "  canary " << r.value("canary", "") << " at "
+            << r.value("canary_weight", 0) << "%  (stable " << r.value("stable", "") << ")\n";
+  if (r.contains("analysis") && r["analysis"].is_object()) {
+    const json& a = r["analysis"];
+    std::cout << "  last analysis " << a.value("time", "") << ": " << a.value("verdict", "");
+    for (const auto& reason : a["reasons"]) std::cout << "; " << reason.get<std::string>();
+    const json& c = a["canary"];
+    const json& s = a["stable"];
+    std::cout << "\n  canary: " << c.value("requests", 0) << " requests, errors " << c.value("error_rate", 0.0) * 100
+              << "%;  stable: " << s.value("requests", 0) << " requests, errors " << s.value("error_rate", 0.0) * 100
+              << "%\n";
+  }
+  const json& events = r["events"];
+  const size_t from = events.size() > 5 ? events.size() - 5 : 0;
+  for (size_t i = from; i < events.size(); ++i)
+    std::cout << "  " << events[i].value("time", "") << "  " << events[i].value("type", "") << ": "
+              << events[i].value("message", "") << "\n";
+}
+
+}  // namespace
+
+int rollout_cli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 2, argv + argc);
+  std::string admin = "127.0.0.1:9901", ns = "default", reason, action, name;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--admin" || a == "--namespace" || a == "--reason") {
+      auto v = value();
+      if (!v) {
+        std::cerr << "infergate rollout: " << a << " needs a value\n" << kUsage;
+        return 2;
+      }
+      (a == "--admin" ? admin : a == "--namespace" ? ns : reason) = *v;
+    } else if (action.empty()) {
+      action = a;
+    } else if (name.empty()) {
+      name = a;
+    } else {
+      std::cerr << "infergate rollout: unexpected argument '" << a << "'\n" << kUsage;
+      return 2;
+    }
+  }
+  const bool status = action == "status";
+  const bool known = status || action == "promote" || action == "abort" || action == "pause" || action == "resume" ||
+                     action == "retry";
+  if (!known || (!status && name.empty())) {
+    std::cerr << (action.empty() ? "infergate rollout: which action?\n"
+                  : !known       ? "infergate rollout: unknown action '" + action + "'\n"
+                                 : "infergate rollout: " + action + " needs a rollout NAME\n")
+              << kUsage;
+    return 2;
+  }
+  std::string url = "http://" + admin + (status ? "/rollouts" : "/rollouts/" + action);
+  std::string sep = "?";
+  if (!name.empty()) {
+    url += "?name=" + query_escape(name) + "&namespace=" + query_escape(ns);
+    sep = "&";
+  }
+  if (!reason.empty()) url += sep + "reason=" + query_escape(reason);
+
+  boost::asio::io_context io;
+  HttpResult result;
+  async_http_request(io, status ? "GET" : "POST", url, {}, std::chrono::seconds(10),
+                     [&](HttpResult r) { result = std::move(r); });
+  io.run();
+  if (!result.error.empty()) {
+    std::cerr << "infergate rollout: " << admin << ": " << result.error << "\n";
+    return 1;
+  }
+  auto j = json::parse(result.body, nullptr, false);
+  if (result.status != 200 || !j.is_object() || !j.contains("rollouts")) {
+    std::string message = j.is_object() && j.contains("error") ? j["error"].dump() : result.body;
+    std::cerr << "infergate rollout: " << action << ": HTTP " << result.status << ": " << message << "\n";
+    return 1;
+  }
+  if (j["rollouts"].empty()) std::cout << "no rollouts\n";
+  for (const auto& r : j["rollouts"]) print_rollout(r);
+  return 0;
+}
+
+}  // namespace infergate::gateway
