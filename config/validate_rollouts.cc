@@ -80,16 +80,16 @@ void check_route_target(Emit& e, const Config& c, const std::vector<RuleWeights>
   }
 }
 
+// A target at weight 0 is not in the list (GIE weights start at 1): one of the two must be.
 void check_model_target(Emit& e, const Config& c, const Rollout& r) {
   for (const InferenceModel& m : c.inference_models) {
     if (m.meta.ns != r.target.ns || m.meta.name != r.target.name) continue;
-    for (const auto& [field, backend] : {std::pair{"stable", &r.stable}, std::pair{"canary", &r.canary}}) {
-      bool found = false;
-      for (const TargetModel& t : m.target_models) found |= t.name == *backend;
-      if (!found)
-        e.error(r.meta, "Rollout", cat("spec.", field), 0,
-                cat("\"", *backend, "\" is not in the targetModels of InferenceModel ", m.meta.name));
-    }
+    bool found = false;
+    for (const TargetModel& t : m.target_models) found |= t.name == r.stable || t.name == r.canary;
+    if (!found)
+      e.error(r.meta, "Rollout", "spec.stable", 0,
+              cat("neither \"", r.stable, "\" nor \"", r.canary, "\" is in the targetModels of InferenceModel ",
+                  m.meta.name));
     return;
   }
   e.error(r.meta, "Rollout", "spec.targetRef", r.target.line,

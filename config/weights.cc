@@ -307,26 +307,21 @@ std::optional<Manifest> patch_target_models(const Config& config, const ConfigSt
     *error = cat("InferenceModel \"", ns, "/", name, "\" is not defined");
     return std::nullopt;
   }
-  uint64_t total = 0;
+  // GIE weights are 1..1000000: a target at 0 is left out of the list, and one given a weight
+  // again is added back.
+  std::vector<std::pair<std::string, uint32_t>> next;
   for (const TargetModel& t : model->target_models) {
-    uint32_t w = t.weight;
-    for (const auto& [n, weight] : weights)
-      if (n == t.name) w = weight;
-    total += w;
+    const bool named = std::any_of(weights.begin(), weights.end(), [&](const auto& w) { return w.first == t.name; });
+    if (!named) next.emplace_back(t.name, t.weight);
   }
   for (const auto& [n, weight] : weights) {
-    const bool known = std::any_of(model->target_models.begin(), model->target_models.end(),
-                                   [&](const TargetModel& t) { return t.name == n; });
-    if (!known) {
-      *error = cat("InferenceModel ", name, " has no targetModel \"", n, "\"");
-      return std::nullopt;
-    }
     if (weight > kMaxWeight) {
       *error = cat("weight of \"", n, "\" must be between 0 and ", kMaxWeight);
       return std::nullopt;
     }
+    if (weight > 0) next.emplace_back(n, weight);
   }
-  if (total == 0) {
+  if (next.empty()) {
     *error = "every targetModel would have weight 0; keep at least one above 0";
     return std::nullopt;
   }
@@ -347,13 +342,14 @@ std::optional<Manifest> patch_target_models(const Config& config, const ConfigSt
     *error = cat("cannot re-read ", key.to_string(), ": ", e.what());
     return std::nullopt;
   }
-  YAML::Node targets = doc["spec"]["targetModels"];
-  for (size_t i = 0; i < targets.size() && i < model->target_models.size(); ++i) {
-    uint32_t w = model->target_models[i].weight;
-    for (const auto& [n, weight] : weights)
-      if (n == model->target_models[i].name) w = weight;
-    targets[i]["weight"] = w;
+  YAML::Node targets(YAML::NodeType::Sequence);
+  for (const auto& [n, weight] : next) {
+    YAML::Node t;
+    t["name"] = n;
+    t["weight"] = weight;
+    targets.push_back(t);
   }
+  doc["spec"]["targetModels"] = targets;
   YAML::Emitter out;
   out << doc;
   if (!out.good()) {

@@ -58,8 +58,9 @@ std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& s
                                       const WeightsChange& change, std::string* error);
 
 // The same for an InferenceModel's targetModels split (a LoRA adapter version rollout):
-// `weights` maps targetModels names to new weights; others keep theirs. GIE requires every
-// targetModel to carry a weight once any does, so all are written.
+// `weights` maps targetModels names to new weights; others keep theirs. GIE weights are
+// 1..1000000, so a target set to 0 leaves the list and one set above 0 joins it; every entry
+// is written with its weight (GIE: all or none).
 std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
                                             const std::string& name,
                                             const std::vector<std::pair<std::string, uint32_t>>& weights,

@@ -418,7 +418,7 @@ json RolloutController::status_json(const std::string& ns, const std::string& na
                    {"stable", r.stable},
                    {"canary", r.canary},
                    {"phase", rollout::phase_name(e->status.phase)},
-                   {"step", std::min(e->status.step + 1, r.steps.size() + 1)},
+                   {"step", std::min(e->status.step + 1, r.steps.size())},
                    {"steps", steps},
                    {"canary_weight", e->status.weight},
                    {"weight_applied", e->status.weight_applied},

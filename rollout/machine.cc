@@ -62,8 +62,9 @@ std::optional<uint32_t> Machine::run_steps(int64_t now_ms) {
       record(now_ms, "paused", "step " + std::to_string(st_.step + 1) + ": paused until resumed or promoted");
       return out;
     }
-    const bool judged = st_.step_passed || (spec_.analysis.gates.empty() && spec_.analysis.prometheus.empty()) ||
-                        st_.weight == 0;
+    // Never leave a pause while the latest verdict failed: the next one decides.
+    const bool judged = (st_.step_passed && st_.failures == 0) ||
+                        (spec_.analysis.gates.empty() && spec_.analysis.prometheus.empty()) || st_.weight == 0;
     if (st_.step_elapsed_ms < s.duration->count() || !judged) return out;
     next_step();
   }

@@ -4,8 +4,9 @@
 //
 //  Progressing  steps run in order. setWeight moves the canary's weight and goes on at once;
 //               pause {duration} ends once that much time has passed AND a verdict passed
-//               since the step began (a step is never left unjudged; with no gates, or with
-//               the canary at 0 %, time alone ends it); pause {} waits in Paused.
+//               since the step began AND the latest verdict did not fail (a step is never
+//               left unjudged; with no gates, or with the canary at 0 %, time alone ends it);
+//               pause {} waits in Paused.
 //               failureLimit failed verdicts in a row abort. After the last step the canary
 //               is promoted: weight 100, Completed.
 //  Paused       manual pause, or an indefinite pause step; time stops. resume goes on.

@@ -1,5 +1,6 @@
 #include "bench/modelsim/completion_run.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <optional>
@@ -253,7 +254,9 @@ void start_completion(ServerContext& ctx, Endpoint endpoint, const HttpRequest& 
     return;
   }
   auto& completion = std::get<CompletionRequest>(parsed);
-  if (!completion.model.empty() && completion.model != ctx.options.model) {
+  const auto& adapters = ctx.options.lora_adapters;
+  if (!completion.model.empty() && completion.model != ctx.options.model &&
+      std::find(adapters.begin(), adapters.end(), completion.model) == adapters.end()) {
     ApiError error;
     error.status = 404;
     error.message = "The model `" + completion.model + "` does not exist.";

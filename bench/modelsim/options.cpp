@@ -53,7 +53,7 @@ ParseResult parse_options(std::span<const std::string_view> args) {
     const bool known = flag == "--port" || flag == "--address" || flag == "--model" ||
                        flag == "--name" || flag == "--threads" || flag == "--max-num-seqs" ||
                        flag == "--ttft-ms" || flag == "--itl-ms" || flag == "--output-tokens" ||
-                       flag == "--seed" || flag == "--error-rate" || flag == "--delay-ms";
+                       flag == "--seed" || flag == "--error-rate" || flag == "--delay-ms" || flag == "--lora";
     if (!known) return ArgError{"unknown argument '" + std::string(args[i]) + "' (see --help)"};
     auto value = take_value();
     if (!value) return bad("missing value");
@@ -82,6 +82,16 @@ ParseResult parse_options(std::span<const std::string_view> args) {
       auto v = parse_millis(*value);
       if (!v) return bad("expected milliseconds 0..3600000, got '" + std::string(*value) + "'");
       (flag == "--ttft-ms" ? options.ttft_ms : flag == "--itl-ms" ? options.itl_ms : options.delay_ms) = *v;
+    } else if (flag == "--lora") {
+      std::string_view rest = *value;
+      while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        const std::string_view name = rest.substr(0, comma);
+        if (name.empty()) return bad("empty adapter name in '" + std::string(*value) + "'");
+        options.lora_adapters.emplace_back(name);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
     } else if (flag == "--error-rate") {
       auto v = parse_fraction(*value);
       if (!v) return bad("expected a fraction 0..1, got '" + std::string(*value) + "'");
@@ -114,6 +124,7 @@ OpenAI-compatible model-server simulator (HTTP/1.1 and h2c prior knowledge on on
   --ttft-ms F         time to first token once running (default 0)
   --itl-ms F          inter-token latency (default 0)
   --output-tokens N   tokens per completion unless max_tokens is smaller (default 16)
+  --lora A,B          LoRA adapter names also served (requests may name them as the model)
   --error-rate F      share of completions answered 500, 0..1 (default 0)
   --delay-ms F        added before every completion starts (default 0)
                       (both can be changed at run time: POST /modelsim/faults)

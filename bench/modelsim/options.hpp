@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <variant>
 
@@ -13,6 +14,7 @@ struct Options {
   std::uint16_t port = 8000;  // 0 = let the kernel pick; the chosen port is printed
   std::string address = "127.0.0.1";
   std::string model = "sim-model";
+  std::vector<std::string> lora_adapters;  // more model names served (LoRA adapters on the base)
   std::string name;  // empty = "modelsim-<bound port>"
   unsigned threads = 1;
   unsigned max_num_seqs = 256;

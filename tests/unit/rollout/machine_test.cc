@@ -90,6 +90,15 @@ TEST(RolloutMachine, FailedVerdictsInARowAbortToStable) {
   EXPECT_EQ(d.applied.back(), 10u) << "retry starts again at step 1";
 }
 
+TEST(RolloutMachine, APauseIsNotLeftWhileTheLatestVerdictFailed) {
+  Driver d{spec_with({weight(10), pause(1000), weight(50), pause(1000)}), {}, {}};
+  d.tick(0);
+  d.tick(100, VerdictKind::Pass);
+  EXPECT_FALSE(d.tick(2000, VerdictKind::Fail)) << "passed earlier in the step, failing now: stay";
+  EXPECT_EQ(d.st.step, 1u);
+  EXPECT_EQ(d.tick(100, VerdictKind::Pass), 50u);
+}
+
 TEST(RolloutMachine, IndefinitePauseWaitsForResumeAndPromoteSkipsAhead) {
   Driver d{spec_with({weight(5), pause(std::nullopt), weight(50), pause(std::nullopt), weight(100)}, false), {}, {}};
   d.tick(0);
