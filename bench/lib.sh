@@ -8,11 +8,16 @@ bench_install() {
   local need=() pair
   for pair in "$@"; do command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}"); done
   [ ${#need[@]} -eq 0 ] && return 0
-  echo "installing ${need[*]}" >&2
+  bench_install_package "${need[@]}"
+}
+
+# apt-installs packages, whatever commands they provide (a Python module, say).
+bench_install_package() {  # PACKAGE...
   local sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "installing $*" >&2
   "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 bench_need_binaries() {  # BUILD_DIR
