@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -46,9 +47,11 @@ void print_rollout(const json& r) {
     for (const auto& reason : a["reasons"]) std::cout << "; " << reason.get<std::string>();
     const json& c = a["canary"];
     const json& s = a["stable"];
-    std::cout << "\n  canary: " << c.value("requests", 0) << " requests, errors " << c.value("error_rate", 0.0) * 100
-              << "%;  stable: " << s.value("requests", 0) << " requests, errors " << s.value("error_rate", 0.0) * 100
-              << "%\n";
+    char line[160];
+    std::snprintf(line, sizeof line, "\n  canary: %d requests, errors %.1f%%;  stable: %d requests, errors %.1f%%\n",
+                  c.value("requests", 0), c.value("error_rate", 0.0) * 100, s.value("requests", 0),
+                  s.value("error_rate", 0.0) * 100);
+    std::cout << line;
   }
   const json& events = r["events"];
   const size_t from = events.size() > 5 ? events.size() - 5 : 0;

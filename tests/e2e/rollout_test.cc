@@ -2,6 +2,9 @@
 // promoted; a canary gone bad mid-rollout is aborted by its analysis and traffic returns to
 // stable without a request lost to the switch; a restart resumes where it was; testers reach
 // the canary with its header; the CLI drives it all through the admin API.
+#include <fstream>
+#include <sstream>
+
 #include "tests/e2e/canary_util.h"
 #include "tests/e2e/e2e_test.h"
 #include "tests/e2e/paced_load.h"
@@ -196,6 +199,31 @@ TEST(Rollout, BadRolloutsAreRefusedWithTheirFieldPath) {
   EXPECT_NE(r.body.find("needs max, maxRatio or maxIncrease"), std::string::npos) << r.body;
   EXPECT_EQ(gw.admin("POST", "/rollouts/abort?name=llm").status, 404);
   EXPECT_EQ(gw.admin("POST", "/rollouts/abort").status, 400);
+}
+
+// examples/rollouts: each scenario's manifests (the seed's as written plus its Rollout) load,
+// as run.sh puts them together.
+TEST(Rollout, ExampleScenariosValidate) {
+  const std::vector<std::vector<std::string>> scenarios = {
+      {"examples/istio-canary/seed.yaml", "examples/istio-canary/cluster.yaml", "examples/rollouts/istio.yaml"},
+      {"examples/gke-pool-rollout/routes-to-llm.yaml", "examples/gke-pool-rollout/cluster.yaml",
+       "examples/rollouts/gke.yaml"},
+      {"examples/gke-pool-rollout/base-model/routes-to-llm.yaml", "examples/gke-pool-rollout/base-model/cluster.yaml",
+       "examples/rollouts/base-model.yaml"},
+      {"examples/rollouts/lora/cluster.yaml", "examples/rollouts/lora/rollout.yaml"}};
+  for (const auto& files : scenarios) {
+    TempDir dir;
+    for (size_t i = 0; i < files.size(); ++i) {
+      std::ifstream in(source_path(files[i]));
+      std::stringstream ss;
+      ss << in.rdbuf();
+      ASSERT_FALSE(ss.str().empty()) << files[i];
+      dir.write(std::to_string(i) + ".yaml", ss.str());
+    }
+    CommandResult r = run_command({infergate_path(), "--check", "--config", dir.path()});
+    EXPECT_EQ(r.exit_code, 0) << files.back() << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find(" 1 Rollouts"), std::string::npos) << r.out;
+  }
 }
 
 }  // namespace
