@@ -201,6 +201,49 @@ TEST(Rollout, BadRolloutsAreRefusedWithTheirFieldPath) {
   EXPECT_EQ(gw.admin("POST", "/rollouts/abort").status, 400);
 }
 
+// Reload rules: new steps keep the rollout where it is; a new canary starts it again.
+TEST(Rollout, ReloadKeepsTheStepUnlessTheTargetChanges) {
+  Modelsim v1({"--name", "v1"});
+  Modelsim v2({"--name", "v2"});
+  const std::string steps = "  - setWeight: 10\n  - pause: {}\n  - setWeight: 100\n";
+  Gateway gw([&](uint16_t port, uint16_t admin) {
+    return two_version_config(port, admin, v1.port(), v2.port(), 100, 0, 1,
+                              rollout_yaml(steps, "  analysis: {interval: 200ms, minRequests: 0}\n"));
+  });
+  ASSERT_TRUE(wait_rollout(gw, [](const auto& s) { return s.value("phase", "") == "Paused"; }, scaled(5000)));
+  // More steps: same phase and step, the event says why.
+  HttpResponse r = gw.admin("POST", "/config",
+                            rollout_yaml("  - setWeight: 10\n  - pause: {}\n  - setWeight: 30\n  - setWeight: 100\n",
+                                         "  analysis: {interval: 200ms, minRequests: 0}\n"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(wait_rollout(gw, [](const auto& s) { return s["steps"].size() == 4; }, scaled(3000)));
+  auto s = rollout_status(gw);
+  EXPECT_EQ(s.value("phase", ""), "Paused") << s.dump(2);
+  EXPECT_EQ(s.value("step", 0), 2);
+  EXPECT_EQ(s["events"].back()["type"], "updated");
+  // Another canary is another rollout: back to step 1 (pool-v1 -> pool-v2 is still the route's
+  // split; swapping the roles changes the identity).
+  std::string swapped = rollout_yaml(steps, "  analysis: {interval: 200ms, minRequests: 0}\n");
+  swapped.replace(swapped.find("stable: pool-v1"), 15, "stable: pool-v2");
+  swapped.replace(swapped.find("canary: pool-v2"), 15, "canary: pool-v1");
+  r = gw.admin("POST", "/config", swapped);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(wait_rollout(gw, [](const auto& s) { return s.value("canary", "") == "pool-v1"; }, scaled(3000)));
+  ASSERT_TRUE(wait_rollout(gw, [](const auto& s) { return s.value("phase", "") == "Paused"; }, scaled(3000)));
+  s = rollout_status(gw);
+  bool restarted = false;
+  for (const auto& e : s["events"]) restarted |= e["type"] == "restarted";
+  EXPECT_TRUE(restarted) << s.dump(2);
+  EXPECT_EQ(s.value("canary_weight", 0), 10) << "pool-v1 is now the canary at 10 %";
+  // Removed: the rollout stops and the weights stay.
+  r = gw.admin("DELETE", "/config?kind=Rollout&name=llm");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = nlohmann::json::parse(gw.admin("GET", "/rollouts").body);
+  EXPECT_TRUE(j["rollouts"].empty()) << j.dump(2);
+  auto seen = count_instances(gw.port(), 100);
+  EXPECT_GT(seen["v2"], 60) << nlohmann::json(seen).dump();
+}
+
 // examples/rollouts: each scenario's manifests (the seed's as written plus its Rollout) load,
 // as run.sh puts them together.
 TEST(Rollout, ExampleScenariosValidate) {
