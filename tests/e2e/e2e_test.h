@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,14 @@
   if (var.empty()) GTEST_SKIP() << name << " is not installed (found at configure time)"
 
 namespace infergate::e2e {
+
+// A whole file ("" when it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // Waits scaled for sanitizer builds.
 inline milliseconds scaled(int ms) { return milliseconds(ms * time_scale()); }

@@ -2,12 +2,10 @@
 // promoted; a canary gone bad mid-rollout is aborted by its analysis and traffic returns to
 // stable without a request lost to the switch; a restart resumes where it was; testers reach
 // the canary with its header; the CLI drives it all through the admin API.
-#include <fstream>
-#include <sstream>
-
 #include "tests/e2e/canary_util.h"
 #include "tests/e2e/e2e_test.h"
 #include "tests/e2e/paced_load.h"
+#include "tests/e2e/prometheus.h"
 
 namespace infergate::e2e {
 namespace {
@@ -244,6 +242,41 @@ TEST(Rollout, ReloadKeepsTheStepUnlessTheTargetChanges) {
   EXPECT_GT(seen["v2"], 60) << nlohmann::json(seen).dump();
 }
 
+// A Prometheus gate: a query above its bound aborts; Prometheus unreachable only holds the
+// rollout (inconclusive), it never aborts it.
+TEST(Rollout, PrometheusGatesAbortOnTheirBoundAndWaitWhenUnreachable) {
+  E2E_REQUIRE_TOOL(prometheus_bin, "prometheus");
+  Modelsim v1({"--name", "v1"});
+  Modelsim v2({"--name", "v2"});
+  Prometheus prom(prometheus_bin, free_port());
+  ASSERT_TRUE(prom.wait_for("vector(1)", "", [](const auto& got) { return got.size() == 1; }, scaled(15000)))
+      << prom.last_error();
+  const std::string down = "http://127.0.0.1:" + std::to_string(free_port());
+  auto analysis = [](const std::string& address, const std::string& query) {
+    return "  analysis:\n    interval: 300ms\n    minRequests: 0\n    gates:\n    - prometheus: {address: " +
+           address + ", query: '" + query + "', max: 0.5}\n";
+  };
+  const std::string steps = "  - setWeight: 10\n  - pause: {duration: 1s}\n  - setWeight: 100\n";
+  Gateway gw([&](uint16_t port, uint16_t admin) {
+    return two_version_config(port, admin, v1.port(), v2.port(), 100, 0, 1, rollout_yaml(steps, analysis(down, "vector(0.1)")));
+  });
+  ASSERT_TRUE(wait_rollout(
+      gw, [](const auto& s) { return s["analysis"].is_object() && s["analysis"].value("verdict", "") == "inconclusive"; },
+      scaled(5000)));
+  std::this_thread::sleep_for(milliseconds(1500));
+  auto s = rollout_status(gw);
+  EXPECT_EQ(s.value("phase", ""), "Progressing") << s.dump(2);
+  EXPECT_EQ(s.value("canary_weight", 0), 10) << "waits at its step while Prometheus is unreachable";
+  EXPECT_NE(s["analysis"]["reasons"][0].get<std::string>().find("connect"), std::string::npos) << s.dump(2);
+  // Reachable, and the query is above its bound: two failed verdicts abort.
+  HttpResponse r = gw.admin("POST", "/config", rollout_yaml(steps, analysis(prom.url(), "vector(0.9)")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(wait_rollout(gw, [](const auto& s) { return s.value("phase", "") == "Aborted"; }, scaled(8000)))
+      << rollout_status(gw).dump(2);
+  s = rollout_status(gw);
+  EXPECT_NE(s["events"].back()["message"].get<std::string>().find("vector(0.9)"), std::string::npos) << s.dump(2);
+}
+
 // examples/rollouts: each scenario's manifests (the seed's as written plus its Rollout) load,
 // as run.sh puts them together.
 TEST(Rollout, ExampleScenariosValidate) {
@@ -257,11 +290,9 @@ TEST(Rollout, ExampleScenariosValidate) {
   for (const auto& files : scenarios) {
     TempDir dir;
     for (size_t i = 0; i < files.size(); ++i) {
-      std::ifstream in(source_path(files[i]));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      ASSERT_FALSE(ss.str().empty()) << files[i];
-      dir.write(std::to_string(i) + ".yaml", ss.str());
+      const std::string text = read_file(source_path(files[i]));
+      ASSERT_FALSE(text.empty()) << files[i];
+      dir.write(std::to_string(i) + ".yaml", text);
     }
     CommandResult r = run_command({infergate_path(), "--check", "--config", dir.path()});
     EXPECT_EQ(r.exit_code, 0) << files.back() << "\n" << r.out << r.err;
