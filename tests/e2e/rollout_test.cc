@@ -71,7 +71,7 @@ TEST(Rollout, HealthyCanaryWalksItsStepsAndIsPromoted) {
   for (const auto& x : samples) bad += x.status != 200;
   for (size_t i = samples.size() - samples.size() / 20; i < samples.size(); ++i) to_v2_late += samples[i].instance == "v2";
   EXPECT_EQ(bad, 0u);
-  EXPECT_GT(samples.size(), 1000u);
+  EXPECT_GT(samples.size(), 300u);
   EXPECT_GT(to_v2_late, 0u) << "after promotion v2 serves";
   // The route's weights say so too, and the metrics.
   auto w = nlohmann::json::parse(gw.admin("GET", "/weights").body);

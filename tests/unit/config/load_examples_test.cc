@@ -39,6 +39,9 @@ TEST(LoadExamples, EveryShippedExampleLoadsCleanly) {
   int examples = 0;
   for (const auto& entry : fs::directory_iterator(std::string(INFERGATE_SOURCE_DIR) + "/examples")) {
     if (!entry.is_directory()) continue;
+    // Rollouts of the other examples' manifests, valid only next to them: the e2e test
+    // Rollout.ExampleScenariosValidate loads each with the files its run.sh puts beside it.
+    if (entry.path().filename() == "rollouts") continue;
     ++examples;
     LoadResult r = load_path(entry.path().string());
     EXPECT_TRUE(r.ok()) << entry.path() << "\n" << render(r.errors);
