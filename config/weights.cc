@@ -197,6 +197,33 @@ bool patch_virtual_service(const Config& config, const VirtualService& vs, size_
   return true;
 }
 
+// The document `current` with `change` made to its YAML, re-emitted as a manifest of `key`;
+// nullopt with *error when it cannot be read, changed or written.
+template <typename Change>
+std::optional<Manifest> rewrite_document(const Manifest& current, ResourceKey key, const char* file, Change change,
+                                         std::string* error) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(current.text);
+  } catch (const std::exception& e) {
+    *error = cat("cannot re-read ", key.to_string(), ": ", e.what());
+    return std::nullopt;
+  }
+  if (!change(doc)) return std::nullopt;
+  YAML::Emitter out;
+  out << doc;
+  if (!out.good()) {
+    *error = cat("cannot write ", key.to_string(), ": ", out.GetLastError());
+    return std::nullopt;
+  }
+  Manifest m;
+  m.file = file;
+  m.document = 1;
+  m.text = std::string(out.c_str()) + "\n";
+  m.key = std::move(key);
+  return m;
+}
+
 }  // namespace
 
 std::vector<RuleWeights> list_weights(const Config& config) {
@@ -271,29 +298,11 @@ std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& s
     *error = cat("no document for ", key.to_string(), " in the running configuration");
     return std::nullopt;
   }
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(current->text);
-  } catch (const std::exception& e) {
-    *error = cat("cannot re-read ", key.to_string(), ": ", e.what());
-    return std::nullopt;
-  }
-  YAML::Node node = rule_node(doc, *target, *rule);
-  const bool ok = target->route ? patch_http_route(node, change, error)
-                                : patch_virtual_service(config, *target->vs, *rule, node, change, error);
-  if (!ok) return std::nullopt;
-  YAML::Emitter out;
-  out << doc;
-  if (!out.good()) {
-    *error = cat("cannot write ", key.to_string(), ": ", out.GetLastError());
-    return std::nullopt;
-  }
-  Manifest m;
-  m.file = "POST /weights";
-  m.document = 1;
-  m.text = std::string(out.c_str()) + "\n";
-  m.key = std::move(key);
-  return m;
+  return rewrite_document(*current, std::move(key), "POST /weights", [&](YAML::Node& doc) {
+    YAML::Node node = rule_node(doc, *target, *rule);
+    return target->route ? patch_http_route(node, change, error)
+                         : patch_virtual_service(config, *target->vs, *rule, node, change, error);
+  }, error);
 }
 
 std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
@@ -335,33 +344,17 @@ std::optional<Manifest> patch_target_models(const Config& config, const ConfigSt
     *error = cat("no document for InferenceModel ", ns, "/", name, " in the running configuration");
     return std::nullopt;
   }
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(current->text);
-  } catch (const std::exception& e) {
-    *error = cat("cannot re-read ", key.to_string(), ": ", e.what());
-    return std::nullopt;
-  }
-  YAML::Node targets(YAML::NodeType::Sequence);
-  for (const auto& [n, weight] : next) {
-    YAML::Node t;
-    t["name"] = n;
-    t["weight"] = weight;
-    targets.push_back(t);
-  }
-  doc["spec"]["targetModels"] = targets;
-  YAML::Emitter out;
-  out << doc;
-  if (!out.good()) {
-    *error = cat("cannot write ", key.to_string(), ": ", out.GetLastError());
-    return std::nullopt;
-  }
-  Manifest m;
-  m.file = "rollout";
-  m.document = 1;
-  m.text = std::string(out.c_str()) + "\n";
-  m.key = std::move(key);
-  return m;
+  return rewrite_document(*current, std::move(key), "rollout", [&](YAML::Node& doc) {
+    YAML::Node targets(YAML::NodeType::Sequence);
+    for (const auto& [n, weight] : next) {
+      YAML::Node t;
+      t["name"] = n;
+      t["weight"] = weight;
+      targets.push_back(t);
+    }
+    doc["spec"]["targetModels"] = targets;
+    return true;
+  }, error);
 }
 
 }  // namespace infergate::config
