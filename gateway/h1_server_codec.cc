@@ -66,7 +66,7 @@ bool H1ServerCodec::process() {
   while (!closed_) {
     // The previous exchange completed: its parser goes (never from inside a callback
     // that the parser itself is running).
-    if (parser_ && headers_delivered_ && !handler_) parser_.reset();
+    if (parser_ && headers_delivered_ && !handler_ && !awaiting_body_end_) parser_.reset();
     if (!parser_) {
       if (handler_ || consumed_ == input_.size()) break;
       if (draining_) break;
@@ -75,7 +75,7 @@ bool H1ServerCodec::process() {
         if (handler_ && !handler_finished_) handler_->on_request_data(body, false);
       };
       headers_delivered_ = request_complete_ = response_started_ = response_complete_ = false;
-      handler_finished_ = request_paused_ = chunked_response_ = head_request_ = false;
+      handler_finished_ = request_paused_ = chunked_response_ = head_request_ = awaiting_body_end_ = false;
     }
     if (request_complete_) break;
     if (headers_delivered_ && request_paused_) break;
@@ -126,6 +126,7 @@ bool H1ServerCodec::process() {
     }
     if (parser_->is_done()) {
       request_complete_ = true;
+      awaiting_body_end_ = false;  // the whole request was read: the connection goes on
       if (handler_ && !handler_finished_) {
         if (parser_->has_trailers)
           handler_->on_request_trailers(std::move(parser_->trailers));
@@ -138,6 +139,12 @@ bool H1ServerCodec::process() {
     if (n == 0) break;
   }
   in_dispatch_ = false;
+  if (awaiting_body_end_ && !closed_) {
+    // The body goes on past what arrived: it cannot be told apart from the next request.
+    awaiting_body_end_ = false;
+    closed_ = true;
+    io_.close_after_write();
+  }
   compact_input();
   if (!closed_) io_.pause_reading(input_.size() - consumed_ > kMaxBufferedInput);
   return ok && !closed_;
@@ -297,10 +304,15 @@ void H1ServerCodec::finish() {
 void H1ServerCodec::maybe_complete() {
   if (!handler_ || !handler_finished_ || !response_complete_) return;
   retired_ = std::move(handler_);
-  if (!request_complete_ || close_after_response_) {
+  if (close_after_response_ || (!request_complete_ && !in_dispatch_)) {
     // The rest of an unread request body cannot be told apart from the next request.
     closed_ = true;
     io_.close_after_write();
+  } else if (!request_complete_) {
+    // Finished from a body callback (body routing answered once it read the model): the
+    // parser may be about to reach the body's end; process() decides.
+    awaiting_body_end_ = true;
+    request_paused_ = false;
   }
   io_.schedule_flush();
 }

@@ -83,6 +83,9 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   bool draining_ = false;
   bool closed_ = false;
   bool in_dispatch_ = false;
+  // The exchange finished from inside a body callback, before the parser could say whether
+  // the body ended with the bytes it was given: decided when the parser returns.
+  bool awaiting_body_end_ = false;
 };
 
 }  // namespace infergate::gateway

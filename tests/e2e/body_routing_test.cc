@@ -286,5 +286,25 @@ TEST(Mirror, PercentMirrorsThatShare) {
   EXPECT_NEAR(gw.stat("http.ingress_http.mirror.sent"), 100, 30);
 }
 
+// A held body answered by the gateway itself (no route for it) from inside the body's own
+// callback: the request was read whole, so the keep-alive connection serves the next one.
+TEST(BodyRouting, LocalReplyToAHeldBodyKeepsTheConnection) {
+  Modelsim sim;
+  GatewaySetup setup = one_upstream(sim);
+  setup.route_prefix = "/v1";
+  Gateway gw(setup);
+  const std::string body = chat_body(1, false);
+  const std::string request = "POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  RawSocket sock(gw.port());
+  for (int i = 0; i < 3; ++i) {
+    sock.clear();
+    ASSERT_TRUE(sock.send(request));
+    ASSERT_TRUE(sock.read_until("\r\n\r\n", scaled(3000))) << "answer " << i << ": " << sock.received();
+    EXPECT_EQ(sock.received().rfind("HTTP/1.1 404", 0), 0u) << sock.received();
+    EXPECT_FALSE(sock.closed()) << "closed after answer " << i;
+  }
+}
+
 }  // namespace
 }  // namespace infergate::e2e
