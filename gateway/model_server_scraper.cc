@@ -190,7 +190,7 @@ void ModelServerScraper::refresh_pool_gauges() {
     double kv = 0, queue = 0;
     size_t ready = 0, fresh = 0;
     for (const auto& ep : p.cluster->endpoints) {
-      if (!ep->healthy.load(std::memory_order_relaxed) || ep->ejected(now)) continue;
+      if (!ep->eligible(now)) continue;
       ++ready;
       const int64_t at = ep->scraped_at_ms.load(std::memory_order_relaxed);
       if (at == 0 || now - at > options_.stale_after.count()) continue;
@@ -198,7 +198,7 @@ void ModelServerScraper::refresh_pool_gauges() {
       kv += ep->kv_cache_usage.load(std::memory_order_relaxed);
       queue += ep->queue_size.load(std::memory_order_relaxed);
     }
-    p.ready.set(static_cast<double>(p.cluster->available(now)));
+    p.ready.set(static_cast<double>(ready));
     p.kv_cache.set(fresh ? kv / static_cast<double>(fresh) : 0);
     p.queue.set(fresh ? queue / static_cast<double>(fresh) : 0);
   }

@@ -21,10 +21,6 @@ size_t index_of(uint64_t x, size_t n) {
   return static_cast<size_t>((static_cast<unsigned __int128>(x) * n) >> 64);
 }
 
-bool eligible(const EndpointState& e, int64_t now_ms) {
-  return e.healthy.load(kRelaxed) && !e.ejected(now_ms);
-}
-
 // An endpoint's identity for rendezvous hashing, without allocating.
 uint64_t endpoint_hash(const EndpointState& e) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -47,10 +43,10 @@ const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
   // next candidate would hand the share of an ejected endpoint to its neighbour: twice the
   // traffic for one pod whenever another is out.) Two scans without allocation; pools are
   // small.
-  auto candidate = [&](const EndpointState* e) { return e != exclude && eligible(*e, now_ms); };
+  auto candidate = [&](const EndpointState* e) { return e != exclude && e->eligible(now_ms); };
   size_t count = 0;
   for (const auto& e : endpoints) count += candidate(e.get()) ? 1 : 0;
-  if (count == 0) return exclude && eligible(*exclude, now_ms) ? exclude : nullptr;
+  if (count == 0) return exclude && exclude->eligible(now_ms) ? exclude : nullptr;
   // The k-th candidate. Another worker may eject an endpoint between the two scans: then the
   // last candidate there is will do (nullptr only when none is left).
   auto nth = [&](size_t k) -> const EndpointState* {
@@ -127,7 +123,7 @@ void Cluster::report_result(EndpointState& e, bool success, int64_t now_ms) cons
 
 size_t Cluster::available(int64_t now_ms) const {
   return static_cast<size_t>(std::count_if(endpoints.begin(), endpoints.end(),
-                                           [&](const auto& e) { return eligible(*e, now_ms); }));
+                                           [&](const auto& e) { return e->eligible(now_ms); }));
 }
 
 }  // namespace infergate::pools

@@ -54,6 +54,8 @@ struct EndpointState {
   bool ejected(int64_t now_ms) const {
     return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
   }
+  // What pick() may choose: healthy and not ejected.
+  bool eligible(int64_t now_ms) const { return healthy.load(std::memory_order_relaxed) && !ejected(now_ms); }
 };
 
 std::string endpoint_key(std::string_view address, uint16_t port);
