@@ -38,6 +38,10 @@ std::string rfc3339_now() {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
 }
 
+std::string rfc3339_ms(int64_t unix_ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
+}
+
 const Manifest* ConfigStore::base_document(const ResourceKey& key) const {
   for (const Manifest& m : base_)
     if (!m.key.empty() && m.key == key) return &m;

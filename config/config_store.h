@@ -79,5 +79,7 @@ bool write_file_atomically(const std::string& path, std::string_view contents, s
 
 // Now as RFC 3339 UTC with seconds ("2026-12-02T10:00:00Z").
 std::string rfc3339_now();
+// Unix milliseconds as RFC 3339 UTC with milliseconds ("2026-12-02T04:58:13.003Z").
+std::string rfc3339_ms(int64_t unix_ms);
 
 }  // namespace infergate::config

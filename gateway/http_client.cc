@@ -8,6 +8,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <cctype>
 #include <memory>
 
 namespace infergate::gateway {
@@ -37,6 +38,21 @@ struct Get : std::enable_shared_from_this<Get> {
 };
 
 }  // namespace
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
 
 void async_http_request(asio::io_context& io, const std::string& method, const std::string& url, std::string body,
                         std::chrono::milliseconds timeout, std::function<void(HttpResult)> done) {

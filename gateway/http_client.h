@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace infergate::gateway {
 
@@ -16,6 +17,9 @@ struct HttpResult {
   int status = 0;
   std::string body;
 };
+
+// `s` percent-encoded for a URL's query string (RFC 3986 unreserved characters kept).
+std::string percent_encode(std::string_view s);
 
 // `url`: "http://host:port/path?query" (host an IP literal or a name resolved here).
 void async_http_request(boost::asio::io_context& io, const std::string& method, const std::string& url,

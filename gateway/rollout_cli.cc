@@ -22,20 +22,6 @@ constexpr const char* kUsage =
     "                 [--admin HOST:PORT]\n"
     "Talks to the admin API (default 127.0.0.1:9901): GET /rollouts, POST /rollouts/<action>.\n";
 
-std::string query_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      out += hex;
-    }
-  }
-  return out;
-}
-
 // One rollout as a few lines a person reads.
 void print_rollout(const json& r) {
   std::cout << r.value("namespace", "") << "/" << r.value("name", "") << "  " << r.value("phase", "") << "  step "
@@ -104,10 +90,10 @@ int rollout_cli(int argc, char** argv) {
   std::string url = "http://" + admin + (status ? "/rollouts" : "/rollouts/" + action);
   std::string sep = "?";
   if (!name.empty()) {
-    url += "?name=" + query_escape(name) + "&namespace=" + query_escape(ns);
+    url += "?name=" + percent_encode(name) + "&namespace=" + percent_encode(ns);
     sep = "&";
   }
-  if (!reason.empty()) url += sep + "reason=" + query_escape(reason);
+  if (!reason.empty()) url += sep + "reason=" + percent_encode(reason);
 
   boost::asio::io_context io;
   HttpResult result;

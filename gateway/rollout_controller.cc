@@ -29,15 +29,6 @@ int64_t unix_ms() {
       .count();
 }
 
-std::string rfc3339(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
 
 const char* target_kind(config::RolloutTargetKind k) {
   switch (k) {
@@ -300,19 +291,9 @@ void RolloutController::query_prometheus(Entry& e) {
   for (size_t i = 0; i < e.spec.analysis.prometheus.size(); ++i) {
     if (e.prometheus_busy[i]) continue;
     const config::PrometheusGate& g = e.spec.analysis.prometheus[i];
-    std::string q;
-    for (unsigned char c : g.query) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-        q.push_back(static_cast<char>(c));
-      } else {
-        char hex[4];
-        std::snprintf(hex, sizeof hex, "%%%02X", c);
-        q += hex;
-      }
-    }
     e.prometheus_busy[i] = true;
     const std::string key = e.key;
-    async_http_request(io_, "GET", g.address + "/api/v1/query?query=" + q, {}, std::chrono::seconds(5),
+    async_http_request(io_, "GET", g.address + "/api/v1/query?query=" + percent_encode(g.query), {}, std::chrono::seconds(5),
                        [this, key, i](HttpResult r) {
                          auto it = entries_.find(key);
                          if (stopped_ || it == entries_.end() || i >= it->second->prometheus.size()) return;
@@ -397,11 +378,11 @@ json RolloutController::status_json(const std::string& ns, const std::string& na
     }
     json events = json::array();
     for (const auto& ev : e->status.events)
-      events.push_back({{"time", rfc3339(ev.at_ms)}, {"type", ev.type}, {"message", ev.message}, {"step", ev.step + 1},
+      events.push_back({{"time", config::rfc3339_ms(ev.at_ms)}, {"type", ev.type}, {"message", ev.message}, {"step", ev.step + 1},
                         {"weight", ev.weight}});
     json analysis = nullptr;
     if (e->last_verdict) {
-      analysis = {{"time", rfc3339(e->last_verdict_ms)},
+      analysis = {{"time", config::rfc3339_ms(e->last_verdict_ms)},
                   {"verdict", rollout::verdict_name(e->last_verdict->kind)},
                   {"reasons", e->last_verdict->reasons},
                   {"canary", side_json(e->last_verdict->canary)},

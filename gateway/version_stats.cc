@@ -7,6 +7,7 @@
 
 #include "config/cluster_names.h"
 #include "metrics/buckets.h"
+#include "routing/http_message.h"
 
 namespace infergate::gateway {
 
@@ -18,12 +19,6 @@ constexpr std::string_view kOther = "other";
 constexpr std::array<std::string_view, 6> kClassLabels = {"reset", "1xx", "2xx", "3xx", "4xx", "5xx"};
 constexpr std::array<std::string_view, static_cast<size_t>(ObjectiveError::kCount)> kErrorCodes = {
     "BadRequest", "ModelServerError", "ServiceUnavailable", "InferencePoolResourceExhausted", "Internal"};
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == (y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y);
-         });
-}
 
 metrics::Labels with(metrics::Labels labels, std::string name, std::string_view value) {
   labels.emplace_back(std::move(name), std::string(value));
@@ -48,7 +43,7 @@ std::set<std::string> known_models(const config::Config& config) {
     for (const config::HttpRouteRule& rule : route.rules)
       for (const config::RouteMatch& m : rule.matches)
         for (const config::HeaderMatch& h : m.headers)
-          if (h.type == config::StringMatchType::Exact && iequal(h.name, kHeaderModel)) out.insert(h.value);
+          if (h.type == config::StringMatchType::Exact && iequals(h.name, kHeaderModel)) out.insert(h.value);
   for (const config::VirtualService& vs : config.virtual_services)
     for (const config::VsHttpRoute& http : vs.http)
       for (const config::VsMatch& m : http.matches)
