@@ -86,7 +86,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void on_stream_idle_timeout();
   void log_and_count();
   void start_usage(const ResponseHead& head);
-  void record_version_stats();
+  void record_version_stats(std::chrono::steady_clock::time_point now);
 
   WorkerContext& ctx_;
   DownstreamStream& downstream_;
