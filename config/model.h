@@ -109,6 +109,62 @@ struct MetricsConfig {
   bool per_version = true;
 };
 
+// Istio DestinationRule trafficPolicy.outlierDetection (also an InferencePool's, through
+// GatewayConfig endpointPicker).
+struct IstioOutlierDetection {                 // nullopt = Envoy's default for that field
+  std::optional<uint32_t> consecutive_5xx_errors;
+  std::optional<uint32_t> consecutive_gateway_errors;
+  std::optional<std::chrono::milliseconds> interval;
+  std::optional<std::chrono::milliseconds> base_ejection_time;
+  std::optional<uint32_t> max_ejection_percent;  // 0..100
+};
+
+// How an InferencePool chooses the model server for a request (pools/endpoint_picker.h).
+// Profiles: the Inference Extension's default scheduler (scraped queue, KV cache and
+// prefix-cache scorers), infergate's (the same plus LoRA affinity, with the gateway's own
+// in-flight counts so picks between two scrapes do not herd onto one server), or a plain
+// load balancer for comparison.
+enum class PickerProfile { Infergate, InferenceExtension, LeastRequest, RoundRobin };
+
+struct ScorerWeights {
+  double queue = 2, kv_cache = 2, prefix_cache = 3, lora_affinity = 1;
+};
+
+struct PickerSettings {
+  PickerProfile profile = PickerProfile::Infergate;
+  std::optional<ScorerWeights> weights;  // nullopt = the profile's (the Inference Extension: no LoRA)
+  // Saturation (the Inference Extension's defaults): waiting queue >= 5 or KV-cache use >= 0.8.
+  // When every endpoint is saturated, sheddable requests get 429.
+  uint32_t queue_threshold = 5;
+  double kv_cache_threshold = 0.8;
+  // Prefix-cache affinity: prompt blocks of 64 bytes (~16 tokens), the first 256 hashed, an
+  // index of 31250 blocks per server (the Inference Extension's defaults).
+  uint32_t prefix_block_bytes = 64;
+  uint32_t prefix_max_blocks = 256;
+  uint32_t prefix_blocks_per_server = 31250;
+  // Passive outlier detection of the pool's endpoints, Istio's outlierDetection fields;
+  // nullopt = Envoy's defaults (5 consecutive 5xx, 30 s base ejection, 10 %).
+  std::optional<IstioOutlierDetection> outlier_detection;
+  SourceLocation source;
+};
+
+struct PoolPickerSettings {
+  std::string ns, name;  // the InferencePool
+  PickerSettings settings;
+  std::string field_path;  // for validation messages
+};
+
+struct EndpointPickerConfig {
+  PickerSettings defaults;                 // every InferencePool without its own entry
+  std::vector<PoolPickerSettings> pools;   // spec.endpointPicker.pools[]
+  // The settings pool ns/name uses.
+  const PickerSettings& for_pool(std::string_view ns, std::string_view name) const {
+    for (const auto& p : pools)
+      if (p.ns == ns && p.name == name) return p.settings;
+    return defaults;
+  }
+};
+
 struct GatewayConfig {
   ObjectMeta meta;          // name "" when no GatewayConfig document was given
   uint32_t workers = 0;     // 0 = one worker per core
@@ -119,6 +175,7 @@ struct GatewayConfig {
   BodyRouting body_routing;
   ModelServerMetrics model_server_metrics;
   MetricsConfig metrics;
+  EndpointPickerConfig endpoint_picker;
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and
@@ -525,13 +582,6 @@ struct IstioConnectionPool {                   // nullopt = no limit of ours
   std::optional<std::chrono::milliseconds> idle_timeout;
 };
 
-struct IstioOutlierDetection {                 // nullopt = Envoy's default for that field
-  std::optional<uint32_t> consecutive_5xx_errors;
-  std::optional<uint32_t> consecutive_gateway_errors;
-  std::optional<std::chrono::milliseconds> interval;
-  std::optional<std::chrono::milliseconds> base_ejection_time;
-  std::optional<uint32_t> max_ejection_percent;  // 0..100
-};
 
 struct IstioTrafficPolicy {
   std::optional<IstioLoadBalancer> load_balancer;

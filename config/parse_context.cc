@@ -261,4 +261,16 @@ std::optional<std::string> one_of(ParseContext& ctx, const MapView& map, std::st
   return std::nullopt;
 }
 
+std::optional<double> number(ParseContext& ctx, const MapView& map, std::string_view key, double min, double max) {
+  const YAML::Node* n = map.find(key);
+  if (!n) return std::nullopt;
+  try {
+    const double v = n->as<double>();
+    if (v >= min && v <= max) return v;
+  } catch (const YAML::Exception&) {
+  }
+  ctx.error(*n, map.path_of(key), cat("must be a number from ", min, " to ", max));
+  return std::nullopt;
+}
+
 }  // namespace infergate::config::detail

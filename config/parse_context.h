@@ -119,6 +119,9 @@ std::optional<std::string> scalar_string(ParseContext& ctx, const YAML::Node& no
 std::optional<int64_t> scalar_integer(ParseContext& ctx, const YAML::Node& node,
                                       const std::string& path, int64_t min, int64_t max);
 
+// A number from min to max ("must be a number from min to max" otherwise).
+std::optional<double> number(ParseContext& ctx, const MapView& map, std::string_view key, double min, double max);
+
 // "must be one of: a, b, c"
 std::optional<std::string> one_of(ParseContext& ctx, const MapView& map, std::string_view key,
                                   std::initializer_list<std::string_view> allowed,

@@ -142,6 +142,23 @@ std::optional<IstioConnectionPool> parse_connection_pool(ParseContext& ctx, cons
   return cp;
 }
 
+std::optional<IstioTrafficPolicy> parse_traffic_policy(ParseContext& ctx, const MapView& parent) {
+  auto m = parent.map("trafficPolicy");
+  if (!m) return std::nullopt;
+  m->allow({"loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings",
+            "tunnel", "proxyProtocol", "retryBudget"});
+  ignored(ctx, *m, {"tls", "portLevelSettings", "tunnel", "proxyProtocol", "retryBudget"});
+  if (m->items().empty())
+    ctx.error(m->node(), m->path(), "traffic policy must have at least one field");
+  IstioTrafficPolicy tp;
+  tp.load_balancer = parse_load_balancer(ctx, *m);
+  tp.connection_pool = parse_connection_pool(ctx, *m);
+  tp.outlier_detection = parse_outlier(ctx, *m);
+  return tp;
+}
+
+}  // namespace
+
 std::optional<IstioOutlierDetection> parse_outlier(ParseContext& ctx, const MapView& tp) {
   auto m = tp.map("outlierDetection");
   if (!m) return std::nullopt;
@@ -170,23 +187,6 @@ std::optional<IstioOutlierDetection> parse_outlier(ParseContext& ctx, const MapV
     od.max_ejection_percent = static_cast<uint32_t>(*p);
   return od;
 }
-
-std::optional<IstioTrafficPolicy> parse_traffic_policy(ParseContext& ctx, const MapView& parent) {
-  auto m = parent.map("trafficPolicy");
-  if (!m) return std::nullopt;
-  m->allow({"loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings",
-            "tunnel", "proxyProtocol", "retryBudget"});
-  ignored(ctx, *m, {"tls", "portLevelSettings", "tunnel", "proxyProtocol", "retryBudget"});
-  if (m->items().empty())
-    ctx.error(m->node(), m->path(), "traffic policy must have at least one field");
-  IstioTrafficPolicy tp;
-  tp.load_balancer = parse_load_balancer(ctx, *m);
-  tp.connection_pool = parse_connection_pool(ctx, *m);
-  tp.outlier_detection = parse_outlier(ctx, *m);
-  return tp;
-}
-
-}  // namespace
 
 std::optional<DestinationRule> parse_destination_rule(ParseContext& ctx, const MapView& doc,
                                                       const std::string& api_version) {

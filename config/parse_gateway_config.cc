@@ -79,6 +79,62 @@ void parse_metrics(const MapView& m, MetricsConfig& metrics) {
   if (auto b = m.boolean("perVersion")) metrics.per_version = *b;
 }
 
+// Fields not written keep what `s` already holds: the defaults, or for a pool entry the
+// spec.endpointPicker values it refines.
+void parse_picker_settings(ParseContext& ctx, const MapView& m, PickerSettings& s) {
+  s.source = ctx.location(m.node());
+  if (auto p = one_of(ctx, m, "profile", {"infergate", "inference-extension", "least-request", "round-robin"})) {
+    s.profile = *p == "inference-extension" ? PickerProfile::InferenceExtension
+                : *p == "least-request"     ? PickerProfile::LeastRequest
+                : *p == "round-robin"       ? PickerProfile::RoundRobin
+                                            : PickerProfile::Infergate;
+  }
+  if (auto w = m.map("scorers")) {
+    w->allow({"queue", "kvCache", "prefixCache", "loraAffinity"});
+    ScorerWeights weights = s.weights.value_or(ScorerWeights{});
+    if (!s.weights && s.profile == PickerProfile::InferenceExtension) weights.lora_affinity = 0;
+    if (auto v = number(ctx, *w, "queue", 0, 1000)) weights.queue = *v;
+    if (auto v = number(ctx, *w, "kvCache", 0, 1000)) weights.kv_cache = *v;
+    if (auto v = number(ctx, *w, "prefixCache", 0, 1000)) weights.prefix_cache = *v;
+    if (auto v = number(ctx, *w, "loraAffinity", 0, 1000)) weights.lora_affinity = *v;
+    s.weights = weights;
+  }
+  if (auto sat = m.map("saturation")) {
+    sat->allow({"queueSize", "kvCacheUsage"});
+    if (auto v = sat->integer("queueSize", 1, 1000000)) s.queue_threshold = static_cast<uint32_t>(*v);
+    if (auto v = number(ctx, *sat, "kvCacheUsage", 0.01, 1)) s.kv_cache_threshold = *v;
+  }
+  if (auto pc = m.map("prefixCache")) {
+    pc->allow({"blockSize", "maxBlocks", "blocksPerServer"});
+    if (auto v = pc->integer("blockSize", 8, 65536)) s.prefix_block_bytes = static_cast<uint32_t>(*v);
+    if (auto v = pc->integer("maxBlocks", 1, 4096)) s.prefix_max_blocks = static_cast<uint32_t>(*v);
+    if (auto v = pc->integer("blocksPerServer", 64, 4000000)) s.prefix_blocks_per_server = static_cast<uint32_t>(*v);
+  }
+  if (auto od = parse_outlier(ctx, m)) s.outlier_detection = od;
+}
+
+void parse_endpoint_picker(ParseContext& ctx, const MapView& m, EndpointPickerConfig& picker) {
+  m.allow({"profile", "scorers", "saturation", "prefixCache", "outlierDetection", "pools"});
+  parse_picker_settings(ctx, m, picker.defaults);
+  for (const auto& [path, node] : m.list("pools")) {
+    MapView pm(ctx, node, path);
+    if (!pm.valid()) continue;
+    pm.allow({"name", "namespace", "profile", "scorers", "saturation", "prefixCache", "outlierDetection"});
+    PoolPickerSettings pool;
+    auto name = pm.string("name", true);
+    if (!name) continue;
+    pool.name = *name;
+    pool.ns = pm.string("namespace").value_or("default");
+    pool.field_path = path;
+    pool.settings = picker.defaults;
+    parse_picker_settings(ctx, pm, pool.settings);
+    for (const auto& other : picker.pools)
+      if (other.ns == pool.ns && other.name == pool.name)
+        ctx.error(node, path, cat("InferencePool ", pool.ns, "/", pool.name, " already has settings at ", other.field_path));
+    picker.pools.push_back(std::move(pool));
+  }
+}
+
 void parse_endpoints(ParseContext& ctx, const MapView& spec, Collected& out) {
   for (const auto& [path, node] : spec.list("endpoints")) {
     MapView m(ctx, node, path);
@@ -111,7 +167,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
     spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
-                 "metrics", "endpoints"});
+                 "metrics", "endpointPicker", "endpoints"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
@@ -120,6 +176,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     if (auto m = spec->map("bodyRouting")) parse_body_routing(*m, gc.body_routing);
     if (auto m = spec->map("metrics")) parse_metrics(*m, gc.metrics);
     if (auto m = spec->map("modelServerMetrics")) parse_model_server_metrics(ctx, *m, gc.model_server_metrics);
+    if (auto m = spec->map("endpointPicker")) parse_endpoint_picker(ctx, *m, gc.endpoint_picker);
     parse_endpoints(ctx, *spec, out);
   }
   out.config.gateway = std::move(gc);

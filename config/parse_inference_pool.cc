@@ -14,14 +14,6 @@ std::optional<FailureMode> parse_failure_mode(ParseContext& ctx, const MapView& 
   return *f == "FailOpen" ? FailureMode::FailOpen : FailureMode::FailClose;
 }
 
-// Until the ext_proc client lands, an external picker named here is not consulted: say so, or
-// a FailClose pool would quietly serve what its picker might have refused.
-void warn_picker_not_used(ParseContext& ctx, const MapView& spec, std::string_view field) {
-  ctx.warning_at_line(spec.key_line(field), spec.path_of(field),
-                      "the external endpoint picker is not consulted yet: infergate picks the "
-                      "pool's endpoints itself, and failureMode has no effect");
-}
-
 void parse_v1(ParseContext& ctx, const MapView& spec, InferencePool& pool) {
   spec.allow({"selector", "targetPorts", "appProtocol", "endpointPickerRef"});
   if (auto sel = spec.map("selector", true)) {
@@ -60,7 +52,6 @@ void parse_v1(ParseContext& ctx, const MapView& spec, InferencePool& pool) {
     }
     if (auto f = parse_failure_mode(ctx, *ref)) epp.failure_mode = *f;
     pool.endpoint_picker = std::move(epp);
-    warn_picker_not_used(ctx, spec, "endpointPickerRef");
   }
 }
 
@@ -78,7 +69,6 @@ void parse_v1alpha2(ParseContext& ctx, const MapView& spec, InferencePool& pool)
     if (auto n = ref->integer("portNumber", 1, 65535)) epp.port = static_cast<uint16_t>(*n);
     if (auto f = parse_failure_mode(ctx, *ref)) epp.failure_mode = *f;
     pool.endpoint_picker = std::move(epp);
-    warn_picker_not_used(ctx, spec, "extensionRef");
   }
 }
 

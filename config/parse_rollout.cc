@@ -77,18 +77,6 @@ std::optional<double> seconds_bound(ParseContext& ctx, const MapView& m, std::st
   return std::nullopt;
 }
 
-std::optional<double> number(ParseContext& ctx, const MapView& m, std::string_view key, double min, double max) {
-  const YAML::Node* n = m.find(key);
-  if (!n) return std::nullopt;
-  try {
-    const double v = n->as<double>();
-    if (v >= min && v <= max) return v;
-  } catch (const YAML::Exception&) {
-  }
-  ctx.error(*n, m.path_of(key), cat("must be a number from ", min, " to ", max));
-  return std::nullopt;
-}
-
 void parse_gate(ParseContext& ctx, const MapView& m, RolloutAnalysis& a) {
   if (auto p = m.map("prometheus")) {
     m.allow({"prometheus"});

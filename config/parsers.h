@@ -46,6 +46,9 @@ std::optional<InferencePool> parse_inference_pool(ParseContext& ctx, const MapVi
 std::optional<HttpRoute> parse_http_route(ParseContext& ctx, const MapView& doc);
 std::optional<VirtualService> parse_virtual_service(ParseContext& ctx, const MapView& doc,
                                                     const std::string& api_version);
+// Istio's trafficPolicy.outlierDetection of `parent` (nullopt when absent); also what an
+// InferencePool's GatewayConfig endpointPicker entry takes.
+std::optional<IstioOutlierDetection> parse_outlier(ParseContext& ctx, const MapView& parent);
 std::optional<DestinationRule> parse_destination_rule(ParseContext& ctx, const MapView& doc,
                                                       const std::string& api_version);
 // GIE model kinds (parse_inference_models.cc). Pool references are resolved by validate.

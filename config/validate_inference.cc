@@ -80,6 +80,31 @@ void check_rewrite_overlaps(Emit& e, const Config& c) {
   }
 }
 
+// GatewayConfig spec.endpointPicker.pools[] refines pools that exist.
+void check_picker_pools(Emit& e, const Config& c) {
+  for (const PoolPickerSettings& p : c.gateway.endpoint_picker.pools) {
+    if (!c.find_pool(p.ns, p.name))
+      e.error(c.gateway.meta, "GatewayConfig", cat(p.field_path, ".name"), p.settings.source.line,
+              cat("InferencePool \"", p.ns, "/", p.name, "\" is not defined"));
+  }
+}
+
+// An endpointPickerRef names a Service in the pool's namespace; outside a cluster it needs
+// one with a static endpoint, else it is looked up as a DNS name.
+void check_picker_services(Emit& e, const Config& c) {
+  for (const InferencePool& pool : c.pools) {
+    if (!pool.endpoint_picker) continue;
+    const std::string& name = pool.endpoint_picker->name;
+    const char* field = pool.api_version.find("x-k8s.io") != std::string::npos ? "spec.extensionRef.name"
+                                                                                : "spec.endpointPickerRef.name";
+    if (!c.find_service(pool.meta.ns, name))
+      e.warning(pool.meta, "InferencePool", field, 0,
+                cat("Service \"", pool.meta.ns, "/", name, "\" is not defined here: the endpoint picker is reached as ",
+                    name, ".", pool.meta.ns, ":", pool.endpoint_picker->port,
+                    " (DNS); when it cannot be reached, failureMode decides"));
+  }
+}
+
 }  // namespace
 
 void validate_inference(Collected& col, std::vector<Diagnostic>* errors,
@@ -93,6 +118,8 @@ void validate_inference(Collected& col, std::vector<Diagnostic>* errors,
   check_pool_refs(e, c, c.model_rewrites, "InferenceModelRewrite");
   check_model_names(e, c);
   check_rewrite_overlaps(e, c);
+  check_picker_pools(e, c);
+  check_picker_services(e, c);
 }
 
 }  // namespace infergate::config::detail

@@ -129,6 +129,23 @@ json pool_endpoint(const pools::EndpointState& e, int64_t now, int64_t stale_aft
   return j;
 }
 
+// The built-in picker a pool uses (GatewayConfig endpointPicker) and its weights.
+json picker_json(const pools::Cluster& c) {
+  if (!c.picker)
+    return {{"profile", c.lb == pools::LbPolicy::RoundRobin ? "round-robin" : "least-request"}};
+  const config::PickerSettings& s = c.picker->settings();
+  const config::ScorerWeights& w = c.picker->weights();
+  return {{"profile", s.profile == config::PickerProfile::InferenceExtension ? "inference-extension" : "infergate"},
+          {"scorers", {{"queue", w.queue}, {"kvCache", w.kv_cache}, {"prefixCache", w.prefix_cache},
+                       {"loraAffinity", w.lora_affinity}}},
+          {"saturation", {{"queueSize", s.queue_threshold}, {"kvCacheUsage", s.kv_cache_threshold}}},
+          {"prefixCache", {{"blockSize", s.prefix_block_bytes}, {"maxBlocks", s.prefix_max_blocks},
+                           {"indexEntries", c.picker->index().capacity()}}},
+          {"outlierDetection", {{"consecutive5xxErrors", c.outlier.consecutive_failures},
+                                {"baseEjectionTimeMs", c.outlier.base_ejection_ms},
+                                {"maxEjectionPercent", c.outlier.max_ejection_percent}}}};
+}
+
 }  // namespace
 
 void Server::register_admin() {
@@ -240,6 +257,7 @@ void Server::register_admin() {
                                {"cluster", c.name},
                                {"ready", c.available(now)},
                                {"endpoint_picker", c.endpoint_picker ? json(c.endpoint_picker->name) : json(nullptr)},
+                               {"picker", picker_json(c)},
                                {"endpoints", std::move(eps)}});
                }
                return AdminResponse::json(json{{"version", version_},

@@ -1,5 +1,7 @@
 #include "gateway/exchange.h"
 
+#include <boost/asio/post.hpp>
+
 #include <charconv>
 #include <cstdio>
 
@@ -137,6 +139,8 @@ void Exchange::rewrite_model() {
   if (end > pending_body_.size() || begin >= end) return;
   const std::string quoted = routing::json_quote(*target);
   pending_body_.replace(begin, end - begin, quoted);
+  rewrite_at_ = end;
+  rewrite_delta_ = static_cast<ptrdiff_t>(quoted.size()) - static_cast<ptrdiff_t>(end - begin);
   adapter_ = *target;
   if (const std::string* cl = request_.headers.get("content-length")) {
     uint64_t n = 0;
@@ -266,6 +270,7 @@ void Exchange::choose_backend() {
     request_deadline_ = std::chrono::steady_clock::now() + route_->request_timeout;
   apply_request_actions();
   start_mirrors();
+  if (start_epp()) return;
   start_attempt();
 }
 
@@ -315,11 +320,15 @@ void Exchange::start_attempt() {
   if (backend_ && backend_->hash_policy) {
     if (auto h = routing::request_hash(*backend_->hash_policy, request_, downstream_.peer_address())) draw = *h;
   }
-  endpoint_ = cluster_->pick(draw, endpoint_);
-  if (!endpoint_) {
-    cstats_->upstream_cx_none_healthy.inc();
-    local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
-    return;
+  if (cluster_->picker || picked_.count) {
+    if (!pick_from_pool()) return;
+  } else {
+    endpoint_ = cluster_->pick(draw, endpoint_);
+    if (!endpoint_) {
+      cstats_->upstream_cx_none_healthy.inc();
+      local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+      return;
+    }
   }
   EndpointPool& pool = ctx_.pools.get(endpoint_->address, endpoint_->port,
                                       cluster_->protocol == pools::UpstreamProtocol::H2c ? UpstreamProtocol::H2c
@@ -350,6 +359,188 @@ void Exchange::start_attempt() {
   upstream_start_ = std::chrono::steady_clock::now();
   try_deadline_ = route_->per_try_timeout.count() > 0 ? upstream_start_ + route_->per_try_timeout : kNever;
   arm_timer();
+}
+
+// The raw JSON of the body's "messages" / "prompt", while the held body is still here (the
+// first attempt): what prefix-cache affinity hashes. Empty when the body was not held.
+std::string_view Exchange::prompt_text() const {
+  if (!body_scan_ || !body_scan_->prompt_found()) return {};
+  size_t begin = body_scan_->prompt_begin(), end = body_scan_->prompt_end();
+  if (rewrite_delta_ != 0 && begin >= rewrite_at_) {
+    begin = static_cast<size_t>(static_cast<ptrdiff_t>(begin) + rewrite_delta_);
+    end = static_cast<size_t>(static_cast<ptrdiff_t>(end) + rewrite_delta_);
+  }
+  if (end > pending_body_.size() || begin >= end) return {};
+  return std::string_view(pending_body_).substr(begin, end - begin);
+}
+
+// InferencePool picking (pools/endpoint_picker.h). A retry takes the first pick's next
+// fallback that can still serve; when none is left it asks the picker again without the one
+// that failed. False when the request was answered: 429 shed, 503 nothing ready.
+bool Exchange::pick_from_pool() {
+  const int64_t now = pools::steady_now_ms();
+  while (next_fallback_ < picked_.count) {
+    const bool primary = next_fallback_ == 0;  // the external picker's choice
+    const pools::EndpointState* ep = picked_.endpoints[next_fallback_++];
+    if (ep != endpoint_ && ep->eligible(now)) {
+      endpoint_ = ep;
+      cstats_->picker_decisions[primary ? ClusterStats::kPicked : ClusterStats::kFallback].inc();
+      return true;
+    }
+  }
+  if (!cluster_->picker) {  // an external pick ran out: the cluster's load balancer
+    endpoint_ = cluster_->pick(ctx_.random(), endpoint_);
+    if (endpoint_) return true;
+    cstats_->picker_decisions[ClusterStats::kNoEndpoint].inc();
+    cstats_->upstream_cx_none_healthy.inc();
+    local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+    return false;
+  }
+  const pools::EndpointPicker& picker = *cluster_->picker;
+  const std::string_view requested = body_scan_ && body_scan_->found() ? std::string_view(body_scan_->model()) : "";
+  const std::string_view model = adapter_.empty() ? requested : adapter_;
+  pools::PickRequest rq;
+  rq.exclude = endpoint_;
+  rq.draw = ctx_.random();
+  if (!model.empty()) rq.adapter = pools::adapter_hash(model);
+  const std::string* objective = request_.headers.get("x-gateway-inference-objective");
+  rq.sheddable = picker.sheddable(requested, objective ? std::string_view(*objective) : std::string_view());
+  thread_local std::vector<uint64_t> hashes;
+  if (picker.wants_prompt() && !endpoint_) {
+    if (const std::string_view prompt = prompt_text(); !prompt.empty()) {
+      hashes.resize(picker.max_blocks());
+      rq.prefix = std::span(hashes.data(), pools::prefix_block_hashes(model, prompt, picker.block_bytes(), hashes));
+    }
+  }
+  picked_ = picker.pick(cluster_->endpoints, rq, now);
+  next_fallback_ = 1;
+  switch (picked_.outcome) {
+    case pools::PickResult::Outcome::Shed:
+      cstats_->picker_decisions[ClusterStats::kShed].inc();
+      local_reply(429, "request shed: every model server of the pool is saturated", ResponseFlag::RateLimited);
+      return false;
+    case pools::PickResult::Outcome::NoneReady:
+      cstats_->picker_decisions[ClusterStats::kNoEndpoint].inc();
+      cstats_->upstream_cx_none_healthy.inc();
+      local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+      return false;
+    case pools::PickResult::Outcome::Picked:
+      break;
+  }
+  endpoint_ = picked_.primary();
+  cstats_->picker_decisions[ClusterStats::kPicked].inc();
+  if (!rq.prefix.empty()) {
+    cstats_->picker_prefix_blocks_total.inc(rq.prefix.size());
+    cstats_->picker_prefix_blocks_hit.inc(picked_.prefix_matched);
+  }
+  return true;
+}
+
+// InferencePool endpointPickerRef: ask the external picker over ext_proc, as Envoy does with
+// the GIE EPP: request headers, then the body streamed (FULL_DUPLEX_STREAMED); its answer
+// names the endpoint (and fallbacks) or answers the request itself. The request waits, its
+// body held, until then.
+bool Exchange::start_epp() {
+  const auto& channel = snapshot_->epp_for(cluster_);
+  if (!channel) return false;
+  if (!alive_) alive_ = std::make_shared<Exchange*>(this);
+  boost::asio::io_context& io = ctx_.io;
+  epp_ = std::make_unique<ext_proc::EppCall>(
+      channel, [&io](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
+      [weak = std::weak_ptr<Exchange*>(alive_)](ext_proc::EppResult r) {
+        if (auto p = weak.lock()) (*p)->on_epp_result(std::move(r));
+      });
+  ext_proc::Headers headers;
+  headers.reserve(request_.headers.size() + 4);
+  headers.emplace_back(":method", request_.method);
+  headers.emplace_back(":path", request_.path);
+  headers.emplace_back(":authority", request_.authority);
+  headers.emplace_back(":scheme", listener_.scheme);
+  for (const auto& h : request_.headers) headers.emplace_back(h.name, h.value);
+  const bool no_body = request_complete_ && pending_body_.empty();
+  epp_->start(headers, no_body);
+  if (!no_body && (!pending_body_.empty() || request_complete_)) epp_->send_body(pending_body_, request_complete_);
+  epp_waiting_ = true;
+  arm_timer();
+  return true;
+}
+
+void Exchange::on_epp_result(ext_proc::EppResult r) {
+  if (finished_ || !epp_waiting_) return;
+  epp_waiting_ = false;
+  switch (r.kind) {
+    case ext_proc::ResultKind::kEndpoints: {
+      // Only the pool's own endpoints: the picker chooses among them, it cannot send the
+      // gateway anywhere else.
+      picked_ = {};
+      const int64_t now = pools::steady_now_ms();
+      for (const std::string& want : r.endpoints) {
+        for (const auto& ep : cluster_->endpoints) {
+          if (picked_.count == picked_.endpoints.size()) break;
+          if (ep->key() == want && ep->eligible(now)) picked_.endpoints[picked_.count++] = ep.get();
+        }
+      }
+      if (picked_.count == 0)
+        return epp_failed("no ready endpoint of the pool among " + (r.endpoints.empty() ? "none" : r.endpoints.front()));
+      picked_.outcome = pools::PickResult::Outcome::Picked;
+      next_fallback_ = 0;
+      // Envoy applies the picker's header mutations (x-gateway-destination-endpoint among
+      // them) to the upstream request, except to pseudo-headers, host and x-envoy-*.
+      for (const auto& set : r.mutations.set) {
+        if (set.key.empty() || set.key[0] == ':' || set.key == "host" || set.key.starts_with("x-envoy-")) continue;
+        if (set.action == ext_proc::AppendAction::kAppendIfExistsOrAdd) request_.headers.add_lower(set.key, set.value);
+        else if (set.action == ext_proc::AppendAction::kAddIfAbsent) {
+          if (!request_.headers.get(set.key)) request_.headers.add_lower(set.key, set.value);
+        } else if (set.action == ext_proc::AppendAction::kOverwriteIfExistsOrAdd || request_.headers.get(set.key)) {
+          request_.headers.set(set.key, set.value);
+        }
+      }
+      for (const auto& name : r.mutations.remove)
+        if (!name.empty() && name[0] != ':' && name != "host" && !name.starts_with("x-envoy-")) request_.headers.remove(name);
+      cstats_->epp_results[ClusterStats::kEppEndpoint].inc();
+      start_attempt();
+      return;
+    }
+    case ext_proc::ResultKind::kImmediateResponse: {
+      cstats_->epp_results[ClusterStats::kEppImmediate].inc();
+      HeaderMap extra;
+      for (const auto& [name, value] : r.immediate.headers)
+        if (!name.empty() && name[0] != ':') extra.add(name, value);
+      epp_.reset();
+      const int status = r.immediate.status >= 200 && r.immediate.status < 600 ? r.immediate.status : 500;
+      local_reply(status, r.immediate.body, ResponseFlag::None, std::move(extra));
+      return;
+    }
+    case ext_proc::ResultKind::kFailure:
+      return epp_failed(std::string(ext_proc::to_string(r.failure.kind)) + ": " + r.failure.message);
+  }
+}
+
+// FailOpen: the pool's own picker decides, as if there were no external one. FailClose
+// (the API's default): the request fails, 500 as Envoy's ext_proc filter answers.
+void Exchange::epp_failed(std::string_view why) {
+  epp_.reset();
+  picked_ = {};
+  if (cluster_->endpoint_picker->failure_mode == config::FailureMode::FailOpen) {
+    cstats_->epp_results[ClusterStats::kEppFailOpen].inc();
+    start_attempt();
+    return;
+  }
+  cstats_->epp_results[ClusterStats::kEppFailClose].inc();
+  local_reply(500, "endpoint picker failed: " + std::string(why), ResponseFlag::None);
+}
+
+// The GIE EPP learns which endpoint served from the response headers it is sent.
+void Exchange::report_served_to_epp(const ResponseHead& head) {
+  if (!epp_ || !endpoint_) return;
+  ext_proc::Headers headers;
+  headers.reserve(head.headers.size() + 2);
+  headers.emplace_back(":status", std::to_string(head.status));
+  for (const auto& h : head.headers) headers.emplace_back(h.name, h.value);
+  headers.emplace_back(std::string(ext_proc::kDestinationEndpointServedHeader), endpoint_->key());
+  epp_->send_response_headers(headers, false);
+  epp_->finish();
+  epp_.reset();
 }
 
 // The cluster's circuit breakers (DestinationRule connectionPool), shared by every worker:
@@ -424,6 +615,7 @@ void Exchange::on_request_data(std::string_view data, bool end_stream) {
   if (finished_ || response_done_) return;
   if (!upstream_ || !upstream_ready_) {
     pending_body_.append(data);
+    if (epp_ && epp_waiting_) epp_->send_body(data, end_stream);
     if (awaiting_body_model_) {
       // maxBytes bounds what is held while reading; pausing before it would stall the read.
       scan_body(data);
@@ -461,6 +653,7 @@ void Exchange::on_request_trailers(HeaderMap&& trailers) {
     body_model_ready();
     return;
   }
+  if (epp_ && epp_waiting_) epp_->send_body({}, true);
   if (upstream_ && upstream_ready_) send_buffered_request();
 }
 
@@ -491,6 +684,7 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
   if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
   head.headers.set("server", "infergate");
   cluster_->report_result(*const_cast<pools::EndpointState*>(endpoint_), head.status < 500);
+  report_served_to_epp(head);
   if (end_stream) response_done_ = true;
   downstream_.send_headers(std::move(head), end_stream);
   if (end_stream) response_complete();

@@ -21,6 +21,7 @@
 #include "gateway/version_stats.h"
 #include "gateway/worker_context.h"
 #include "metrics/token_usage.h"
+#include "pools/ext_proc/epp_client.h"
 #include "routing/body_model.h"
 
 namespace infergate::gateway {
@@ -69,6 +70,12 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void choose_backend();
   void apply_request_actions();
   void start_attempt();
+  bool pick_from_pool();
+  bool start_epp();
+  void on_epp_result(ext_proc::EppResult result);
+  void epp_failed(std::string_view why);
+  void report_served_to_epp(const ResponseHead& head);
+  std::string_view prompt_text() const;
   bool take_attempt_slots();
   void release_attempt_slots();
   void send_buffered_request();
@@ -116,6 +123,14 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   const ClusterStats* cstats_ = nullptr;
   VersionStats::Series vstats_;  // resolved once the backend and model are known
   const pools::EndpointState* endpoint_ = nullptr;
+  pools::PickResult picked_;  // an InferencePool picker's choice: primary, then fallbacks
+  uint8_t next_fallback_ = 1;
+  // External endpoint picker call (InferencePool endpointPickerRef): open from the request's
+  // headers until the response headers are reported.
+  std::unique_ptr<ext_proc::EppCall> epp_;
+  bool epp_waiting_ = false;  // no answer yet: body chunks still go to the EPP
+  size_t rewrite_at_ = 0;        // where rewrite_model() changed the body's length (value end)
+  ptrdiff_t rewrite_delta_ = 0;  // by how much
   UpstreamStream* upstream_ = nullptr;
   bool upstream_ready_ = false;
   bool request_sent_complete_ = false;

@@ -153,6 +153,7 @@ void ModelServerScraper::scrape(const std::shared_ptr<Target>& t) {
         ep.detail.running_adapters = s.running_adapters;
         ep.detail.waiting_adapters = s.waiting_adapters;
         ep.detail.max_loras = s.max_loras;
+        ep.publish_adapters(s.running_adapters, s.waiting_adapters, s.max_loras);
         ep.detail.last_error.clear();
       }
       scrapes_ok_.inc();
@@ -178,8 +179,13 @@ void ModelServerScraper::scrape(const std::shared_ptr<Target>& t) {
   t->buffer.clear();
   t->stream.async_connect(asio::ip::tcp::endpoint(address, t->endpoint->port), [t, write, fail](beast::error_code ec) {
     if (t->retired) return;
-    if (ec) return fail("connect: " + ec.message());
+    if (ec) {
+      if (t->endpoint->scrape_failures.load(std::memory_order_relaxed) + 1 >= kUnreadyAfter)
+        t->endpoint->healthy.store(false, std::memory_order_relaxed);
+      return fail("connect: " + ec.message());
+    }
     t->connected = true;
+    t->endpoint->healthy.store(true, std::memory_order_relaxed);
     write();
   });
 }

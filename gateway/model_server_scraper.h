@@ -6,7 +6,11 @@
 //   inference_pool_average_kv_cache_utilization{name}, inference_pool_average_queue_size{name}
 //   (over ready endpoints whose data is fresh, i.e. younger than staleAfter),
 //   inference_pool_ready_pods{name} (endpoints the picker may choose: healthy, not ejected).
-// A failed scrape only ages the data: readiness is health checking's and outlier detection's.
+// The scrape doubles as the pool's active health check, at the TCP level: an endpoint whose
+// port refused or timed out kUnreadyAfter connections in a row is not ready (EndpointState
+// healthy = false, the picker skips it) until a connection succeeds again. Any other failed
+// scrape (an HTTP error, no model-server metrics) only ages the data; answers are judged by
+// outlier detection.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -35,6 +39,7 @@ class ModelServerScraper {
   // Scrape the endpoints of `snap`'s InferencePool clusters from now on, with its settings;
   // endpoints no longer in any pool are dropped. Starts the timer on the first call.
   void update(const std::shared_ptr<const Snapshot>& snap);
+  static constexpr uint32_t kUnreadyAfter = 3;
   void stop();
 
   // Data younger than this is fresh (what /pools reports as stale).

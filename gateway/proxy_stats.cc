@@ -118,6 +118,29 @@ ClusterStats::ClusterStats(metrics::Registry& r, const std::string& cluster) {
     upstream_rq_xx[i] = r.counter("envoy_cluster_upstream_rq_xx", "Upstream responses by status class", l,
                                   base + "upstream_rq_" + std::string(kClasses[i]) + "xx");
   }
+  static constexpr std::array<std::string_view, kPickOutcomes> kOutcomes{"picked", "fallback", "shed", "no_endpoint"};
+  for (size_t i = 0; i < kPickOutcomes; ++i) {
+    metrics::Labels l = tags;
+    l.emplace_back("outcome", std::string(kOutcomes[i]));
+    picker_decisions[i] = r.sparse_counter("infergate_endpoint_picker_decisions_total",
+                                           "Endpoint picker decisions of InferencePool clusters, by outcome", l,
+                                           base + "endpoint_picker." + std::string(kOutcomes[i]));
+  }
+  static constexpr std::array<std::string_view, kEppOutcomes> kEpp{"endpoint", "immediate_response", "fail_open",
+                                                                   "fail_close"};
+  for (size_t i = 0; i < kEppOutcomes; ++i) {
+    metrics::Labels l = tags;
+    l.emplace_back("outcome", std::string(kEpp[i]));
+    epp_results[i] = r.sparse_counter("infergate_endpoint_picker_epp_total",
+                                      "External endpoint picker (ext_proc) answers, by outcome", l,
+                                      base + "endpoint_picker.epp." + std::string(kEpp[i]));
+  }
+  picker_prefix_blocks_hit = r.sparse_counter("infergate_endpoint_picker_prefix_blocks_hit_total",
+                                              "Prompt blocks of picked requests the chosen server was sent before",
+                                              tags, base + "endpoint_picker.prefix_blocks_hit");
+  picker_prefix_blocks_total = r.sparse_counter("infergate_endpoint_picker_prefix_blocks_total",
+                                                "Prompt blocks of picked requests", tags,
+                                                base + "endpoint_picker.prefix_blocks");
   upstream_rq_time = r.histogram("envoy_cluster_upstream_rq_time", "Upstream request time to last byte (ms)",
                                  metrics::kEnvoyLatencyBucketsMs, tags, base + "upstream_rq_time");
 }

@@ -77,6 +77,15 @@ struct ClusterStats {
   metrics::Gauge upstream_cx_active, upstream_rq_active;
   std::array<metrics::Counter, 5> upstream_rq_xx;
   metrics::Histogram upstream_rq_time;  // ms
+  // InferencePool endpoint picker (pools/endpoint_picker.h): decisions by outcome, and the
+  // prompt blocks of picked requests the primary was known to hold (prefix-cache affinity).
+  enum PickOutcome : size_t { kPicked, kFallback, kShed, kNoEndpoint, kPickOutcomes };
+  std::array<metrics::Counter, kPickOutcomes> picker_decisions;
+  metrics::Counter picker_prefix_blocks_hit, picker_prefix_blocks_total;
+  // External endpoint picker (ext_proc) answers: an endpoint, an immediate response (429 /
+  // 503), a failure that failed open (built-in picker) or closed (500).
+  enum EppOutcome : size_t { kEppEndpoint, kEppImmediate, kEppFailOpen, kEppFailClose, kEppOutcomes };
+  std::array<metrics::Counter, kEppOutcomes> epp_results;
 
   void count_response(int status) const {
     if (status >= 100 && status < 600) upstream_rq_xx[status / 100 - 1].inc();

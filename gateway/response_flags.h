@@ -27,6 +27,7 @@ enum class ResponseFlag : uint32_t {
   StreamIdleTimeout = 1u << 13,        // SI
   DelayInjected = 1u << 14,            // DI: a fault delayed the request
   FaultInjected = 1u << 15,            // FI: a fault aborted the request
+  RateLimited = 1u << 16,              // RL: refused by a limit (the picker shed it: every server saturated)
 };
 
 struct ResponseFlagName {
@@ -52,6 +53,7 @@ inline constexpr ResponseFlagName kResponseFlagNames[] = {
     {ResponseFlag::UpstreamProtocolError, "UPE"},
     {ResponseFlag::DownstreamProtocolError, "DPE"},
     {ResponseFlag::StreamIdleTimeout, "SI"},
+    {ResponseFlag::RateLimited, "RL"},
 };
 inline constexpr size_t kResponseFlagCount = std::size(kResponseFlagNames);
 

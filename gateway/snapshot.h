@@ -14,6 +14,7 @@
 #include "gateway/proxy_stats.h"
 #include "gateway/version_stats.h"
 #include "pools/cluster.h"
+#include "pools/ext_proc/epp_client.h"
 #include "routing/model_rewrite.h"
 #include "routing/route_table.h"
 
@@ -28,9 +29,15 @@ struct Snapshot {
   std::shared_ptr<const routing::ModelRewriteTable> models;  // InferenceModel / ...Rewrite per pool
   std::vector<ClusterStats> cluster_stats;  // parallel to clusters->clusters()
   std::shared_ptr<const VersionStats> version_stats;  // per route backend, model and adapter
+  // The external endpoint picker of each InferencePool that names one (nullptr elsewhere),
+  // parallel to clusters->clusters(). A channel is shared by every snapshot with that target.
+  std::vector<std::shared_ptr<ext_proc::EppChannel>> epp_channels;
 
   const ClusterStats* stats_for(const pools::Cluster* c) const {
     return &cluster_stats[static_cast<size_t>(c - clusters->clusters().data())];
+  }
+  const std::shared_ptr<ext_proc::EppChannel>& epp_for(const pools::Cluster* c) const {
+    return epp_channels[static_cast<size_t>(c - clusters->clusters().data())];
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include "config/diagnostic.h"
 #include "config/model.h"
+#include "pools/endpoint_picker.h"
 #include "pools/endpoint_state.h"
 #include "pools/outlier_detection.h"
 
@@ -47,6 +48,12 @@ class Cluster {
   UpstreamProtocol protocol = UpstreamProtocol::Http1;
   std::vector<std::shared_ptr<EndpointState>> endpoints;
   std::optional<config::EndpointPickerRef> endpoint_picker;  // InferencePool's EPP, if any
+  // Where that EPP listens, "host:port": the first static endpoint of the Service it names
+  // (the endpoint's port, else the ref's), or the Service name as a DNS name in a cluster.
+  std::string epp_target;
+  // InferencePool clusters with a scoring profile (GatewayConfig endpointPicker): picks by
+  // load, KV cache, prefix and adapter instead of `lb`. nullptr = `lb` decides.
+  std::shared_ptr<const EndpointPicker> picker;
   OutlierDetection outlier;
   LbPolicy lb = LbPolicy::LeastRequest;
   ConnectionLimits limits;

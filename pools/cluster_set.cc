@@ -22,6 +22,15 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
   c.protocol = pool.app_protocol == config::AppProtocol::H2c ? UpstreamProtocol::H2c
                                                              : UpstreamProtocol::Http1;
   c.endpoint_picker = pool.endpoint_picker;
+  if (const auto& epp = pool.endpoint_picker) {
+    const config::Service* svc = config.find_service(pool.meta.ns, epp->name);
+    for (const auto& ep : config.endpoints) {
+      if (!svc || !config::selector_matches(svc->selector, ep.labels)) continue;
+      c.epp_target = endpoint_key(ep.address, ep.port.value_or(epp->port));
+      break;
+    }
+    if (c.epp_target.empty()) c.epp_target = endpoint_key(epp->name + "." + pool.meta.ns, epp->port);
+  }
   for (const auto& ep : config.endpoints) {
     if (!config::selector_matches(pool.selector, ep.labels)) continue;
     if (ep.port) {
@@ -31,6 +40,18 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
     // GIE v1: every targetPort of every pod is a distinct endpoint (data-parallel ranks).
     for (uint16_t port : pool.target_ports)
       c.endpoints.push_back(registry.get_or_create(ep.address, port, ep.name, ep.labels));
+  }
+  const config::PickerSettings& picker = config.gateway.endpoint_picker.for_pool(pool.meta.ns, pool.meta.name);
+  if (picker.outlier_detection) apply_outlier_detection(*picker.outlier_detection, c.outlier);
+  switch (picker.profile) {
+    case config::PickerProfile::RoundRobin: c.lb = LbPolicy::RoundRobin; break;
+    case config::PickerProfile::LeastRequest: c.lb = LbPolicy::LeastRequest; break;
+    case config::PickerProfile::Infergate:
+    case config::PickerProfile::InferenceExtension: {
+      const size_t capacity = size_t{picker.prefix_blocks_per_server} * std::max<size_t>(1, c.endpoints.size());
+      c.picker = std::make_shared<EndpointPicker>(picker, config, pool, registry.prefix_index(c.name, capacity));
+      break;
+    }
   }
   return c;
 }

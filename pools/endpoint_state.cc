@@ -1,5 +1,7 @@
 #include "pools/endpoint_state.h"
 
+#include <xxhash.h>
+
 #include <chrono>
 
 namespace infergate::pools {
@@ -22,6 +24,55 @@ std::string endpoint_key(std::string_view address, uint16_t port) {
 }
 
 std::string EndpointState::key() const { return endpoint_key(address, port); }
+
+uint32_t EndpointState::next_id() {
+  static std::atomic<uint32_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t adapter_hash(std::string_view name) {
+  const uint64_t h = XXH3_64bits(name.data(), name.size());
+  return h ? h : 1;
+}
+
+namespace {
+
+void publish(std::array<std::atomic<uint64_t>, EndpointState::kAdapterSlots>& slots,
+             const std::vector<std::string>& names) {
+  size_t i = 0;
+  for (; i < slots.size() && i < names.size(); ++i) slots[i].store(adapter_hash(names[i]), std::memory_order_relaxed);
+  for (; i < slots.size(); ++i) slots[i].store(0, std::memory_order_relaxed);
+}
+
+bool holds(const std::array<std::atomic<uint64_t>, EndpointState::kAdapterSlots>& slots, uint64_t hash) {
+  for (const auto& s : slots) {
+    const uint64_t v = s.load(std::memory_order_relaxed);
+    if (v == hash) return true;
+    if (v == 0) return false;  // filled from the front
+  }
+  return false;
+}
+
+}  // namespace
+
+void EndpointState::publish_adapters(const std::vector<std::string>& running, const std::vector<std::string>& waiting,
+                                     std::optional<uint32_t> max) {
+  publish(running_adapters, running);
+  publish(waiting_adapters, waiting);
+  running_adapter_count.store(static_cast<uint32_t>(running.size()), std::memory_order_relaxed);
+  max_loras.store(max ? static_cast<int32_t>(*max) : -1, std::memory_order_relaxed);
+}
+
+AdapterPresence EndpointState::adapter(uint64_t hash) const {
+  if (holds(running_adapters, hash)) return AdapterPresence::Loaded;
+  if (holds(waiting_adapters, hash)) return AdapterPresence::Waiting;
+  return AdapterPresence::Absent;
+}
+
+bool EndpointState::adapter_slot_free() const {
+  const int32_t max = max_loras.load(std::memory_order_relaxed);
+  return max < 0 || running_adapter_count.load(std::memory_order_relaxed) < static_cast<uint32_t>(max);
+}
 
 std::shared_ptr<EndpointState> EndpointRegistry::get_or_create(
     std::string_view address, uint16_t port, std::string_view name,
@@ -47,6 +98,15 @@ std::shared_ptr<EndpointState> EndpointRegistry::find(std::string_view address,
   std::lock_guard lock(mu_);
   auto it = states_.find(endpoint_key(address, port));
   return it == states_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<PrefixIndex> EndpointRegistry::prefix_index(const std::string& name, size_t capacity) {
+  std::lock_guard lock(mu_);
+  auto& index = prefix_indexes_[name];
+  const size_t buckets_capacity = PrefixIndex(0).capacity();  // the rounding unit
+  if (!index || index->capacity() != (capacity + buckets_capacity - 1) / buckets_capacity * buckets_capacity)
+    index = std::make_shared<PrefixIndex>(capacity);
+  return index;
 }
 
 std::shared_ptr<ClusterLoad> EndpointRegistry::cluster_load(const std::string& name) {

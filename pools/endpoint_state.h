@@ -3,6 +3,7 @@
 // selects it and kept across config snapshot swaps so that in-flight counts, health and
 // ejections are not forgotten on reload. Workers update the atomics; nothing else mutates.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -14,14 +15,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pools/prefix_index.h"
+
 namespace infergate::pools {
 
 // Milliseconds on the steady clock: the time base of ejected_until_ms.
 int64_t steady_now_ms();
 
+// The hash the picker compares adapter names by (xxh3 64; 0 is never returned).
+uint64_t adapter_hash(std::string_view name);
+
+enum class AdapterPresence : uint8_t { Loaded, Waiting, Absent };
+
 struct EndpointState {
   // Identity and description: written once at creation, then read-only (workers read them
   // without locks). A reload that changes name or labels gets a fresh EndpointState.
+  // `id` is unique in the process: the picker's prefix index records endpoints by it.
+  const uint32_t id = next_id();
   std::string address;
   uint16_t port = 0;
   std::string name;
@@ -49,6 +59,20 @@ struct EndpointState {
   mutable std::mutex detail_mu;
   ScrapeDetail detail;
 
+  // The same adapters for the picker, lock-free: hashes (adapter_hash) of up to
+  // kAdapterSlots running and waiting adapters (vllm:lora_requests_info), 0 = empty slot;
+  // max_loras -1 = the server does not say. Written by the scraper (publish_adapters).
+  static constexpr size_t kAdapterSlots = 16;
+  std::array<std::atomic<uint64_t>, kAdapterSlots> running_adapters{};
+  std::array<std::atomic<uint64_t>, kAdapterSlots> waiting_adapters{};
+  std::atomic<int32_t> max_loras{-1};
+  std::atomic<uint32_t> running_adapter_count{0};
+  void publish_adapters(const std::vector<std::string>& running, const std::vector<std::string>& waiting,
+                        std::optional<uint32_t> max);
+  AdapterPresence adapter(uint64_t hash) const;
+  // Whether one more adapter can be loaded without evicting (unknown max = assume yes).
+  bool adapter_slot_free() const;
+
   // "address:port", or "[v6]:port" for IPv6 literals.
   std::string key() const;
   bool ejected(int64_t now_ms) const {
@@ -56,6 +80,9 @@ struct EndpointState {
   }
   // What pick() may choose: healthy and not ejected.
   bool eligible(int64_t now_ms) const { return healthy.load(std::memory_order_relaxed) && !ejected(now_ms); }
+
+ private:
+  static uint32_t next_id();
 };
 
 std::string endpoint_key(std::string_view address, uint16_t port);
@@ -93,6 +120,8 @@ class EndpointRegistry {
   std::shared_ptr<EndpointState> find(std::string_view address, uint16_t port) const;
   // The load of cluster `name`, the same object for every snapshot that has the cluster.
   std::shared_ptr<ClusterLoad> cluster_load(const std::string& name);
+  // The prefix index of cluster `name`, kept across snapshots while its capacity is unchanged.
+  std::shared_ptr<PrefixIndex> prefix_index(const std::string& name, size_t capacity);
   // Drops states no snapshot references any more (call after publishing a new snapshot).
   size_t prune();
   size_t size() const;
@@ -101,6 +130,7 @@ class EndpointRegistry {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> states_;
   std::unordered_map<std::string, std::shared_ptr<ClusterLoad>> loads_;
+  std::unordered_map<std::string, std::shared_ptr<PrefixIndex>> prefix_indexes_;
 };
 
 }  // namespace infergate::pools

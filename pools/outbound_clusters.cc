@@ -40,15 +40,7 @@ void apply_policy(const config::IstioTrafficPolicy& tp, Cluster& c) {
     c.limits.idle_timeout = cp->idle_timeout;
   }
   if (const auto& od = tp.outlier_detection) {
-    // consecutiveGatewayErrors alone stands in for consecutive5xxErrors: every 5xx and
-    // connect failure counts here, a superset of gateway errors.
-    c.outlier.consecutive_failures =
-        od->consecutive_5xx_errors.value_or(od->consecutive_gateway_errors.value_or(5));
-    if (od->interval) c.outlier.interval_ms = od->interval->count();
-    if (od->base_ejection_time) c.outlier.base_ejection_ms = od->base_ejection_time->count();
-    // Istio passes maxEjectionPercent only when > 0; 0 leaves Envoy's 10 %.
-    if (od->max_ejection_percent && *od->max_ejection_percent > 0)
-      c.outlier.max_ejection_percent = *od->max_ejection_percent;
+    apply_outlier_detection(*od, c.outlier);
   } else {
     c.outlier.consecutive_failures = 0;  // Envoy without outlier_detection ejects nobody
   }
@@ -117,3 +109,17 @@ void add_outbound_clusters(const config::Config& config, EndpointRegistry& regis
 }
 
 }  // namespace infergate::pools::detail
+
+namespace infergate::pools {
+
+void apply_outlier_detection(const config::IstioOutlierDetection& od, OutlierDetection& out) {
+  // consecutiveGatewayErrors alone stands in for consecutive5xxErrors: every 5xx and
+  // connect failure counts here, a superset of gateway errors.
+  out.consecutive_failures = od.consecutive_5xx_errors.value_or(od.consecutive_gateway_errors.value_or(5));
+  if (od.interval) out.interval_ms = od.interval->count();
+  if (od.base_ejection_time) out.base_ejection_ms = od.base_ejection_time->count();
+  // Istio passes maxEjectionPercent only when > 0; 0 leaves Envoy's 10 %.
+  if (od.max_ejection_percent && *od.max_ejection_percent > 0) out.max_ejection_percent = *od.max_ejection_percent;
+}
+
+}  // namespace infergate::pools

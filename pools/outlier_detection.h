@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "config/model.h"
+
 namespace infergate::pools {
 
 struct OutlierDetection {
@@ -16,5 +18,8 @@ struct OutlierDetection {
   // decrements it every `interval`, 10 s, while the host stays un-ejected).
   int64_t interval_ms = 10'000;
 };
+
+// Istio's outlierDetection fields over Envoy's defaults (`out` holds them on entry).
+void apply_outlier_detection(const config::IstioOutlierDetection& od, OutlierDetection& out);
 
 }  // namespace infergate::pools

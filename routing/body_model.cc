@@ -131,7 +131,10 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
       } else if (c == '{' || c == '[') {
         ++depth_;
       } else if (c == '}' || c == ']') {
-        if (--depth_ == 1) expect_ = Expect::CommaOrEnd;
+        if (--depth_ == 1) {
+          expect_ = Expect::CommaOrEnd;
+          if (key_is_prompt_) end_prompt(offset_ + i + 1);
+        }
       }
       continue;
     }
@@ -160,6 +163,7 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
         expect_ = Expect::Value;
         break;
       case Expect::Value:
+        if (key_is_prompt_) pending_prompt_begin_ = offset_ + i;
         if (c == '"') {
           str_ = key_is_model_ ? Str::ModelValue : Str::Skip;
           value_.clear();
@@ -204,6 +208,7 @@ void ModelFieldScanner::end_string(size_t closing_quote) {
   switch (str_) {
     case Str::Key:
       key_is_model_ = !overflow_ && key_ == "model";
+      key_is_prompt_ = !overflow_ && (key_ == "messages" || key_ == "prompt");
       expect_ = Expect::Colon;
       break;
     case Str::ModelValue:
@@ -216,12 +221,21 @@ void ModelFieldScanner::end_string(size_t closing_quote) {
       expect_ = Expect::CommaOrEnd;
       break;
     case Str::Skip:
-      if (depth_ == 1) expect_ = Expect::CommaOrEnd;
+      if (depth_ == 1) {
+        expect_ = Expect::CommaOrEnd;
+        if (key_is_prompt_) end_prompt(closing_quote + 1);
+      }
       break;
     case Str::None:
       break;
   }
   str_ = Str::None;
+}
+
+void ModelFieldScanner::end_prompt(size_t end) {
+  prompt_found_ = true;
+  prompt_begin_ = pending_prompt_begin_;
+  prompt_end_ = end;
 }
 
 ModelFieldScanner::State ModelFieldScanner::finish() {

@@ -39,6 +39,14 @@ class ModelFieldScanner {
   size_t value_end() const { return value_end_; }
   size_t bytes_seen() const { return offset_; }
 
+  // The prompt the endpoint picker's prefix-cache affinity hashes: the raw JSON text of the
+  // last top-level "messages" (chat) or "prompt" (completions) value that is a string, array
+  // or object, as byte offsets into the body. Raw rather than decoded: one client writes one
+  // conversation the same way every time, and hashing needs no copy.
+  bool prompt_found() const { return prompt_found_; }
+  size_t prompt_begin() const { return prompt_begin_; }
+  size_t prompt_end() const { return prompt_end_; }
+
   // Longest model name read (longer values count as absent): names are short, a megabyte of
   // "model" is an attack on the gateway, not a model.
   static constexpr size_t kMaxModelBytes = 1024;
@@ -49,6 +57,7 @@ class ModelFieldScanner {
 
   void fail() { state_ = State::Invalid; }
   void end_string(size_t closing_quote);  // its offset in the body
+  void end_prompt(size_t end);
 
   State state_ = State::Scanning;
   Expect expect_ = Expect::Object;
@@ -60,6 +69,7 @@ class ModelFieldScanner {
   uint32_t unicode_ = 0;
   uint32_t high_surrogate_ = 0;
   bool key_is_model_ = false;  // the current top-level key is "model"
+  bool key_is_prompt_ = false; // ... is "messages" or "prompt"
   bool overflow_ = false;
   std::string key_;            // the top-level key being read (capped)
   std::string value_;          // the "model" value being read
@@ -68,6 +78,8 @@ class ModelFieldScanner {
   bool found_ = false;
   std::string model_;
   size_t value_begin_ = 0, value_end_ = 0;
+  bool prompt_found_ = false;
+  size_t pending_prompt_begin_ = 0, prompt_begin_ = 0, prompt_end_ = 0;
   size_t offset_ = 0;
 };
 

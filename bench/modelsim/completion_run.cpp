@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "bench/modelsim/engine_run.hpp"
 #include "bench/modelsim/openai_format.hpp"
 #include "bench/modelsim/routes.hpp"
 #include "bench/modelsim/text_model.hpp"
@@ -21,10 +22,7 @@ Clock::duration millis(double ms) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms));
 }
 
-struct Hooks {
-  bool trailers = false;
-  std::optional<std::uint32_t> abort_after;
-};
+using Hooks = CompletionHooks;
 
 std::optional<Hooks> read_hooks(const HttpRequest& request, ResponseWriter& writer) {
   Hooks hooks;
@@ -129,16 +127,23 @@ class CompletionRun : public std::enable_shared_from_this<CompletionRun> {
       release();
       return;
     }
-    first_token_at_ = Clock::now() + millis(ctx_.options.ttft_ms);
+    first_token_at_ = Clock::now() + millis(ctx_.options.ttft_ms / ctx_.options.time_scale);
     if (request_.stream) {
       wait_until(first_token_at_, &CompletionRun::send_next_event);
     } else {
-      const auto done_at = first_token_at_ + millis(ctx_.options.itl_ms * (tokens_ - 1));
+      const auto done_at = first_token_at_ + millis(itl_ms() * (tokens_ - 1));
       wait_until(done_at, &CompletionRun::answer_whole);
     }
   }
 
+  double itl_ms() const { return ctx_.options.itl_ms / ctx_.options.time_scale; }
+
   void wait_until(Clock::time_point at, void (CompletionRun::*next)()) {
+    // A stall (POST /modelsim/faults {"stall_ms": D}) pushes the rest of the request back.
+    if (const auto stalled = ctx_.stall_until(); stalled > at) {
+      first_token_at_ += stalled - at;
+      at = stalled;
+    }
     if (at <= Clock::now()) {
       (this->*next)();
       return;
@@ -214,7 +219,7 @@ class CompletionRun : public std::enable_shared_from_this<CompletionRun> {
       return;
     }
     if (events_sent_ < tokens_) {
-      wait_until(first_token_at_ + millis(ctx_.options.itl_ms * events_sent_),
+      wait_until(first_token_at_ + millis(itl_ms() * events_sent_),
                  &CompletionRun::send_next_event);
     } else {
       send_next_event();
@@ -254,9 +259,8 @@ void start_completion(ServerContext& ctx, Endpoint endpoint, const HttpRequest& 
     return;
   }
   auto& completion = std::get<CompletionRequest>(parsed);
-  const auto& adapters = ctx.options.lora_adapters;
   if (!completion.model.empty() && completion.model != ctx.options.model &&
-      std::find(adapters.begin(), adapters.end(), completion.model) == adapters.end()) {
+      !ctx.adapters.serves(completion.model)) {
     ApiError error;
     error.status = 404;
     error.message = "The model `" + completion.model + "` does not exist.";
@@ -267,6 +271,10 @@ void start_completion(ServerContext& ctx, Endpoint endpoint, const HttpRequest& 
   }
   auto hooks = read_hooks(request, *writer);
   if (!hooks) return;
+  if (ctx.engine) {
+    start_engine_completion(ctx, std::move(completion), *hooks, std::move(writer));
+    return;
+  }
   if (CompletionRun::try_answer_at_once(ctx, completion, *hooks, *writer)) return;
   std::make_shared<CompletionRun>(ctx, std::move(writer), std::move(completion), *hooks)->start();
 }

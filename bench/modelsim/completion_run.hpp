@@ -3,13 +3,21 @@
 // (x-modelsim-abort-after, x-modelsim-trailers).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "bench/modelsim/completion_request.hpp"
 #include "bench/modelsim/http_exchange.hpp"
 #include "bench/modelsim/server_context.hpp"
 
 namespace modelsim {
+
+// The streaming test hooks of a request (x-modelsim-trailers, x-modelsim-abort-after).
+struct CompletionHooks {
+  bool trailers = false;
+  std::optional<std::uint32_t> abort_after;
+};
 
 void start_completion(ServerContext& ctx, Endpoint endpoint, const HttpRequest& request,
                       std::shared_ptr<ResponseWriter> writer);

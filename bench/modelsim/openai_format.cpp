@@ -1,5 +1,6 @@
 #include "bench/modelsim/openai_format.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -86,7 +87,7 @@ void append_completion_body(std::string& out, const CompletionIdentity& identity
 
 void append_token_event(std::string& out, const CompletionIdentity& identity,
                         std::uint64_t prompt_hash, std::uint32_t index,
-                        std::optional<std::string_view> finish_reason) {
+                        std::optional<std::string_view> finish_reason, std::uint32_t count) {
   out += "data: ";
   append_head(out, identity, true);
   if (identity.endpoint == Endpoint::kChat) {
@@ -95,7 +96,7 @@ void append_token_event(std::string& out, const CompletionIdentity& identity,
   } else {
     out += R"(,"choices":[{"index":0,"text":")";
   }
-  append_token_text(out, prompt_hash, index);
+  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, count); ++i) append_token_text(out, prompt_hash, index + i);
   out += '"';
   if (identity.endpoint == Endpoint::kChat) out += '}';
   append_finish(out, finish_reason);
@@ -127,6 +128,26 @@ std::string models_body(std::string_view model_json, std::int64_t created) {
   out += R"(,"owned_by":"modelsim","root":)";
   out += model_json;
   out += R"(,"parent":null}]})";
+  return out;
+}
+
+std::string models_body(std::string_view model_json, std::int64_t created,
+                        const std::vector<AdapterEntry>& adapters) {
+  std::string out = models_body(model_json, created);
+  if (adapters.empty()) return out;
+  out.resize(out.size() - 2);  // reopen the data array: drop "]}"
+  for (const AdapterEntry& a : adapters) {
+    out += R"(,{"id":)";
+    out += json_quote(a.name);
+    out += R"(,"object":"model","created":)";
+    append_int(out, created);
+    out += R"(,"owned_by":"modelsim","root":)";
+    out += json_quote(a.path.empty() ? a.name : a.path);
+    out += R"(,"parent":)";
+    out += model_json;
+    out += '}';
+  }
+  out += "]}";
   return out;
 }
 

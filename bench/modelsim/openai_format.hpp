@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bench/modelsim/completion_request.hpp"
 
@@ -35,11 +36,11 @@ void append_completion_body(std::string& out, const CompletionIdentity& identity
                             std::uint64_t prompt_hash, std::string_view finish_reason,
                             const Usage& usage);
 
-// "data: {chunk}\n\n" for output token `index`; the chat role rides on the first token and
-// finish_reason on the last.
+// "data: {chunk}\n\n" for output token `index` (and the count-1 after it, one delta: vLLM's
+// --stream-interval); the chat role rides on the first token and finish_reason on the last.
 void append_token_event(std::string& out, const CompletionIdentity& identity,
                         std::uint64_t prompt_hash, std::uint32_t index,
-                        std::optional<std::string_view> finish_reason);
+                        std::optional<std::string_view> finish_reason, std::uint32_t count = 1);
 
 // The stream_options.include_usage chunk: empty choices plus usage.
 void append_usage_event(std::string& out, const CompletionIdentity& identity, const Usage& usage);
@@ -47,5 +48,14 @@ void append_usage_event(std::string& out, const CompletionIdentity& identity, co
 std::string error_body(const ApiError& error);
 
 std::string models_body(std::string_view model_json, std::int64_t created);
+
+// The model list with LoRA adapters after the base model, as vLLM lists them: each names the
+// base model as its "parent" and its path (or name) as its "root".
+struct AdapterEntry {
+  std::string name;
+  std::string path;
+};
+std::string models_body(std::string_view model_json, std::int64_t created,
+                        const std::vector<AdapterEntry>& adapters);
 
 }  // namespace modelsim

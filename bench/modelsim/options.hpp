@@ -25,7 +25,38 @@ struct Options {
   // Faults for completions (changeable at run time: POST /modelsim/faults).
   double error_rate = 0;   // share of completions answered 500
   double delay_ms = 0;     // added before each completion starts
+  std::uint64_t crash_after = 0;  // 0 = never; else the process dies when completion N+1 arrives
+
+  // The continuous-batching engine (off unless one of its flags or a --profile is given; then
+  // completions go through engine.hpp instead of the fixed TTFT/ITL model).
+  bool engine = false;
+  std::string profile;                        // name of the preset applied, empty = none
+  double decode_base_ms = 0;                  // step time of a batch of one sequence
+  double decode_per_seq_ms = 0;               // added per sequence in the batch
+  double prefill_tokens_per_s = 0;            // prefill throughput; 0 = prefill is free
+  unsigned max_num_batched_tokens = 8192;     // token budget of one step (chunked prefill)
+  unsigned kv_blocks = 16384;                 // paged KV cache size in blocks
+  unsigned block_size = 16;                   // tokens per KV block
+  bool enable_prefix_caching = true;
+  unsigned max_loras = 1;                     // adapters resident at once (vLLM's default)
+  double lora_load_ms = 0;                    // cost of placing an adapter in a slot
+  bool lora_dynamic = false;                  // unknown model names are adapters registered on use
+  unsigned stream_interval = 1;               // engine: tokens per streamed event after the first
+  double time_scale = 1;                      // every simulated duration is divided by this
+  enum class MetricsFormat { kVllm, kSglang } metrics_format = MetricsFormat::kVllm;
 };
+
+// Named presets (--profile); see README.md for where the numbers come from.
+struct Profile {
+  std::string_view name;
+  double decode_base_ms;
+  double decode_per_seq_ms;
+  double prefill_tokens_per_s;
+  unsigned max_num_batched_tokens;
+  unsigned kv_blocks;
+  double lora_load_ms;
+};
+std::span<const Profile> profiles();
 
 // What the parser decided: run with options, print help, or fail with a message.
 struct HelpRequested {};

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "bench/modelsim/engine_driver.hpp"
 #include "bench/modelsim/http1_connection.hpp"
 #include "bench/modelsim/http2_connection.hpp"
 #include "bench/modelsim/protocol_sniff.hpp"
@@ -75,6 +76,23 @@ Server::Server(Options options)
   port_ = acceptor_.local_endpoint().port();
   std::string instance = options.name.empty() ? "modelsim-" + std::to_string(port_) : options.name;
   ctx_ = std::make_unique<ServerContext>(std::move(options), std::move(instance));
+  const Options& o = ctx_->options;
+  if (o.engine) {
+    EngineConfig config;
+    config.max_num_seqs = o.max_num_seqs;
+    config.max_num_batched_tokens = o.max_num_batched_tokens;
+    config.kv_blocks = o.kv_blocks;
+    config.block_size = o.block_size;
+    config.enable_prefix_caching = o.enable_prefix_caching;
+    config.max_loras = o.max_loras;
+    config.cost.decode_base_ms = o.decode_base_ms;
+    config.cost.decode_per_seq_ms = o.decode_per_seq_ms;
+    config.cost.prefill_tokens_per_s = o.prefill_tokens_per_s;
+    config.cost.lora_load_ms = o.lora_load_ms;
+    // The step loop lives on the first io thread, next to the acceptor.
+    ctx_->engine = std::make_unique<EngineDriver>(contexts_.front()->get_executor(), config, o.time_scale,
+                                                  ctx_->stall_until_ns);
+  }
 }
 
 void Server::run() {

@@ -28,6 +28,7 @@ namespace infergate::e2e {
 
 std::string infergate_path() { return INFERGATE_E2E_INFERGATE; }
 std::string modelsim_path() { return INFERGATE_E2E_MODELSIM; }
+std::string epp_sim_path() { return INFERGATE_E2E_EPP_SIM; }
 std::string source_path(const std::string& relative) { return std::string(INFERGATE_E2E_SOURCE_DIR) + "/" + relative; }
 
 std::string tool_path(const std::string& name) {

@@ -32,6 +32,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // Paths baked in by CMake (see tests/e2e/CMakeLists.txt).
 std::string infergate_path();
 std::string modelsim_path();
+std::string epp_sim_path();  // tests/epp_sim: an ext_proc endpoint picker like the GIE EPP
 std::string source_path(const std::string& relative);
 // A client tool found at configure time ("curl", "nghttp", "h2load", "promtool", "prometheus"), or ""
 // when it was not found: tests that need it skip.

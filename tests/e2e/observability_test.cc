@@ -206,15 +206,16 @@ TEST(Observability, PoolsShowScrapedSignalsAndPoolGaugesAverageThem) {
   EXPECT_GE(max_gauge, 2);
   EXPECT_TRUE(wait_until([&] { return gauge("inference_pool_average_queue_size{name=\"pool\"}") == 0; }, scaled(2000)));
 
-  // The model server goes away: its data ages and the scrape errors show, readiness does not
-  // change (that is health checking's and outlier detection's call).
+  // The model server goes away: its data ages, the scrape errors show, and once three
+  // connections in a row were refused it is not ready.
   sim.process().kill_now();
   ASSERT_TRUE(wait_until([&] { return pool_endpoint().value("stale", false); }, scaled(3000)));
   const auto gone = pool_endpoint();
   EXPECT_GT(gone.value("scrape_failures", 0), 0) << gone.dump();
   EXPECT_NE(gone.value("last_error", ""), "") << gone.dump();
   EXPECT_GT(gw.stat("infergate.model_server.scrape_failure"), 0);
-  EXPECT_EQ(gauge("inference_pool_ready_pods{name=\"pool\"}"), 1);
+  EXPECT_TRUE(wait_until([&] { return gauge("inference_pool_ready_pods{name=\"pool\"}") == 0; }, scaled(3000)));
+  EXPECT_EQ(pool_endpoint().value("health_flags", ""), "/failed_active_hc");
 }
 
 TEST(Observability, ShippedRulesPassPromtool) {

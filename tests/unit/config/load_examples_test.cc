@@ -141,9 +141,9 @@ TEST(LoadExamples, GkeRolloutRouteWithRulesWrittenAsAMapping) {
       << render(r.warnings);
   EXPECT_TRUE(has_diagnostic(
       r.warnings,
-      "pools.yaml:29: document 2 (InferencePool/llm): spec.endpointPickerRef: the external endpoint "
-      "picker is not consulted yet: infergate picks the pool's endpoints itself, and failureMode has "
-      "no effect"))
+      "pools.yaml:18: document 2 (InferencePool/llm): spec.endpointPickerRef.name: Service \"default/llm-epp\" "
+      "is not defined here: the endpoint picker is reached as llm-epp.default:9002 (DNS); when it cannot "
+      "be reached, failureMode decides"))
       << render(r.warnings);
   EXPECT_EQ(r.warnings.size(), 3u) << render(r.warnings);
 

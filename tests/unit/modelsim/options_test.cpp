@@ -72,5 +72,43 @@ TEST(Options, UsageListsTheFlags) {
   }
 }
 
+TEST(Options, EngineIsOffUnlessAnEngineFlagIsGiven) {
+  EXPECT_FALSE(std::get<Options>(parse({"--ttft-ms", "5", "--lora", "a", "--metrics-format", "sglang"})).engine);
+  for (std::vector<std::string_view> args :
+       {std::vector<std::string_view>{"--engine"}, {"--kv-blocks", "10"}, {"--block-size=32"},
+        {"--max-loras", "2"}, {"--lora-load-ms", "5"}, {"--decode-per-seq-ms", "0.1"},
+        {"--prefill-tokens-per-s", "1000"}, {"--max-num-batched-tokens", "512"}, {"--no-prefix-caching"},
+        {"--profile", "llama3-8b-a100"}}) {
+    auto r = parse(args);
+    ASSERT_TRUE(std::holds_alternative<Options>(r)) << args[0];
+    EXPECT_TRUE(std::get<Options>(r).engine) << args[0];
+  }
+}
+
+TEST(Options, ProfileSetsTheEngineNumbersAndLaterFlagsOverride) {
+  auto r = parse({"--profile", "llama3-8b-h100", "--kv-blocks", "8192", "--time-scale=4", "--lora-dynamic"});
+  ASSERT_TRUE(std::holds_alternative<Options>(r)) << std::get<ArgError>(r).message;
+  const auto& o = std::get<Options>(r);
+  EXPECT_EQ(o.profile, "llama3-8b-h100");
+  EXPECT_DOUBLE_EQ(o.decode_base_ms, 6.5);
+  EXPECT_DOUBLE_EQ(o.prefill_tokens_per_s, 20000);
+  EXPECT_EQ(o.kv_blocks, 8192u);
+  EXPECT_DOUBLE_EQ(o.time_scale, 4);
+  EXPECT_TRUE(o.lora_dynamic);
+  EXPECT_EQ(o.max_loras, 1u);
+  // Without a profile the decode step defaults to --itl-ms.
+  EXPECT_DOUBLE_EQ(std::get<Options>(parse({"--itl-ms", "7", "--engine"})).decode_base_ms, 7);
+}
+
+TEST(Options, BadEngineValuesAreErrors) {
+  for (std::vector<std::string_view> args :
+       {std::vector<std::string_view>{"--profile", "gpt-5"}, {"--kv-blocks", "0"}, {"--time-scale", "0"},
+        {"--metrics-format", "tgi"}, {"--engine=1"}, {"--block-size", "x"}, {"--crash-after", "-1"}}) {
+    EXPECT_TRUE(std::holds_alternative<ArgError>(parse(args))) << args[0];
+  }
+  auto e = std::get<ArgError>(parse({"--profile", "gpt-5"}));
+  EXPECT_NE(e.message.find("llama3-8b-h100"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace modelsim

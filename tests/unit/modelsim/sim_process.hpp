@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class SimProcess {
   std::string url(const std::string& path) const;
   // SIGTERM, then the exit status (-1 when it had to be killed).
   int stop();
+  // Waits up to `timeout` for the process to end by itself: its raw wait status, or
+  // std::nullopt while it still runs.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;

@@ -121,6 +121,34 @@ TEST(BodyModel, ScanningWhileIncomplete) {
   EXPECT_EQ(s.model(), "early");
 }
 
+// The prompt range the picker's prefix hashing reads: raw JSON text of "messages" / "prompt".
+TEST(BodyModel, PromptRangeForEverySplit) {
+  struct PromptCase {
+    std::string body;
+    bool found;
+    std::string prompt;
+  };
+  const PromptCase cases[] = {
+      {R"({"model":"m","messages":[{"role":"user","content":"a ] } \" b"}],"stream":true})", true,
+       R"([{"role":"user","content":"a ] } \" b"}])"},
+      {R"({"prompt":"once upon","model":"m"})", true, R"("once upon")"},
+      {R"({"prompt":["a","b"],"max_tokens":3})", true, R"(["a","b"])"},
+      {R"({"model":"m","input":"x","extra":{"messages":[1]}})", false, ""},
+      {R"({"prompt":7})", false, ""},
+      {R"({"messages":[{"content":"old"}],"messages":[{"content":"new"}]})", true, R"([{"content":"new"}])"},
+  };
+  for (const PromptCase& c : cases) {
+    for (size_t step : {size_t(1), size_t(3), c.body.size()}) {
+      ModelFieldScanner s;
+      for (size_t i = 0; i < c.body.size(); i += step) s.feed(std::string_view(c.body).substr(i, step));
+      EXPECT_EQ(s.prompt_found(), c.found) << c.body << " step " << step;
+      if (!c.found) continue;
+      EXPECT_EQ(c.body.substr(s.prompt_begin(), s.prompt_end() - s.prompt_begin()), c.prompt)
+          << c.body << " step " << step;
+    }
+  }
+}
+
 TEST(JsonQuote, EscapesWhatJsonRequires) {
   EXPECT_EQ(json_quote("plain"), "\"plain\"");
   EXPECT_EQ(json_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");

@@ -1,0 +1,177 @@
+#include "pools/endpoint_picker.h"
+
+#include <algorithm>
+
+namespace infergate::pools {
+
+namespace {
+
+// Per-thread scratch, grown to the largest pool seen and reused by every pick.
+struct Scratch {
+  std::vector<const EndpointState*> candidates;
+  std::vector<uint32_t> ids, matched;
+  std::vector<double> load, score;
+  std::vector<uint8_t> saturated;
+  void resize(size_t n) {
+    candidates.resize(n);
+    ids.resize(n);
+    matched.resize(n);
+    load.resize(n);
+    score.resize(n);
+    saturated.resize(n);
+  }
+};
+
+// Cheap per-candidate jitter far below any score step: breaks ties at random.
+double jitter(uint64_t draw, size_t i) {
+  uint64_t x = draw ^ (0x9E3779B97F4A7C15ull * (i + 1));
+  x ^= x >> 31;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 29;
+  return static_cast<double>(x >> 11) * 0x1.0p-53 * 1e-9;
+}
+
+constexpr double kLoadDamping = 2;
+
+}  // namespace
+
+config::ScorerWeights EndpointPicker::profile_weights(config::PickerProfile profile) {
+  config::ScorerWeights w;  // queue 2, kv-cache 2, prefix-cache 3, lora 1
+  if (profile == config::PickerProfile::InferenceExtension) w.lora_affinity = 0;
+  return w;
+}
+
+EndpointPicker::EndpointPicker(const config::PickerSettings& settings, const config::Config& config,
+                               const config::InferencePool& pool, std::shared_ptr<PrefixIndex> index)
+    : settings_(settings),
+      weights_(settings.weights.value_or(profile_weights(settings.profile))),
+      stale_after_(config.gateway.model_server_metrics.stale_after),
+      own_load_(settings.profile == config::PickerProfile::Infergate),
+      index_(std::move(index)) {
+  for (const auto& m : config.inference_models) {
+    if (m.pool_ref.ns != pool.meta.ns || m.pool_ref.name != pool.meta.name) continue;
+    if (m.criticality == config::Criticality::Sheddable) sheddable_models_.insert(m.model_name);
+    for (const auto& t : m.target_models) known_adapters_.insert(adapter_hash(t.name));
+  }
+  for (const auto& o : config.inference_objectives) {
+    if (o.pool_ref.ns == pool.meta.ns && o.pool_ref.name == pool.meta.name)
+      objective_priority_[o.meta.name] = o.priority.value_or(0);
+  }
+  for (const auto& rw : config.model_rewrites) {
+    if (rw.pool_ref.ns != pool.meta.ns || rw.pool_ref.name != pool.meta.name) continue;
+    for (const auto& rule : rw.rules)
+      for (const auto& t : rule.targets) known_adapters_.insert(adapter_hash(t.model_rewrite));
+  }
+}
+
+bool EndpointPicker::sheddable(std::string_view model, std::string_view objective) const {
+  if (!objective.empty()) {
+    // Debian's abseil has its own string_view.
+    auto it = objective_priority_.find(absl::string_view(objective.data(), objective.size()));
+    if (it != objective_priority_.end()) return it->second < 0;
+  }
+  return !model.empty() && sheddable_models_.contains(absl::string_view(model.data(), model.size()));
+}
+
+PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> endpoints,
+                                const PickRequest& request, int64_t now_ms) const {
+  thread_local Scratch s;
+  if (s.candidates.size() < endpoints.size()) s.resize(endpoints.size());
+  PickResult result;
+
+  // Filter: eligible, avoiding the one a retry failed on while any other is left.
+  size_t n = 0;
+  for (const auto& ep : endpoints)
+    if (ep->eligible(now_ms) && ep.get() != request.exclude) s.candidates[n++] = ep.get();
+  if (n == 0 && request.exclude && request.exclude->eligible(now_ms)) s.candidates[n++] = request.exclude;
+  if (n == 0) return result;
+
+  // Saturation, on fresh metrics only (stale or missing ones say nothing).
+  size_t unsaturated = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const EndpointState& ep = *s.candidates[i];
+    const int64_t at = ep.scraped_at_ms.load(std::memory_order_relaxed);
+    const bool fresh = at > 0 && now_ms - at <= stale_after_.count();
+    s.saturated[i] = fresh && (ep.queue_size.load(std::memory_order_relaxed) >= settings_.queue_threshold ||
+                               ep.kv_cache_usage.load(std::memory_order_relaxed) >= settings_.kv_cache_threshold);
+    unsaturated += !s.saturated[i];
+  }
+  if (unsaturated == 0 && request.sheddable) {
+    result.outcome = PickResult::Outcome::Shed;
+    return result;
+  }
+  if (unsaturated > 0 && unsaturated < n) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (!s.saturated[i]) s.candidates[kept++] = s.candidates[i];
+    n = kept;
+  }
+
+  // Queue scorer input.
+  double lo = 0, hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const EndpointState& ep = *s.candidates[i];
+    double q = ep.queue_size.load(std::memory_order_relaxed);
+    if (own_load_) {
+      q = std::max<double>(ep.active_requests.load(std::memory_order_relaxed),
+                           q + ep.running_requests.load(std::memory_order_relaxed));
+    }
+    s.load[i] = q;
+    lo = i == 0 ? q : std::min(lo, q);
+    hi = i == 0 ? q : std::max(hi, q);
+  }
+
+  // Prefix-cache scorer input.
+  const bool prefix = weights_.prefix_cache > 0 && !request.prefix.empty();
+  if (prefix) {
+    for (size_t i = 0; i < n; ++i) s.ids[i] = s.candidates[i]->id;
+    index_->match(request.prefix, std::span(s.ids.data(), n), std::span(s.matched.data(), n));
+  }
+
+  // LoRA: an adapter counts as one when an InferenceModel targets it or some server lists it.
+  bool adapter = false;
+  if (weights_.lora_affinity > 0 && request.adapter) {
+    adapter = known_adapters_.contains(request.adapter);
+    for (size_t i = 0; i < n && !adapter; ++i)
+      adapter = s.candidates[i]->adapter(request.adapter) != AdapterPresence::Absent;
+  }
+
+  for (size_t i = 0; i < n; ++i) {
+    const EndpointState& ep = *s.candidates[i];
+    // The Inference Extension spreads the scraped queues over 0..1; infergate damps the
+    // spread of its in-flight counts by kLoadDamping requests, so that one request more
+    // does not outweigh a prefix-cache hit while a large imbalance still counts in full.
+    const double queue = own_load_ ? 1.0 - (s.load[i] - lo) / (hi - lo + kLoadDamping)
+                         : hi > lo ? (hi - s.load[i]) / (hi - lo)
+                                   : 1.0;
+    double total = weights_.queue * queue;
+    total += weights_.kv_cache * (1.0 - std::clamp(ep.kv_cache_usage.load(std::memory_order_relaxed), 0.0, 1.0));
+    if (prefix) total += weights_.prefix_cache * static_cast<double>(s.matched[i]) / request.prefix.size();
+    if (adapter) {
+      const AdapterPresence p = ep.adapter(request.adapter);
+      const double a = p == AdapterPresence::Loaded ? 1.0
+                       : ep.adapter_slot_free()     ? 0.8
+                       : p == AdapterPresence::Waiting ? 0.6
+                                                       : 0.0;
+      total += weights_.lora_affinity * a;
+    }
+    s.score[i] = total + jitter(request.draw, i);
+  }
+
+  // The best three, best first.
+  for (size_t k = 0; k < PickResult::kMaxEndpoints && k < n; ++k) {
+    size_t best = k;
+    for (size_t i = k + 1; i < n; ++i)
+      if (s.score[i] > s.score[best]) best = i;
+    std::swap(s.score[k], s.score[best]);
+    std::swap(s.candidates[k], s.candidates[best]);
+    std::swap(s.matched[k], s.matched[best]);
+    result.endpoints[result.count++] = s.candidates[k];
+  }
+  if (prefix) result.prefix_matched = s.matched[0];
+  result.outcome = PickResult::Outcome::Picked;
+  if (prefix) index_->record(request.prefix, result.endpoints[0]->id);
+  return result;
+}
+
+}  // namespace infergate::pools

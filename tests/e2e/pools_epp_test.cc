@@ -1,0 +1,134 @@
+// An InferencePool with an external Endpoint Picker (endpointPickerRef): the gateway speaks
+// Envoy's ext_proc protocol to tests/epp_sim (which behaves like the GIE EPP) and follows its
+// choice, reports the endpoint that served, and honours FailOpen / FailClose when the picker
+// is down, slow or answers garbage.
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/e2e_test.h"
+
+namespace infergate::e2e {
+namespace {
+
+class EppSim {
+ public:
+  explicit EppSim(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {epp_sim_path(), "--port", "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process_ = std::make_unique<Process>(argv);
+    if (!process_->wait_out("\n", scaled(10000))) throw std::runtime_error("epp_sim did not start: " + process_->describe());
+    const std::string line = process_->out();  // "listening 127.0.0.1:PORT"
+    port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  }
+  uint16_t port() const { return port_; }
+  Process& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Process> process_;
+  uint16_t port_ = 0;
+};
+
+std::string endpoint(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// Two model servers in pool "pool", whose endpointPickerRef names Service "epp" (a static
+// endpoint on `epp_port`).
+Gateway::Render pool_with_epp(uint16_t sim0, uint16_t sim1, uint16_t epp_port, std::string failure_mode) {
+  return [=](uint16_t port, uint16_t admin) {
+    std::string y = gateway_base_yaml(port, admin, 2,
+                                      {{"sim-0", sim0, "app: sim"}, {"sim-1", sim1, "app: sim"}, {"epp", epp_port, "app: epp"}},
+                                      "  accessLog: {path: /dev/stdout, format: envoy}\n");
+    y += "---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool}\nspec:\n"
+         "  selector: {matchLabels: {app: sim}}\n  targetPorts: [{number: 8000}]\n"
+         "  endpointPickerRef: {name: epp, port: {number: 9002}, failureMode: " + failure_mode + "}\n";
+    y += "---\napiVersion: v1\nkind: Service\nmetadata: {name: epp}\nspec:\n  selector: {app: epp}\n  ports: [{port: 9002}]\n";
+    y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: route}\nspec:\n"
+         "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs:\n"
+         "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool}\n";
+    return y;
+  };
+}
+
+struct Fixture {
+  Modelsim sim0{{"--name", "sim-0"}}, sim1{{"--name", "sim-1"}};
+  std::string endpoints() const { return endpoint(sim0.port()) + "," + endpoint(sim1.port()); }
+};
+
+HttpResponse chat(Gateway& gw, const Headers& h = {}) {
+  return http_request(gw.port(), "POST", "/v1/chat/completions", h, chat_body(4, false), scaled(10000));
+}
+
+TEST(EndpointPickerExtension, TheEppChoosesAndHearsWhichEndpointServed) {
+  Fixture f;
+  EppSim epp({"--endpoints", f.endpoints(), "--fallbacks", "1"});
+  Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), epp.port(), "FailClose"));
+  for (int pick : {1, 0, 1, 1}) {
+    HttpResponse r = chat(gw, {{"x-epp-sim-pick", std::to_string(pick)}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-modelsim-instance"), "sim-" + std::to_string(pick));
+  }
+  // The EPP's header mutation reaches the model server, as Envoy applies it.
+  HttpResponse echo = http_request(gw.port(), "POST", "/echo", {{"x-epp-sim-pick", "0"}}, "{}");
+  ASSERT_EQ(echo.status, 200);
+  const auto j = nlohmann::json::parse(echo.body, nullptr, false);
+  EXPECT_NE(j.dump().find("x-gateway-destination-endpoint"), std::string::npos) << echo.body;
+  // Every served endpoint was reported back in the response headers it is sent.
+  EXPECT_TRUE(epp.process().wait_out("served " + endpoint(f.sim1.port()), scaled(3000))) << epp.process().out();
+  EXPECT_TRUE(epp.process().wait_out("served " + endpoint(f.sim0.port()), scaled(3000))) << epp.process().out();
+  EXPECT_EQ(gw.stat_sum("endpoint_picker.epp.endpoint"), 5);
+}
+
+TEST(EndpointPickerExtension, ADeadPrimaryRetriesOnTheEppsFallback) {
+  Fixture f;
+  EppSim epp({"--endpoints", f.endpoints(), "--fallbacks", "1"});
+  Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), epp.port(), "FailClose"));
+  f.sim0.process().kill_now();
+  HttpResponse r = chat(gw, {{"x-epp-sim-pick", "0"}});  // primary sim-0, fallback sim-1
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-modelsim-instance"), "sim-1");
+}
+
+TEST(EndpointPickerExtension, ShedAndNoneReadyAnswersAreTheEpps) {
+  Fixture f;
+  EppSim epp({"--endpoints", f.endpoints()});
+  Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), epp.port(), "FailOpen"));
+  EXPECT_EQ(chat(gw, {{"x-epp-sim-mode", "shed"}}).status, 429);
+  EXPECT_EQ(chat(gw, {{"x-epp-sim-mode", "none-ready"}}).status, 503);
+  EXPECT_EQ(gw.stat_sum("endpoint_picker.epp.immediate_response"), 2);
+}
+
+TEST(EndpointPickerExtension, FailOpenUsesTheBuiltInPickerFailCloseAnswers500) {
+  Fixture f;
+  EppSim epp({"--endpoints", f.endpoints(), "--delay-ms", "3000"});
+  for (const std::string mode : {"FailOpen", "FailClose"}) {
+    SCOPED_TRACE(mode);
+    Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), epp.port(), mode));
+    const int expected = mode == "FailOpen" ? 200 : 500;
+    // Slow (past the 1 s message timeout), garbage, a closed stream: each a failure.
+    for (const char* how : {"slow", "garbage", "close"}) {
+      HttpResponse r = chat(gw, {{"x-epp-sim-mode", how}});
+      EXPECT_EQ(r.status, expected) << how << ": " << r.body;
+      if (expected == 500) {
+        EXPECT_NE(r.body.find("endpoint picker failed"), std::string::npos) << r.body;
+      }
+    }
+    EXPECT_EQ(gw.stat_sum(mode == "FailOpen" ? "endpoint_picker.epp.fail_open" : "endpoint_picker.epp.fail_close"), 3);
+  }
+  // An EPP that picks outside the pool is not followed.
+  EppSim stranger({"--endpoints", "127.0.0.1:1"});
+  Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), stranger.port(), "FailClose"));
+  EXPECT_EQ(chat(gw).status, 500);
+}
+
+TEST(EndpointPickerExtension, AnEppThatIsDownFailsOpenOrClosed) {
+  Fixture f;
+  const uint16_t nobody = free_port();
+  Gateway open(pool_with_epp(f.sim0.port(), f.sim1.port(), nobody, "FailOpen"));
+  Gateway closed(pool_with_epp(f.sim0.port(), f.sim1.port(), nobody, "FailClose"));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(chat(open).status, 200);
+    EXPECT_EQ(chat(closed).status, 500);
+  }
+  EXPECT_EQ(open.stat_sum("endpoint_picker.epp.fail_open"), 5);
+}
+
+}  // namespace
+}  // namespace infergate::e2e
