@@ -128,6 +128,7 @@ enum class PickerProfile { Infergate, InferenceExtension, LeastRequest, RoundRob
 
 struct ScorerWeights {
   double queue = 2, kv_cache = 2, prefix_cache = 3, lora_affinity = 1;
+  double prefill = 2;  // infergate's: pending prefill bytes (the Inference Extension has none)
 };
 
 struct PickerSettings {

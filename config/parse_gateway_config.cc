@@ -90,13 +90,14 @@ void parse_picker_settings(ParseContext& ctx, const MapView& m, PickerSettings& 
                                             : PickerProfile::Infergate;
   }
   if (auto w = m.map("scorers")) {
-    w->allow({"queue", "kvCache", "prefixCache", "loraAffinity"});
+    w->allow({"queue", "kvCache", "prefixCache", "loraAffinity", "prefill"});
     ScorerWeights weights = s.weights.value_or(ScorerWeights{});
-    if (!s.weights && s.profile == PickerProfile::InferenceExtension) weights.lora_affinity = 0;
+    if (!s.weights && s.profile == PickerProfile::InferenceExtension) weights.lora_affinity = weights.prefill = 0;
     if (auto v = number(ctx, *w, "queue", 0, 1000)) weights.queue = *v;
     if (auto v = number(ctx, *w, "kvCache", 0, 1000)) weights.kv_cache = *v;
     if (auto v = number(ctx, *w, "prefixCache", 0, 1000)) weights.prefix_cache = *v;
     if (auto v = number(ctx, *w, "loraAffinity", 0, 1000)) weights.lora_affinity = *v;
+    if (auto v = number(ctx, *w, "prefill", 0, 1000)) weights.prefill = *v;
     s.weights = weights;
   }
   if (auto sat = m.map("saturation")) {

@@ -49,6 +49,7 @@ Exchange::Exchange(WorkerContext& ctx, DownstreamStream& downstream, const Liste
     : ctx_(ctx), downstream_(downstream), listener_(listener) {}
 
 Exchange::~Exchange() {
+  release_prefill();
   if (upstream_) {
     UpstreamStream* u = upstream_;
     upstream_ = nullptr;
@@ -354,11 +355,28 @@ void Exchange::start_attempt() {
     return;
   }
   const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_add(1, std::memory_order_relaxed);
+  if (cluster_->picker) charge_prefill();
   cstats_->upstream_rq_total.inc();
   cstats_->upstream_rq_active.add(1);
   upstream_start_ = std::chrono::steady_clock::now();
   try_deadline_ = route_->per_try_timeout.count() > 0 ? upstream_start_ + route_->per_try_timeout : kNever;
   arm_timer();
+}
+
+// The prompt's bytes the chosen server is not expected to hold in its prefix cache.
+void Exchange::charge_prefill() {
+  const size_t block = cluster_->picker->block_bytes();
+  const uint64_t cached = endpoint_ == picked_.primary() ? uint64_t{picked_.prefix_matched} * block : 0;
+  prefill_charge_ = cached >= prompt_bytes_ ? 0 : static_cast<int64_t>(prompt_bytes_ - cached);
+  if (prefill_charge_ == 0) return;
+  prefill_on_ = const_cast<pools::EndpointState*>(endpoint_);
+  prefill_on_->prefill_bytes.fetch_add(prefill_charge_, std::memory_order_relaxed);
+}
+
+void Exchange::release_prefill() {
+  if (!prefill_on_) return;
+  prefill_on_->prefill_bytes.fetch_sub(prefill_charge_, std::memory_order_relaxed);
+  prefill_on_ = nullptr;
 }
 
 // The raw JSON of the body's "messages" / "prompt", while the held body is still here (the
@@ -401,6 +419,7 @@ bool Exchange::pick_from_pool() {
   const std::string_view model = adapter_.empty() ? requested : adapter_;
   pools::PickRequest rq;
   rq.exclude = endpoint_;
+  rq.prompt_bytes = prompt_bytes_;
   rq.draw = ctx_.random();
   if (!model.empty()) rq.adapter = pools::adapter_hash(model);
   const std::string* objective = request_.headers.get("x-gateway-inference-objective");
@@ -408,6 +427,7 @@ bool Exchange::pick_from_pool() {
   thread_local std::vector<uint64_t> hashes;
   if (picker.wants_prompt() && !endpoint_) {
     if (const std::string_view prompt = prompt_text(); !prompt.empty()) {
+      prompt_bytes_ = static_cast<uint32_t>(std::min<size_t>(prompt.size(), UINT32_MAX));
       hashes.resize(picker.max_blocks());
       rq.prefix = std::span(hashes.data(), pools::prefix_block_hashes(model, prompt, picker.block_bytes(), hashes));
     }
@@ -695,7 +715,10 @@ void Exchange::on_response_data(std::string_view data, bool end_stream) {
   bytes_sent_ += data.size();
   last_activity_ = std::chrono::steady_clock::now();
   if (!data.empty()) {
-    if (first_byte_ == std::chrono::steady_clock::time_point{}) first_byte_ = last_activity_;
+    if (first_byte_ == std::chrono::steady_clock::time_point{}) {
+      first_byte_ = last_activity_;
+      release_prefill();
+    }
     last_byte_ = last_activity_;
     if (usage_) usage_->feed(data);
   }
@@ -737,6 +760,7 @@ void Exchange::on_downstream_writable() {
 void Exchange::on_upstream_reset(ResetReason reason) {
   upstream_ = nullptr;  // the codec sends no further callbacks for this stream
   if (cluster_) release_attempt_slots();
+  release_prefill();
   if (finished_) return;
   if (endpoint_) {
     const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_sub(1, std::memory_order_relaxed);
@@ -836,6 +860,7 @@ void Exchange::detach_upstream(bool success) {
   UpstreamStream* u = upstream_;
   upstream_ = nullptr;
   release_attempt_slots();
+  release_prefill();
   const_cast<pools::EndpointState*>(endpoint_)->active_requests.fetch_sub(1, std::memory_order_relaxed);
   cstats_->upstream_rq_active.sub(1);
   if (success) {

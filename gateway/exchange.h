@@ -71,6 +71,8 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void apply_request_actions();
   void start_attempt();
   bool pick_from_pool();
+  void charge_prefill();
+  void release_prefill();
   bool start_epp();
   void on_epp_result(ext_proc::EppResult result);
   void epp_failed(std::string_view why);
@@ -124,6 +126,11 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   VersionStats::Series vstats_;  // resolved once the backend and model are known
   const pools::EndpointState* endpoint_ = nullptr;
   pools::PickResult picked_;  // an InferencePool picker's choice: primary, then fallbacks
+  uint32_t prompt_bytes_ = 0;  // the prompt the picker saw
+  // Prefill this attempt added to its endpoint's EndpointState::prefill_bytes, taken back at
+  // the first response byte or when the attempt ends.
+  pools::EndpointState* prefill_on_ = nullptr;
+  int64_t prefill_charge_ = 0;
   uint8_t next_fallback_ = 1;
   // External endpoint picker call (InferencePool endpointPickerRef): open from the request's
   // headers until the response headers are reported.

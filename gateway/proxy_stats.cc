@@ -11,6 +11,24 @@ constexpr std::array<std::string_view, static_cast<size_t>(BodyModelResult::kCou
     "found", "absent", "not_json", "too_large"};
 constexpr std::array<std::string_view, static_cast<size_t>(MirrorResult::kCount)> kMirrorNames = {
     "sent", "dropped", "failed"};
+constexpr std::array<std::string_view, ClusterStats::kPickOutcomes> kPickNames{"picked", "fallback", "shed",
+                                                                              "no_endpoint"};
+constexpr std::array<std::string_view, ClusterStats::kEppOutcomes> kEppNames{"endpoint", "immediate_response",
+                                                                            "fail_open", "fail_close"};
+
+// One counter of `family` per value of `label` (reason="malformed", ...), shown in /stats as
+// `envoy_prefix` + value.
+template <size_t N>
+void counters_by(metrics::Registry& r, std::array<metrics::Counter, N>& out, std::string_view family,
+                 std::string_view help, const metrics::Labels& tags, const char* label,
+                 const std::array<std::string_view, N>& values, const std::string& envoy_prefix, bool sparse = false) {
+  for (size_t i = 0; i < N; ++i) {
+    metrics::Labels l = tags;
+    l.emplace_back(label, std::string(values[i]));
+    const std::string envoy = envoy_prefix + std::string(values[i]);
+    out[i] = sparse ? r.sparse_counter(family, help, l, envoy) : r.counter(family, help, l, envoy);
+  }
+}
 
 }  // namespace
 
@@ -50,29 +68,17 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
     downstream_rq_xx[i] = r.counter("envoy_http_downstream_rq_xx", "Downstream responses by status class", l,
                                     base + "downstream_rq_" + std::string(kClasses[i]) + "xx");
   }
-  for (size_t i = 0; i < kRejectNames.size(); ++i) {
-    metrics::Labels l = tags;
-    l.emplace_back("reason", std::string(kRejectNames[i]));
-    rejected[i] = r.counter("infergate_downstream_rejected_total",
-                            "Downstream requests or connections refused before routing, by reason", l,
-                            base + "rejected." + std::string(kRejectNames[i]));
-  }
-  for (size_t i = 0; i < kBodyModelNames.size(); ++i) {
-    metrics::Labels l = tags;
-    l.emplace_back("result", std::string(kBodyModelNames[i]));
-    body_model[i] = r.counter("infergate_body_routing_total",
-                              "Request bodies read for their \"model\" (body-based routing), by result", l,
-                              base + "body_routing." + std::string(kBodyModelNames[i]));
-  }
+  counters_by(r, rejected, "infergate_downstream_rejected_total",
+              "Downstream requests or connections refused before routing, by reason", tags, "reason", kRejectNames,
+              base + "rejected.");
+  counters_by(r, body_model, "infergate_body_routing_total",
+              "Request bodies read for their \"model\" (body-based routing), by result", tags, "result", kBodyModelNames,
+              base + "body_routing.");
   model_rewritten = r.counter("infergate_model_rewrite_total",
                               "Request bodies whose \"model\" an InferenceModel or InferenceModelRewrite changed", tags,
                               base + "body_routing.model_rewritten");
-  for (size_t i = 0; i < kMirrorNames.size(); ++i) {
-    metrics::Labels l = tags;
-    l.emplace_back("result", std::string(kMirrorNames[i]));
-    mirror[i] = r.counter("infergate_mirror_requests_total", "Request copies sent to mirror clusters, by result", l,
-                          base + "mirror." + std::string(kMirrorNames[i]));
-  }
+  counters_by(r, mirror, "infergate_mirror_requests_total", "Request copies sent to mirror clusters, by result", tags,
+              "result", kMirrorNames, base + "mirror.");
   downstream_rq_time = r.histogram("envoy_http_downstream_rq_time", "Downstream request time (ms)",
                                    metrics::kEnvoyLatencyBucketsMs, tags, base + "downstream_rq_time");
 }
@@ -118,23 +124,12 @@ ClusterStats::ClusterStats(metrics::Registry& r, const std::string& cluster) {
     upstream_rq_xx[i] = r.counter("envoy_cluster_upstream_rq_xx", "Upstream responses by status class", l,
                                   base + "upstream_rq_" + std::string(kClasses[i]) + "xx");
   }
-  static constexpr std::array<std::string_view, kPickOutcomes> kOutcomes{"picked", "fallback", "shed", "no_endpoint"};
-  for (size_t i = 0; i < kPickOutcomes; ++i) {
-    metrics::Labels l = tags;
-    l.emplace_back("outcome", std::string(kOutcomes[i]));
-    picker_decisions[i] = r.sparse_counter("infergate_endpoint_picker_decisions_total",
-                                           "Endpoint picker decisions of InferencePool clusters, by outcome", l,
-                                           base + "endpoint_picker." + std::string(kOutcomes[i]));
-  }
-  static constexpr std::array<std::string_view, kEppOutcomes> kEpp{"endpoint", "immediate_response", "fail_open",
-                                                                   "fail_close"};
-  for (size_t i = 0; i < kEppOutcomes; ++i) {
-    metrics::Labels l = tags;
-    l.emplace_back("outcome", std::string(kEpp[i]));
-    epp_results[i] = r.sparse_counter("infergate_endpoint_picker_epp_total",
-                                      "External endpoint picker (ext_proc) answers, by outcome", l,
-                                      base + "endpoint_picker.epp." + std::string(kEpp[i]));
-  }
+  counters_by(r, picker_decisions, "infergate_endpoint_picker_decisions_total",
+              "Endpoint picker decisions of InferencePool clusters, by outcome", tags, "outcome", kPickNames,
+              base + "endpoint_picker.", /*sparse=*/true);
+  counters_by(r, epp_results, "infergate_endpoint_picker_epp_total",
+              "External endpoint picker (ext_proc) answers, by outcome", tags, "outcome", kEppNames,
+              base + "endpoint_picker.epp.", /*sparse=*/true);
   picker_prefix_blocks_hit = r.sparse_counter("infergate_endpoint_picker_prefix_blocks_hit_total",
                                               "Prompt blocks of picked requests the chosen server was sent before",
                                               tags, base + "endpoint_picker.prefix_blocks_hit");

@@ -10,13 +10,14 @@ namespace {
 struct Scratch {
   std::vector<const EndpointState*> candidates;
   std::vector<uint32_t> ids, matched;
-  std::vector<double> load, score;
+  std::vector<double> load, prefill, score;
   std::vector<uint8_t> saturated;
   void resize(size_t n) {
     candidates.resize(n);
     ids.resize(n);
     matched.resize(n);
     load.resize(n);
+    prefill.resize(n);
     score.resize(n);
     saturated.resize(n);
   }
@@ -32,12 +33,13 @@ double jitter(uint64_t draw, size_t i) {
 }
 
 constexpr double kLoadDamping = 2;
+constexpr double kPrefillDampingBytes = 1024;  // ~256 tokens: a few ms of prefill
 
 }  // namespace
 
 config::ScorerWeights EndpointPicker::profile_weights(config::PickerProfile profile) {
   config::ScorerWeights w;  // queue 2, kv-cache 2, prefix-cache 3, lora 1
-  if (profile == config::PickerProfile::InferenceExtension) w.lora_affinity = 0;
+  if (profile == config::PickerProfile::InferenceExtension) w.lora_affinity = w.prefill = 0;
   return w;
 }
 
@@ -107,6 +109,25 @@ PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> 
     n = kept;
   }
 
+  // LoRA: an adapter counts as one when an InferenceModel targets it or some server lists it.
+  // A server with neither the adapter nor a free slot would evict another adapter, or make
+  // the request wait until a slot frees (a whole answer's time): while any server has one
+  // or the other, those servers are left out.
+  bool adapter = false;
+  if (weights_.lora_affinity > 0 && request.adapter) {
+    adapter = known_adapters_.contains(request.adapter);
+    for (size_t i = 0; i < n && !adapter; ++i)
+      adapter = s.candidates[i]->adapter(request.adapter) != AdapterPresence::Absent;
+  }
+  if (adapter) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const EndpointState& ep = *s.candidates[i];
+      if (ep.adapter(request.adapter) == AdapterPresence::Loaded || ep.adapter_slot_free()) s.candidates[kept++] = &ep;
+    }
+    if (kept > 0) n = kept;
+  }
+
   // Queue scorer input.
   double lo = 0, hi = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -122,19 +143,26 @@ PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> 
   }
 
   // Prefix-cache scorer input.
-  const bool prefix = weights_.prefix_cache > 0 && !request.prefix.empty();
+  const bool prefix = wants_prompt() && !request.prefix.empty();  // the prefill scorer reads it too
   if (prefix) {
     for (size_t i = 0; i < n; ++i) s.ids[i] = s.candidates[i]->id;
     index_->match(request.prefix, std::span(s.ids.data(), n), std::span(s.matched.data(), n));
   }
 
-  // LoRA: an adapter counts as one when an InferenceModel targets it or some server lists it.
-  bool adapter = false;
-  if (weights_.lora_affinity > 0 && request.adapter) {
-    adapter = known_adapters_.contains(request.adapter);
-    for (size_t i = 0; i < n && !adapter; ++i)
-      adapter = s.candidates[i]->adapter(request.adapter) != AdapterPresence::Absent;
+  // Prefill ahead of each candidate if this request went there.
+  double plo = 0, phi = 0;
+  const bool prefill = weights_.prefill > 0;
+  if (prefill) {
+    for (size_t i = 0; i < n; ++i) {
+      const double cached = prefix ? static_cast<double>(s.matched[i]) * settings_.prefix_block_bytes : 0.0;
+      const double p = static_cast<double>(std::max<int64_t>(0, s.candidates[i]->prefill_bytes.load(std::memory_order_relaxed))) +
+                       std::max(0.0, static_cast<double>(request.prompt_bytes) - cached);
+      s.prefill[i] = p;
+      plo = i == 0 ? p : std::min(plo, p);
+      phi = i == 0 ? p : std::max(phi, p);
+    }
   }
+
 
   for (size_t i = 0; i < n; ++i) {
     const EndpointState& ep = *s.candidates[i];
@@ -146,7 +174,9 @@ PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> 
                                    : 1.0;
     double total = weights_.queue * queue;
     total += weights_.kv_cache * (1.0 - std::clamp(ep.kv_cache_usage.load(std::memory_order_relaxed), 0.0, 1.0));
-    if (prefix) total += weights_.prefix_cache * static_cast<double>(s.matched[i]) / request.prefix.size();
+    if (prefix && weights_.prefix_cache > 0)
+      total += weights_.prefix_cache * static_cast<double>(s.matched[i]) / request.prefix.size();
+    if (prefill) total += weights_.prefill * (1.0 - (s.prefill[i] - plo) / (phi - plo + kPrefillDampingBytes));
     if (adapter) {
       const AdapterPresence p = ep.adapter(request.adapter);
       const double a = p == AdapterPresence::Loaded ? 1.0

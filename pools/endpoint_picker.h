@@ -7,6 +7,9 @@
 //    use >= kvCacheUsage is left out while any other is not; when every one is saturated a
 //    sheddable request (InferenceModel criticality Sheddable, InferenceObjective priority < 0)
 //    is shed (429) and any other is placed on the least bad;
+//  - LoRA (infergate's profile): for a request naming an adapter, servers with neither the
+//    adapter loaded nor a free adapter slot are left out while any other is not (they would
+//    evict an adapter or hold the request until a slot frees);
 //  - scorers, each 0..1, summed with the profile's weights:
 //      queue        the Inference Extension: (max - q) / (max - min) over the candidates (1
 //                   when all are equal), q = the scraped waiting queue. infergate:
@@ -19,7 +22,12 @@
 //                   (pools/prefix_index.h);
 //      lora         1 the adapter is loaded, 0.8 a free adapter slot, 0.6 the adapter is
 //                   queued for loading there, 0 otherwise (infergate's profile; neutral for
-//                   a model no server lists as an adapter and no InferenceModel targets).
+//                   a model no server lists as an adapter and no InferenceModel targets);
+//      prefill      infergate's: p = the prefill bytes the server still has ahead of it
+//                   (EndpointState::prefill_bytes) + this prompt's bytes it is not expected
+//                   to have cached; 1 - (p - min) / (max - min + 1024). Time to first token
+//                   is the prefill in front of a request, which in-flight counts (mostly
+//                   decodes) do not show.
 // The highest total wins (random among equals); the next two are the fallbacks a failed
 // attempt retries on. A pick reads atomics and a lock-free index, allocates nothing (scratch
 // space is per thread and reused) and records the prompt's blocks for the primary.
@@ -45,6 +53,7 @@ namespace infergate::pools {
 struct PickRequest {
   std::span<const uint64_t> prefix;  // prefix_block_hashes() of the prompt; empty = none
   uint64_t adapter = 0;              // adapter_hash() of the model forwarded; 0 = unknown
+  uint32_t prompt_bytes = 0;         // the prompt's size (prefill it brings, before caching)
   bool sheddable = false;
   const EndpointState* exclude = nullptr;  // the endpoint a retry just failed on
   uint64_t draw = 0;                       // random bits for tie-breaking
@@ -76,7 +85,7 @@ class EndpointPicker {
 
   const config::PickerSettings& settings() const { return settings_; }
   const config::ScorerWeights& weights() const { return weights_; }
-  bool wants_prompt() const { return weights_.prefix_cache > 0; }
+  bool wants_prompt() const { return weights_.prefix_cache > 0 || weights_.prefill > 0; }
   uint32_t max_blocks() const { return settings_.prefix_max_blocks; }
   uint32_t block_bytes() const { return settings_.prefix_block_bytes; }
   const PrefixIndex& index() const { return *index_; }

@@ -38,6 +38,10 @@ struct EndpointState {
   std::map<std::string, std::string> labels;
 
   std::atomic<int32_t> active_requests{0};
+  // Prompt bytes of the requests this gateway sent that have no response byte yet, less what
+  // the server's prefix cache was expected to hold: the prefill still ahead of the server,
+  // which decides the next request's time to first token more than the decodes running.
+  std::atomic<int64_t> prefill_bytes{0};
   std::atomic<bool> healthy{true};  // active health / scrape verdict; false = never picked
   std::atomic<uint64_t> total_requests{0};
   std::atomic<uint64_t> failures{0};

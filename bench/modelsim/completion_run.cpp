@@ -39,6 +39,20 @@ std::optional<Hooks> read_hooks(const HttpRequest& request, ResponseWriter& writ
   return hooks;
 }
 
+}  // namespace
+
+CompletionIdentity new_completion_identity(ServerContext& ctx, const CompletionRequest& request) {
+  CompletionIdentity identity;
+  identity.endpoint = request.endpoint;
+  identity.id = completion_id(request.endpoint, ctx.next_request_id.fetch_add(1, std::memory_order_relaxed));
+  identity.created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  identity.model_json = ctx.model_json;
+  return identity;
+}
+
+namespace {
+
 class CompletionRun : public std::enable_shared_from_this<CompletionRun> {
  public:
   CompletionRun(ServerContext& ctx, std::shared_ptr<ResponseWriter> writer,
@@ -51,13 +65,7 @@ class CompletionRun : public std::enable_shared_from_this<CompletionRun> {
         tokens_(output_token_count(request_, ctx.options.output_tokens)),
         finish_reason_(finish_reason(request_, ctx.options.output_tokens)),
         timer_(writer_->executor()) {
-    identity_.endpoint = request_.endpoint;
-    identity_.id = completion_id(request_.endpoint,
-                                 ctx.next_request_id.fetch_add(1, std::memory_order_relaxed));
-    identity_.created = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    identity_.model_json = ctx.model_json;
+    identity_ = new_completion_identity(ctx, request_);
   }
 
   // The common case of a load test: nothing to wait for, nothing to hook, a slot free.

@@ -9,6 +9,7 @@
 
 #include "bench/modelsim/completion_request.hpp"
 #include "bench/modelsim/http_exchange.hpp"
+#include "bench/modelsim/openai_format.hpp"
 #include "bench/modelsim/server_context.hpp"
 
 namespace modelsim {
@@ -18,6 +19,9 @@ struct CompletionHooks {
   bool trailers = false;
   std::optional<std::uint32_t> abort_after;
 };
+
+// The id, creation time and model a new completion answers with (both latency models).
+CompletionIdentity new_completion_identity(ServerContext& ctx, const CompletionRequest& request);
 
 void start_completion(ServerContext& ctx, Endpoint endpoint, const HttpRequest& request,
                       std::shared_ptr<ResponseWriter> writer);

@@ -29,13 +29,7 @@ class EngineRun : public std::enable_shared_from_this<EngineRun> {
         tokens_(output_token_count(request_, ctx.options.output_tokens)),
         finish_reason_(finish_reason(request_, ctx.options.output_tokens)),
         timer_(writer_->executor()) {
-    identity_.endpoint = request_.endpoint;
-    identity_.id = completion_id(request_.endpoint,
-                                 ctx.next_request_id.fetch_add(1, std::memory_order_relaxed));
-    identity_.created = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    identity_.model_json = ctx.model_json;
+    identity_ = new_completion_identity(ctx, request_);
   }
 
   void start() {

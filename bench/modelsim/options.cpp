@@ -242,7 +242,7 @@ Continuous-batching engine (on when any flag below or --engine is given):
   --block-size N      tokens per KV block (default 16)
   --no-prefix-caching cached prompt blocks are not reused
   --max-loras N       adapters resident at once (default 1, as vLLM)
-  --stream-interval N tokens per streamed event after the first (vLLM's flag; default 1)
+  --stream-interval N tokens per streamed event after the first (as SGLang's; default 1)
   --lora-load-ms F    step time added when an adapter is placed in a slot (default 0)
                       (with the engine, --ttft-ms is a fixed delay before a request is queued)
   --help              this text

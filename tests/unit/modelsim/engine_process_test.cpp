@@ -1,6 +1,7 @@
 // The engine flags, the LoRA adapter API, both metrics formats and the stall/crash faults,
 // end to end through the modelsim binary.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -28,7 +29,9 @@ struct Reply {
 // curl with the body in a file (prompts are long), status and time on the last line.
 Reply post(const SimProcess& sim, const std::string& path, const std::string& body) {
   static int n = 0;
-  const std::string file = ::testing::TempDir() + "engine_body_" + std::to_string(++n) + ".json";
+  // The pid too: CTest runs the tests of this file as parallel processes sharing TempDir().
+  const std::string file =
+      ::testing::TempDir() + "engine_body_" + std::to_string(getpid()) + "_" + std::to_string(++n) + ".json";
   std::ofstream(file) << body;
   auto r = run_command("curl -s --max-time 30 -w '\\n%{http_code} %{time_total}' --data-binary @" + file + " " +
                        sim.url(path));

@@ -101,6 +101,23 @@ TEST(EndpointPicker, InfergateCountsItsOwnInFlightRequestsBetweenScrapes) {
   EXPECT_GT(gie.at(1), 100);
 }
 
+TEST(EndpointPicker, InfergateAvoidsServersWithPrefillAhead) {
+  Fixture f(2);
+  f.t.at(0).prefill_bytes = 8000;  // a long prompt sent, no token back yet
+  f.t.at(1).active_requests = 1;   // one request decoding
+  EXPECT_EQ(f.histogram(f.picker(), {})[1], 400);
+  // A prompt the busy server has cached costs it little prefill: it goes there.
+  const auto h = prompt(std::string(6400, 'c'));  // 400 blocks of 16, the first 256 hashed
+  f.index->record(h, f.t.at(0).id);
+  PickRequest rq;
+  rq.prefix = h;
+  rq.prompt_bytes = 6400;
+  f.t.at(0).prefill_bytes = 1000;
+  EXPECT_EQ(f.histogram(f.picker(), rq)[0], 400);
+  // The Inference Extension's profile does not know prefill at all.
+  EXPECT_DOUBLE_EQ(f.picker(config::PickerProfile::InferenceExtension).weights().prefill, 0);
+}
+
 TEST(EndpointPicker, PrefixAffinityReturnsAPromptToTheServerThatHasIt) {
   Fixture f(4);
   const auto p = f.picker();
@@ -247,6 +264,8 @@ TEST(EndpointPicker, WeightsComeFromTheConfigOrTheProfile) {
   EXPECT_DOUBLE_EQ(f.picker(config::PickerProfile::InferenceExtension).weights().prefix_cache, 3);
   config::ScorerWeights w;
   w.prefix_cache = 0;
+  EXPECT_TRUE(f.picker(config::PickerProfile::Infergate, w).wants_prompt());  // prefill reads its size
+  w.prefill = 0;
   EXPECT_FALSE(f.picker(config::PickerProfile::Infergate, w).wants_prompt());
 }
 
