@@ -325,11 +325,7 @@ void Exchange::start_attempt() {
     if (!pick_from_pool()) return;
   } else {
     endpoint_ = cluster_->pick(draw, endpoint_);
-    if (!endpoint_) {
-      cstats_->upstream_cx_none_healthy.inc();
-      local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
-      return;
-    }
+    if (!endpoint_) return no_healthy_upstream();
   }
   EndpointPool& pool = ctx_.pools.get(endpoint_->address, endpoint_->port,
                                       cluster_->protocol == pools::UpstreamProtocol::H2c ? UpstreamProtocol::H2c
@@ -362,6 +358,20 @@ void Exchange::start_attempt() {
   try_deadline_ = route_->per_try_timeout.count() > 0 ? upstream_start_ + route_->per_try_timeout : kNever;
   arm_timer();
 }
+
+void Exchange::no_healthy_upstream() {
+  cstats_->upstream_cx_none_healthy.inc();
+  local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+}
+
+namespace {
+
+// Envoy's ext_proc filter lets a processor change any request header but these.
+bool epp_may_mutate(std::string_view name) {
+  return !name.empty() && name[0] != ':' && name != "host" && !name.starts_with("x-envoy-");
+}
+
+}  // namespace
 
 // The prompt's bytes the chosen server is not expected to hold in its prefix cache.
 void Exchange::charge_prefill() {
@@ -410,8 +420,7 @@ bool Exchange::pick_from_pool() {
     endpoint_ = cluster_->pick(ctx_.random(), endpoint_);
     if (endpoint_) return true;
     cstats_->picker_decisions[ClusterStats::kNoEndpoint].inc();
-    cstats_->upstream_cx_none_healthy.inc();
-    local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+    no_healthy_upstream();
     return false;
   }
   const pools::EndpointPicker& picker = *cluster_->picker;
@@ -441,8 +450,7 @@ bool Exchange::pick_from_pool() {
       return false;
     case pools::PickResult::Outcome::NoneReady:
       cstats_->picker_decisions[ClusterStats::kNoEndpoint].inc();
-      cstats_->upstream_cx_none_healthy.inc();
-      local_reply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream);
+      no_healthy_upstream();
       return false;
     case pools::PickResult::Outcome::Picked:
       break;
@@ -507,7 +515,7 @@ void Exchange::on_epp_result(ext_proc::EppResult r) {
       // Envoy applies the picker's header mutations (x-gateway-destination-endpoint among
       // them) to the upstream request, except to pseudo-headers, host and x-envoy-*.
       for (const auto& set : r.mutations.set) {
-        if (set.key.empty() || set.key[0] == ':' || set.key == "host" || set.key.starts_with("x-envoy-")) continue;
+        if (!epp_may_mutate(set.key)) continue;
         if (set.action == ext_proc::AppendAction::kAppendIfExistsOrAdd) request_.headers.add_lower(set.key, set.value);
         else if (set.action == ext_proc::AppendAction::kAddIfAbsent) {
           if (!request_.headers.get(set.key)) request_.headers.add_lower(set.key, set.value);
@@ -516,7 +524,7 @@ void Exchange::on_epp_result(ext_proc::EppResult r) {
         }
       }
       for (const auto& name : r.mutations.remove)
-        if (!name.empty() && name[0] != ':' && name != "host" && !name.starts_with("x-envoy-")) request_.headers.remove(name);
+        if (epp_may_mutate(name)) request_.headers.remove(name);
       cstats_->epp_results[ClusterStats::kEppEndpoint].inc();
       start_attempt();
       return;

@@ -71,6 +71,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void apply_request_actions();
   void start_attempt();
   bool pick_from_pool();
+  void no_healthy_upstream();
   void charge_prefill();
   void release_prefill();
   bool start_epp();
