@@ -98,6 +98,18 @@ void load_document(ParseContext& ctx, const YAML::Node& doc, Collected& out) {
       if (auto rw = detail::parse_model_rewrite(ctx, view, api_version))
         out.config.model_rewrites.push_back(std::move(*rw));
       return;
+    case KindClass::Secret:
+      // Only TLS material matters to a data plane; other Secrets are ignored as before.
+      if (auto sec = detail::parse_secret(ctx, view)) out.config.secrets.push_back(std::move(*sec));
+      return;
+    case KindClass::PeerAuthentication:
+      if (auto pa = detail::parse_peer_authentication(ctx, view))
+        out.config.peer_authentications.push_back(std::move(*pa));
+      return;
+    case KindClass::AuthorizationPolicy:
+      if (auto ap = detail::parse_authorization_policy(ctx, view))
+        out.config.authorization_policies.push_back(std::move(*ap));
+      return;
     case KindClass::Ignored:
       ctx.warning(doc, "", cat(api_version, " ", kind,
                                         " is not used by the gateway; ignored"));

@@ -14,6 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "config/authorization_policy.h"
+#include "config/rate_limit_model.h"
+#include "config/security_model.h"
 #include "config/source_location.h"
 
 namespace infergate::config {
@@ -177,6 +180,11 @@ struct GatewayConfig {
   ModelServerMetrics model_server_metrics;
   MetricsConfig metrics;
   EndpointPickerConfig endpoint_picker;
+  MeshTls tls;                                   // spec.tls
+  ForwardClientCertConfig forward_client_cert;   // spec.forwardClientCertDetails / setCurrentClientCertDetails
+  WorkloadIdentity workload;                     // spec.workload
+  std::vector<LocalRateLimit> local_rate_limits; // spec.localRateLimits
+  ConnectionLimits connection_limits;            // spec.connectionLimits
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and
@@ -588,6 +596,7 @@ struct IstioTrafficPolicy {
   std::optional<IstioLoadBalancer> load_balancer;
   std::optional<IstioConnectionPool> connection_pool;
   std::optional<IstioOutlierDetection> outlier_detection;
+  std::optional<IstioClientTls> tls;
 };
 
 struct DestinationRuleSubset {
@@ -757,6 +766,9 @@ struct Config {
   std::vector<InferenceObjective> inference_objectives;
   std::vector<InferenceModelRewrite> model_rewrites;        // sorted oldest first
   std::vector<Rollout> rollouts;
+  std::vector<TlsSecret> secrets;                          // kubernetes.io/tls (and CA) Secrets
+  std::vector<PeerAuthentication> peer_authentications;
+  std::vector<AuthorizationPolicy> authorization_policies;  // sorted oldest first
 
   const Service* find_service(std::string_view ns, std::string_view name) const;
   const InferencePool* find_pool(std::string_view ns, std::string_view name) const;

@@ -168,7 +168,8 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
     spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
-                 "metrics", "endpointPicker", "endpoints"});
+                 "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
+                 "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
@@ -179,6 +180,8 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     if (auto m = spec->map("modelServerMetrics")) parse_model_server_metrics(ctx, *m, gc.model_server_metrics);
     if (auto m = spec->map("endpointPicker")) parse_endpoint_picker(ctx, *m, gc.endpoint_picker);
     parse_endpoints(ctx, *spec, out);
+    parse_gateway_security(ctx, *spec, gc);
+    parse_rate_limits(ctx, *spec, gc);
   }
   out.config.gateway = std::move(gc);
 }

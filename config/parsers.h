@@ -62,4 +62,17 @@ std::optional<InferenceModelRewrite> parse_model_rewrite(ParseContext& ctx, cons
 // Rollout (parse_rollout.cc); references are checked by validate_rollouts.
 std::optional<Rollout> parse_rollout(ParseContext& ctx, const MapView& doc);
 
+// Security kinds. parse_secret returns nullopt for Secrets that carry no TLS material
+// (parse_security.cc); parse_authorization_policy is in parse_authorization_policy.cc.
+std::optional<TlsSecret> parse_secret(ParseContext& ctx, const MapView& doc);
+std::optional<PeerAuthentication> parse_peer_authentication(ParseContext& ctx, const MapView& doc);
+std::optional<AuthorizationPolicy> parse_authorization_policy(ParseContext& ctx, const MapView& doc);
+// GatewayConfig spec.tls, spec.forwardClientCertDetails, spec.setCurrentClientCertDetails,
+// spec.workload (parse_security.cc).
+void parse_gateway_security(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
+// Istio trafficPolicy.tls of `parent` (nullopt when absent) (parse_security.cc).
+std::optional<IstioClientTls> parse_client_tls(ParseContext& ctx, const MapView& parent);
+// GatewayConfig spec.localRateLimits and spec.connectionLimits (parse_rate_limits.cc).
+void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
+
 }  // namespace infergate::config::detail

@@ -13,7 +13,6 @@ using Pair = std::pair<std::string_view, std::string_view>;  // group, kind
 constexpr std::array kIgnored = {
     Pair{"", "Namespace"},
     Pair{"", "ConfigMap"},
-    Pair{"", "Secret"},
     Pair{"", "ServiceAccount"},
     Pair{"", "Pod"},
     Pair{"", "PersistentVolumeClaim"},
@@ -45,8 +44,6 @@ constexpr std::array kIgnored = {
 // On the roadmap (routing/pools issues add them); accepted with a warning meanwhile.
 constexpr std::array kNotYetSupported = {
     Pair{"networking.istio.io", "Gateway"},
-    Pair{"security.istio.io", "AuthorizationPolicy"},
-    Pair{"security.istio.io", "PeerAuthentication"},
 };
 
 template <size_t N>
@@ -105,6 +102,12 @@ KindClass classify(std::string_view api_version, std::string_view kind) {
     if (version != "v1" && version != "v1beta1" && version != "v1alpha3")
       return KindClass::UnknownVersion;
     return kind == "VirtualService" ? KindClass::VirtualService : KindClass::DestinationRule;
+  }
+  if (group.empty() && kind == "Secret")
+    return version == "v1" ? KindClass::Secret : KindClass::UnknownVersion;
+  if (group == "security.istio.io" && (kind == "PeerAuthentication" || kind == "AuthorizationPolicy")) {
+    if (version != "v1" && version != "v1beta1") return KindClass::UnknownVersion;
+    return kind == "PeerAuthentication" ? KindClass::PeerAuthentication : KindClass::AuthorizationPolicy;
   }
   if (contains(kIgnored, group, kind)) return KindClass::Ignored;
   if (contains(kNotYetSupported, group, kind)) return KindClass::NotYetSupported;
