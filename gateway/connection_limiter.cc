@@ -1,0 +1,1 @@
+#include "gateway/connection_limiter.h"

@@ -1,0 +1,2 @@
+#pragma once
+// Istio AuthorizationPolicy evaluation. TODO(authz helper).

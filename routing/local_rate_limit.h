@@ -1,0 +1,2 @@
+#pragma once
+// Local rate limiting (Envoy local_ratelimit token buckets). TODO(rate-limit helper).
