@@ -46,7 +46,71 @@ IstioTrafficPolicy merged_traffic_policy(const DestinationRule& rule,
   if (s.load_balancer) out.load_balancer = s.load_balancer;
   if (s.connection_pool) out.connection_pool = s.connection_pool;
   if (s.outlier_detection) out.outlier_detection = s.outlier_detection;
+  if (s.tls) out.tls = s.tls;
   return out;
+}
+
+const TlsSecret* Config::find_secret(std::string_view ns, std::string_view name) const {
+  for (const auto& s : secrets)
+    if (s.ns == ns && s.name == name) return &s;
+  return nullptr;
+}
+
+const CertificateFiles* Config::find_certificate_files(std::string_view name) const {
+  for (const auto& c : gateway.tls.certificates)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+namespace {
+
+// object_age.h's order (oldest first, no timestamp = newest, then name), for a kind that
+// keeps no ObjectMeta.
+bool older(const PeerAuthentication& a, const PeerAuthentication& b) {
+  if (a.creation_timestamp.empty() != b.creation_timestamp.empty())
+    return !a.creation_timestamp.empty();
+  if (a.creation_timestamp != b.creation_timestamp)
+    return a.creation_timestamp < b.creation_timestamp;
+  return a.name < b.name;
+}
+
+void keep_oldest(const PeerAuthentication*& slot, const PeerAuthentication& candidate) {
+  if (!slot || older(candidate, *slot)) slot = &candidate;
+}
+
+}  // namespace
+
+MtlsMode effective_mtls(const Config& config, uint16_t port, const PeerAuthentication** decided_by) {
+  const WorkloadIdentity& w = config.gateway.workload;
+  const std::string& ns = w.ns.empty() ? config.gateway.meta.ns : w.ns;
+  const PeerAuthentication* mesh = nullptr;
+  const PeerAuthentication* namespace_wide = nullptr;
+  const PeerAuthentication* workload = nullptr;
+  for (const auto& pa : config.peer_authentications) {
+    if (!pa.has_selector) {
+      if (pa.ns == w.root_namespace) keep_oldest(mesh, pa);
+      else if (pa.ns == ns) keep_oldest(namespace_wide, pa);
+    } else if (pa.ns == ns && pa.ns != w.root_namespace && selector_matches(pa.selector, w.labels)) {
+      keep_oldest(workload, pa);
+    }
+  }
+  MtlsMode mode = MtlsMode::Unset;
+  const PeerAuthentication* by = nullptr;
+  for (const PeerAuthentication* level : {mesh, namespace_wide, workload}) {
+    if (level && level->mode != MtlsMode::Unset) {
+      mode = level->mode;
+      by = level;
+    }
+  }
+  if (workload) {
+    auto it = workload->port_level.find(port);
+    if (it != workload->port_level.end() && it->second != MtlsMode::Unset) {
+      mode = it->second;
+      by = workload;
+    }
+  }
+  if (decided_by) *decided_by = by;
+  return mode;
 }
 
 bool selector_matches(const Labels& selector, const Labels& labels) {

@@ -616,8 +616,8 @@ struct DestinationRule {
   std::string service_name;
 };
 
-// Istio's merge of a subset's policy over the rule's: each of load balancer, connection pool
-// and outlier detection given at subset level replaces the rule's as a whole.
+// Istio's merge of a subset's policy over the rule's: each of load balancer, connection pool,
+// outlier detection and tls given at subset level replaces the rule's as a whole.
 IstioTrafficPolicy merged_traffic_policy(const DestinationRule& rule,
                                          const DestinationRuleSubset* subset);
 
@@ -781,6 +781,11 @@ struct Config {
                                            std::string_view service_name,
                                            std::string_view subset,
                                            const DestinationRule** rule = nullptr) const;
+  // Secret ns/name holding TLS or CA material; nullptr when none. effective_mtls
+  // (security_model.h) resolves PeerAuthentication for the gateway's workload.
+  const TlsSecret* find_secret(std::string_view ns, std::string_view name) const;
+  // GatewayConfig spec.tls.certificates[] entry `name`; nullptr when none.
+  const CertificateFiles* find_certificate_files(std::string_view name) const;
 };
 
 // True when every selector label is present in `labels` with the same value. An empty

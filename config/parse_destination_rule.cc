@@ -1,7 +1,7 @@
 // Istio DestinationRule (networking.istio.io v1, v1beta1, v1alpha3): subsets by labels and
 // the traffic policy of the clusters they become (load balancer, connection pool, outlier
-// detection). Settings a data plane outside a mesh cannot honour (tls, tunnel, locality, port
-// level settings) are reported and ignored.
+// detection) and upstream TLS (tls, parse_security.cc). Settings a data plane outside a mesh
+// cannot honour (tunnel, locality, port level settings) are reported and ignored.
 #include <absl/strings/ascii.h>
 
 #include "config/istio_fields.h"
@@ -147,13 +147,14 @@ std::optional<IstioTrafficPolicy> parse_traffic_policy(ParseContext& ctx, const 
   if (!m) return std::nullopt;
   m->allow({"loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings",
             "tunnel", "proxyProtocol", "retryBudget"});
-  ignored(ctx, *m, {"tls", "portLevelSettings", "tunnel", "proxyProtocol", "retryBudget"});
+  ignored(ctx, *m, {"portLevelSettings", "tunnel", "proxyProtocol", "retryBudget"});
   if (m->items().empty())
     ctx.error(m->node(), m->path(), "traffic policy must have at least one field");
   IstioTrafficPolicy tp;
   tp.load_balancer = parse_load_balancer(ctx, *m);
   tp.connection_pool = parse_connection_pool(ctx, *m);
   tp.outlier_detection = parse_outlier(ctx, *m);
+  tp.tls = parse_client_tls(ctx, *m);
   return tp;
 }
 

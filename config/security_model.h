@@ -1,6 +1,9 @@
 #pragma once
 // The validated security model: TLS material, mesh identity, PeerAuthentication, upstream TLS
 // and client-certificate forwarding. Plain structs, checked by the loader (see model.h).
+// Every file path here is absolute and named a readable regular file at load time: a relative
+// path is resolved against the directory of the YAML file that wrote it (the process's working
+// directory for documents that came from no file, e.g. POST /config). PEM is not parsed here.
 
 #include <cstdint>
 #include <map>
@@ -82,7 +85,8 @@ struct PeerAuthentication {
   std::string ns = "default";
   std::string name;
   std::string creation_timestamp;
-  bool has_selector = false;                      // spec.selector given
+  // spec.selector with at least one matchLabels entry; an empty one is namespace-wide (Istio).
+  bool has_selector = false;
   std::map<std::string, std::string> selector;    // spec.selector.matchLabels
   MtlsMode mode = MtlsMode::Unset;                // spec.mtls.mode
   std::map<uint16_t, MtlsMode> port_level;        // spec.portLevelMtls
@@ -102,6 +106,20 @@ struct IstioClientTls {
   std::vector<std::string> subject_alt_names;  // accepted server SANs (DNS or URI); empty = sni / host
   std::string sni;
   bool insecure_skip_verify = false;
+  int line = 0;  // of the tls mapping, for the cross-resource checks' diagnostics
 };
+
+struct Config;
+
+// The PeerAuthentication mode this gateway's workload (GatewayConfig spec.workload) gets on
+// listener port `port`, Istio's way (ComposePeerAuthentication): the oldest matching workload
+// policy (selector, workload namespace; selector policies in the root namespace apply to
+// nothing) over the oldest namespace-wide one (no selector, workload namespace) over the
+// oldest mesh-wide one (no selector, root namespace); UNSET inherits from the level below and
+// the workload policy's portLevelMtls entry for `port` beats its mtls.mode. Istio's final
+// fallback is PERMISSIVE inside a mesh; outside one nothing set anywhere is Unset: listeners
+// stay as configured. *decided_by (if given) gets the policy whose mode won, nullptr for Unset.
+MtlsMode effective_mtls(const Config& config, uint16_t port,
+                        const PeerAuthentication** decided_by = nullptr);
 
 }  // namespace infergate::config

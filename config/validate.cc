@@ -4,6 +4,7 @@
 #include "config/validate_inference.h"
 #include "config/validate_rollouts.h"
 #include "config/validate_istio.h"
+#include "config/validate_security.h"
 
 #include <algorithm>
 #include <map>
@@ -238,6 +239,7 @@ void validate(Collected& c, std::vector<Diagnostic>* errors, std::vector<Diagnos
   validate_istio(c, errors, warnings);
   validate_inference(c, errors, warnings);
   validate_rollouts(c, errors, warnings);
+  validate_security(c, errors, warnings);
 }
 
 }  // namespace infergate::config::detail

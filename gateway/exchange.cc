@@ -1,5 +1,7 @@
 #include "gateway/exchange.h"
 
+#include "tls/xfcc.h"
+
 #include <boost/asio/post.hpp>
 
 #include <charconv>
@@ -45,8 +47,9 @@ const std::string& ListenerInfo::select(std::string_view authority) const {
   return keys[0];
 }
 
-Exchange::Exchange(WorkerContext& ctx, DownstreamStream& downstream, const ListenerInfo& listener)
-    : ctx_(ctx), downstream_(downstream), listener_(listener) {}
+Exchange::Exchange(WorkerContext& ctx, DownstreamStream& downstream, const ListenerInfo& listener,
+                   std::shared_ptr<const DownstreamTls> tls)
+    : ctx_(ctx), downstream_(downstream), listener_(listener), tls_(std::move(tls)) {}
 
 Exchange::~Exchange() {
   release_prefill();
@@ -155,12 +158,72 @@ void Exchange::rewrite_model() {
 void Exchange::prepare_request_headers() {
   strip_hop_by_hop(request_.headers, /*keep_te_trailers=*/true);
   append_forwarded_for(request_.headers, downstream_.peer_address());
-  request_.headers.set("x-forwarded-proto", listener_.scheme);
+  request_.headers.set("x-forwarded-proto", tls_ ? "https" : "http");
+  apply_forward_client_cert();
   ensure_request_id(request_.headers, ctx_);
   if (request_.authority.empty()) {
     if (const std::string* host = request_.headers.get("host")) request_.authority = *host;
   }
   request_.headers.remove("host");
+}
+
+// Envoy's local_ratelimit filter, policies from GatewayConfig spec.localRateLimits: each
+// matching policy takes a token; an empty bucket answers 429 with x-envoy-ratelimited.
+bool Exchange::rate_limited() {
+  routing::LocalRateLimiter* limiter = snapshot_->rate_limiter.get();
+  if (!limiter || limiter->empty()) return false;
+  routing::RateLimitRequest rq;
+  rq.route_name = route_->name;
+  rq.route_ns = route_->route_ns;
+  rq.route_resource = route_->route_name;
+  rq.authority = request_.authority;
+  rq.path = request_.path_only();
+  rq.method = request_.method;
+  rq.principal = tls_ && tls_->peer ? std::string_view(tls_->peer->principal) : std::string_view();
+  rq.source_ip = downstream_.peer_address();
+  rq.headers = &request_.headers;
+  const routing::RateLimitResult r = limiter->check(rq, last_activity_);
+  for (size_t i = 0; i < snapshot_->rate_limit_stats.size() && i < 64; ++i) {
+    const uint64_t bit = uint64_t{1} << i;
+    if (r.allowed & bit) snapshot_->rate_limit_stats[i][0].inc();
+    if (r.refused & bit) snapshot_->rate_limit_stats[i][limiter->policy(i).enforce ? 1 : 2].inc();
+  }
+  if (r.send_headers) {
+    // IETF draft-polli-ratelimit-headers-03, as Envoy's enable_x_ratelimit_headers writes them.
+    rate_limit_headers_.add_lower("x-ratelimit-limit", std::to_string(r.limit));
+    rate_limit_headers_.add_lower("x-ratelimit-remaining", std::to_string(r.remaining));
+    rate_limit_headers_.add_lower("x-ratelimit-reset", std::to_string(r.reset_seconds));
+  }
+  if (!r.limited) return false;
+  HeaderMap extra = rate_limit_headers_;
+  extra.add_lower("x-envoy-ratelimited", "true");
+  local_reply(429, "local_rate_limited", ResponseFlag::RateLimited, std::move(extra));
+  return true;
+}
+
+// Envoy's forward_client_cert_details: what the model server learns about the client's
+// certificate, and never a header the client wrote itself unless the mode trusts it.
+void Exchange::apply_forward_client_cert() {
+  if (!snapshot_) return;
+  const config::ForwardClientCertConfig& f = snapshot_->config->gateway.forward_client_cert;
+  static constexpr std::string_view kXfcc = "x-forwarded-client-cert";
+  const std::string* incoming = request_.headers.get(kXfcc);
+  const tls::PeerCertificate* peer = tls_ ? tls_->peer.get() : nullptr;
+  if (!incoming && !peer) return;
+  const tls::XfccFields fields{f.subject, f.cert, f.chain, f.dns, f.uri};
+  tls::XfccMode mode = tls::XfccMode::Sanitize;
+  switch (f.mode) {
+    case config::ForwardClientCert::Sanitize: mode = tls::XfccMode::Sanitize; break;
+    case config::ForwardClientCert::ForwardOnly: mode = tls::XfccMode::ForwardOnly; break;
+    case config::ForwardClientCert::AppendForward: mode = tls::XfccMode::AppendForward; break;
+    case config::ForwardClientCert::SanitizeSet: mode = tls::XfccMode::SanitizeSet; break;
+    case config::ForwardClientCert::AlwaysForwardOnly: mode = tls::XfccMode::AlwaysForwardOnly; break;
+  }
+  std::optional<std::string_view> in;
+  if (incoming) in = *incoming;
+  std::optional<std::string> out = tls::forward_client_cert(mode, fields, in, peer, tls_ ? tls_->local_uri : "");
+  if (out) request_.headers.set(kXfcc, *out);
+  else request_.headers.remove(kXfcc);
 }
 
 void Exchange::route_request() {
@@ -179,6 +242,7 @@ void Exchange::route_request() {
   }
   stream_idle_ = snapshot_->config->gateway.timeouts.stream_idle;
   last_activity_ = std::chrono::steady_clock::now();
+  if (rate_limited()) return;
   // Envoy's router answers direct-response and redirect routes itself, before any backend.
   if (auto reply = route_reply(*route_, request_, listener_.port, matched_prefix_)) {
     local_reply(reply->status, reply->body, ResponseFlag::None, std::move(reply->headers));
@@ -329,7 +393,8 @@ void Exchange::start_attempt() {
   }
   EndpointPool& pool = ctx_.pools.get(endpoint_->address, endpoint_->port,
                                       cluster_->protocol == pools::UpstreamProtocol::H2c ? UpstreamProtocol::H2c
-                                                                                          : UpstreamProtocol::Http1);
+                                                                                          : UpstreamProtocol::Http1,
+                                      snapshot_->upstream_tls_for(cluster_));
   upstream_host_ = endpoint_->key();
   upstream_ready_ = false;
   request_sent_complete_ = false;
@@ -708,6 +773,7 @@ void Exchange::on_response_headers(ResponseHead&& head, bool end_stream) {
   apply_response_filters(route_->filters, head.headers);
   if (backend_) apply_response_filters(backend_->filters, head.headers);
   if (!session_cookie_.empty()) head.headers.add_lower("set-cookie", session_cookie_);
+  for (const auto& h : rate_limit_headers_) head.headers.set(h.name, h.value);
   start_usage(head);
   if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
   head.headers.set("server", "infergate");

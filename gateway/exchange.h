@@ -14,10 +14,12 @@
 #include <optional>
 #include <string>
 
+#include "gateway/connection_limiter.h"
 #include "gateway/mirror_stream.h"
 #include "gateway/response_flags.h"
 #include "gateway/route_actions_apply.h"
 #include "gateway/stream.h"
+#include "gateway/tls_setup.h"
 #include "gateway/version_stats.h"
 #include "gateway/worker_context.h"
 #include "metrics/token_usage.h"
@@ -26,18 +28,33 @@
 
 namespace infergate::gateway {
 
+// What a downstream TLS connection established, shared by its requests.
+struct DownstreamTls {
+  std::shared_ptr<const tls::PeerCertificate> peer;  // the verified client certificate; null = none
+  std::string sni;
+  std::string local_uri;  // our certificate's URI SAN (XFCC By=)
+};
+
 struct ListenerInfo {
   std::vector<std::string> keys;       // config::Listener::key() of the listeners on this socket
   std::vector<std::string> hostnames;  // parallel to keys: "" = any
   std::string scheme = "http";
   uint16_t port = 0;  // the port the listeners are configured on (redirects use it)
+  std::string address;  // bound address
+  // What a new connection's first bytes go through; swapped on config changes and rotations.
+  std::shared_ptr<ListenerSecuritySlot> security = std::make_shared<ListenerSecuritySlot>();
+  // GatewayConfig spec.connectionLimits, shared by every socket; `id` is this socket's.
+  std::shared_ptr<ConnectionLimiter> limiter;
+  uint32_t id = 0;
   // The listener key a request's authority selects (hostname match, else the first).
   const std::string& select(std::string_view authority) const;
 };
 
 class Exchange final : public StreamHandler, public UpstreamCallbacks {
  public:
-  Exchange(WorkerContext& ctx, DownstreamStream& downstream, const ListenerInfo& listener);
+  // `tls` is the connection's TLS state (nullptr for plaintext).
+  Exchange(WorkerContext& ctx, DownstreamStream& downstream, const ListenerInfo& listener,
+           std::shared_ptr<const DownstreamTls> tls = nullptr);
   ~Exchange() override;
 
   // StreamHandler
@@ -58,6 +75,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
 
  private:
   void prepare_request_headers();
+  void apply_forward_client_cert();
   bool wants_body_model(bool end_stream) const;
   void scan_body(std::string_view data);
   void body_model_ready();
@@ -65,6 +83,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void start_mirrors();
   void end_mirrors();
   void route_request();
+  bool rate_limited();
   void start_fault_delay();
   void after_fault_delay();
   void choose_backend();
@@ -101,6 +120,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   WorkerContext& ctx_;
   DownstreamStream& downstream_;
   const ListenerInfo& listener_;
+  std::shared_ptr<const DownstreamTls> tls_;
   std::shared_ptr<const Snapshot> snapshot_;
 
   RequestHead request_;
@@ -115,6 +135,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   std::optional<routing::ModelFieldScanner> body_scan_;
   std::vector<std::shared_ptr<MirrorStream>> mirrors_;  // copies of this request (shadows)
   std::string_view adapter_;    // the model forwarded instead of the body's (in snapshot_'s table)
+  HeaderMap rate_limit_headers_;  // x-ratelimit-* added to the response ("" = none)
   std::string session_cookie_;  // Set-Cookie starting a sessionPersistence session ("" = none)
 
   const routing::Route* route_ = nullptr;

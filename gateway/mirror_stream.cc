@@ -37,7 +37,8 @@ std::shared_ptr<MirrorStream> MirrorStream::start(WorkerContext& ctx, std::share
   }
   EndpointPool& pool = ctx.pools.get(ep->address, ep->port,
                                      cluster.protocol == pools::UpstreamProtocol::H2c ? UpstreamProtocol::H2c
-                                                                                      : UpstreamProtocol::Http1);
+                                                                                      : UpstreamProtocol::Http1,
+                                     m->snapshot_->upstream_tls_for(&cluster));
   m->head_ = head;
   m->head_.authority = shadow_authority(head.authority);
   m->request_complete_ = end_stream;

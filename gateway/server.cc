@@ -66,6 +66,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
   const unsigned n = worker_count(opts_, initial_);
   registry_ = std::make_unique<metrics::Registry>(n + 1);
   stats_ = ProxyStats(*registry_);
+  security_stats_ = SecurityStats(*registry_);
   config_version_gauge_ = registry_->gauge("infergate_config_version", "Version of the config snapshot serving traffic",
                                            {}, "infergate.config.version");
   reload_ok_ = registry_->counter("infergate_config_reload_total", "Config changes by result", {{"result", "success"}},
@@ -79,7 +80,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
       opts_.state_dir);
   const WorkerOptions wo = worker_options(initial_);
   for (unsigned i = 0; i < n; ++i)
-    workers_.push_back(std::make_unique<Worker>(i, wo, stats_, access_log_.get()));
+    workers_.push_back(std::make_unique<Worker>(i, wo, stats_, security_stats_, access_log_.get()));
 }
 
 Server::~Server() {
@@ -95,12 +96,20 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   std::vector<config::Diagnostic> build_errors;
   resolve_endpoint_hosts(*loaded.config, &build_errors);
   auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
-  auto snap = build_snapshot(cfg, version_ + 1, source, endpoints_, *registry_, &build_errors);
+  auto snap = build_snapshot(cfg, version_ + 1, source, endpoints_, *registry_, &build_errors, current_.get());
+  std::vector<std::string> tls_files;
+  if (build_errors.empty()) apply_listener_security(*cfg, &build_errors, &tls_files);
   if (!build_errors.empty()) {
     if (errors) *errors = std::move(build_errors);
     reload_failed_.inc();
     return false;
   }
+  tls_files.insert(tls_files.end(), snap->tls_files.begin(), snap->tls_files.end());
+  if (connection_limiter_)
+    connection_limiter_->set_limits(cfg->gateway.connection_limits.per_listener,
+                                    cfg->gateway.connection_limits.per_source_ip);
+  if (cert_watcher_)
+    cert_watcher_->watch(std::move(tls_files), std::chrono::milliseconds(cfg->gateway.tls.watch_interval_ms));
   ++version_;
   current_ = snap;
   for (auto& w : workers_) w->publish(snap);
@@ -115,26 +124,71 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   return true;
 }
 
-void Server::start_listeners() {
+void Server::prepare_listeners() {
+  const auto& limits = initial_.gateway.connection_limits;
+  connection_limiter_ = std::make_shared<ConnectionLimiter>(limits.per_listener, limits.per_source_ip);
   // Listeners on the same address and port share one socket; routes pick among them by hostname.
-  struct Bound {
-    boost::asio::ip::tcp::endpoint ep;
-    std::shared_ptr<ListenerInfo> info;
-  };
-  std::vector<Bound> bound;
   for (const auto& l : initial_.listeners) {
     boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(l.address), l.port);
-    auto it = std::find_if(bound.begin(), bound.end(), [&](const Bound& b) { return b.ep == ep; });
-    if (it == bound.end()) {
-      bound.push_back(Bound{ep, std::make_shared<ListenerInfo>()});
-      it = std::prev(bound.end());
+    auto it = std::find_if(bound_.begin(), bound_.end(), [&](const BoundSocket& b) { return b.ep == ep; });
+    if (it == bound_.end()) {
+      bound_.push_back(BoundSocket{ep, std::make_shared<ListenerInfo>()});
+      it = std::prev(bound_.end());
       it->info->scheme = l.protocol == config::ListenerProtocol::Https ? "https" : "http";
       it->info->port = l.port;
+      it->info->address = l.address;
+      it->info->limiter = connection_limiter_;
+      it->info->id = static_cast<uint32_t>(bound_.size() - 1);
     }
     it->info->keys.push_back(l.key());
     it->info->hostnames.push_back(l.hostname);
   }
-  for (const auto& b : bound) {
+}
+
+bool Server::apply_listener_security(const config::Config& cfg, std::vector<config::Diagnostic>* errors,
+                                     std::vector<std::string>* files) {
+  TlsBuild build;
+  build.errors = errors;
+  std::vector<std::shared_ptr<const ListenerSecurity>> built;
+  for (const auto& b : bound_) {
+    // Listeners cannot move between sockets without a restart (restart_only_changes), so
+    // the socket's listeners are those of `cfg` on its address and port.
+    std::vector<const config::Listener*> on_socket;
+    for (const auto& l : cfg.listeners)
+      if (l.port == b.info->port && l.address == b.info->address) on_socket.push_back(&l);
+    if (on_socket.empty()) {
+      built.push_back(b.info->security->load());
+      continue;
+    }
+    const auto previous = b.info->security->load();
+    auto sec = build_listener_security(cfg, on_socket, b.info->port, previous.get(), build);
+    if (!sec) return false;
+    built.push_back(std::move(sec));
+  }
+  for (size_t i = 0; i < bound_.size(); ++i) bound_[i].info->security->store(built[i]);
+  *files = std::move(build.files);
+  return true;
+}
+
+// A certificate file changed: the serving config is applied again, which re-reads every
+// file. Established connections keep the contexts they handshook with.
+void Server::rotate_certificates() {
+  if (!current_) return;
+  config::LoadResult again;
+  again.config = *current_->config;
+  std::vector<config::Diagnostic> errors;
+  if (apply(std::move(again), "certificate rotation", &errors)) {
+    security_stats_.cert_reload_ok.inc();
+    spdlog::info("certificates reloaded");
+    return;
+  }
+  security_stats_.cert_reload_failed.inc();
+  for (const auto& e : errors) spdlog::error("certificate reload rejected, the previous certificates keep serving: {}",
+                                             e.to_string());
+}
+
+void Server::start_listeners() {
+  for (const auto& b : bound_) {
     for (auto& w : workers_) w->listen(b.ep, b.info);
     spdlog::info("listening on {}:{} ({} workers)", b.ep.address().to_string(), b.ep.port(), workers_.size());
   }
@@ -196,6 +250,7 @@ void Server::stop_now(int exit_code) {
   state_ = ServerState::Stopping;
   exit_code_ = exit_code;
   if (watcher_) watcher_->stop();
+  if (cert_watcher_) cert_watcher_->stop();
   scraper_->stop();
   rollouts_->stop();
   admin_.close();
@@ -216,6 +271,8 @@ std::string Server::state_name() const {
 }
 
 int Server::run() {
+  prepare_listeners();
+  cert_watcher_ = std::make_unique<CertWatcher>(control_, [this] { rotate_certificates(); });
   config::LoadResult first;
   first.config = initial_;
   std::vector<config::Diagnostic> errors;

@@ -19,6 +19,7 @@
 #include "config/config_store.h"
 #include "config/loader.h"
 #include "gateway/admin_server.h"
+#include "gateway/cert_watcher.h"
 #include "gateway/config_watcher.h"
 #include "gateway/proxy_stats.h"
 #include "gateway/snapshot.h"
@@ -77,7 +78,14 @@ class Server {
   ChangeResult reload_files(const std::string& why);
 
  private:
+  // Groups the configured listeners by address and port (one socket each); before the first
+  // apply, which gives each socket its TLS setup.
+  void prepare_listeners();
   void start_listeners();
+  // Builds every socket's ListenerSecurity for `cfg`; publishes them only when all build.
+  bool apply_listener_security(const config::Config& cfg, std::vector<config::Diagnostic>* errors,
+                               std::vector<std::string>* files);
+  void rotate_certificates();
   void register_admin();
   void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
   void register_rollout_admin();  // /rollouts (admin_rollout_endpoints.cc)
@@ -98,6 +106,7 @@ class Server {
   boost::asio::io_context control_;
   std::unique_ptr<metrics::Registry> registry_;
   ProxyStats stats_;
+  SecurityStats security_stats_;
   std::unique_ptr<metrics::AccessLog> access_log_;
   pools::EndpointRegistry endpoints_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -116,6 +125,13 @@ class Server {
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
   std::unique_ptr<RolloutController> rollouts_;
+  struct BoundSocket {
+    boost::asio::ip::tcp::endpoint ep;
+    std::shared_ptr<ListenerInfo> info;
+  };
+  std::vector<BoundSocket> bound_;
+  std::shared_ptr<ConnectionLimiter> connection_limiter_;
+  std::unique_ptr<CertWatcher> cert_watcher_;
   uint64_t last_rejected_files_ = 0;  // fingerprint of the files last rejected (0 = none)
   metrics::Gauge config_version_gauge_;
   metrics::Counter reload_ok_, reload_failed_;

@@ -4,6 +4,7 @@
 // with until it ends, so a swap never changes a request mid-flight.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,7 +17,9 @@
 #include "pools/cluster.h"
 #include "pools/ext_proc/epp_client.h"
 #include "routing/model_rewrite.h"
+#include "routing/local_rate_limit.h"
 #include "routing/route_table.h"
+#include "tls/client_context.h"
 
 namespace infergate::gateway {
 
@@ -32,9 +35,21 @@ struct Snapshot {
   // The external endpoint picker of each InferencePool that names one (nullptr elsewhere),
   // parallel to clusters->clusters(). A channel is shared by every snapshot with that target.
   std::vector<std::shared_ptr<ext_proc::EppChannel>> epp_channels;
+  // DestinationRule trafficPolicy.tls of each cluster (nullptr = plaintext), parallel to
+  // clusters->clusters(); and every certificate file those and the listeners read.
+  std::vector<std::shared_ptr<const tls::ClientContext>> upstream_tls;
+  std::vector<std::string> tls_files;
+  // GatewayConfig spec.localRateLimits: buckets shared by all workers (and carried over from
+  // the previous snapshot for unchanged policies), and per policy its counters
+  // [ok, rate_limited, shadow_limited].
+  std::shared_ptr<routing::LocalRateLimiter> rate_limiter;
+  std::vector<std::array<metrics::Counter, 3>> rate_limit_stats;
 
   const ClusterStats* stats_for(const pools::Cluster* c) const {
     return &cluster_stats[static_cast<size_t>(c - clusters->clusters().data())];
+  }
+  const std::shared_ptr<const tls::ClientContext>& upstream_tls_for(const pools::Cluster* c) const {
+    return upstream_tls[static_cast<size_t>(c - clusters->clusters().data())];
   }
   const std::shared_ptr<ext_proc::EppChannel>& epp_for(const pools::Cluster* c) const {
     return epp_channels[static_cast<size_t>(c - clusters->clusters().data())];
@@ -46,6 +61,7 @@ struct Snapshot {
 // *errors; a snapshot with errors must not be published.
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config, uint64_t version,
                                                std::string source, pools::EndpointRegistry& registry,
-                                               metrics::Registry& metrics, std::vector<config::Diagnostic>* errors);
+                                               metrics::Registry& metrics, std::vector<config::Diagnostic>* errors,
+                                               const Snapshot* previous = nullptr);
 
 }  // namespace infergate::gateway

@@ -16,8 +16,75 @@ SocketConnection::~SocketConnection() = default;
 
 void SocketConnection::write(std::string_view bytes) {
   if (closed_ || close_after_write_ || bytes.empty()) return;
-  pending_.append(bytes);
+  if (tls_) {
+    if (!tls_->send(bytes)) {
+      abort();
+      return;
+    }
+    take_tls_output();
+  } else {
+    pending_.append(bytes);
+  }
   schedule_flush();
+}
+
+void SocketConnection::take_tls_output() {
+  if (tls_ && tls_->has_output()) tls_->take_output(pending_);
+}
+
+bool SocketConnection::start_tls(std::unique_ptr<tls::Session> session, std::string_view already_received) {
+  tls_ = std::move(session);
+  take_tls_output();
+  if (!pending_.empty()) schedule_flush();
+  if (already_received.empty()) return true;
+  return deliver_tls(already_received);
+}
+
+void SocketConnection::fail_tls(tls::HandshakeError why, std::string detail) {
+  if (tls_ && !tls_established_ && tls_->error() == tls::HandshakeError::None) {
+    tls_->fail(why, std::move(detail));
+    on_tls_failed();
+  }
+  abort();
+}
+
+// Ciphertext in: the handshake advances or records decrypt; what the session wants to send
+// (handshake flights, alerts) joins the write queue, clear text goes to on_bytes.
+bool SocketConnection::deliver_tls(std::string_view cipher) {
+  tls_plain_.clear();
+  const bool ok = tls_->receive(cipher, tls_plain_);
+  take_tls_output();
+  if (!ok) {
+    // Alerts still go out; nothing else will.
+    if (!tls_established_) on_tls_failed();
+    if (closed_) return false;
+    close_after_write_ = true;
+    schedule_flush();
+    return false;
+  }
+  if (!tls_established_ && tls_->established()) {
+    tls_established_ = true;
+    on_tls_established();
+    if (closed_) return false;
+  }
+  if (!tls_plain_.empty()) {
+    std::string plain;
+    plain.swap(tls_plain_);  // on_bytes may start TLS reads of its own (it never does today)
+    const bool keep = on_bytes(plain);
+    plain.clear();
+    if (tls_plain_.capacity() < plain.capacity() && plain.capacity() <= 64 * 1024) tls_plain_.swap(plain);
+    if (closed_) return false;
+    if (!keep) {
+      close_after_write();
+      return false;
+    }
+  }
+  if (tls_->peer_closed()) {
+    close_after_write();
+    return false;
+  }
+  if (!pending_.empty()) schedule_flush();
+  return true;
 }
 
 void SocketConnection::schedule_flush() {
@@ -108,6 +175,11 @@ void SocketConnection::do_read() {
 bool SocketConnection::deliver(const char* data, size_t n) {
   rx_bytes_ += n;
   last_activity_ = std::chrono::steady_clock::now();
+  if (tls_) {
+    if (!deliver_tls(std::string_view(data, n))) return false;
+    flush();
+    return !closed_;
+  }
   bool keep = on_bytes(std::string_view(data, n));
   if (closed_) return false;
   if (!keep) {
@@ -154,6 +226,10 @@ void SocketConnection::pause_reading(bool paused) {
 
 void SocketConnection::close_after_write() {
   if (closed_) return;
+  if (tls_ && !close_after_write_ && tls_established_) {
+    tls_->close();  // close_notify, so the peer knows the response is complete
+    take_tls_output();
+  }
   close_after_write_ = true;
   if (!writing_ && pending_.empty()) {
     // Still let the current dispatch finish before tearing down.
@@ -197,6 +273,10 @@ void SocketConnection::wait_idle(std::chrono::steady_clock::duration delay) {
 
 void SocketConnection::finish_close(bool by_peer) {
   if (closed_) return;
+  if (tls_ && !tls_established_ && tls_->error() == tls::HandshakeError::None) {
+    tls_->fail(tls::HandshakeError::Closed, by_peer ? "the peer closed during the handshake" : "closed during the handshake");
+    on_tls_failed();
+  }
   closed_ = true;
   boost::system::error_code ignored;
   if (!by_peer) socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);

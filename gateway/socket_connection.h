@@ -1,5 +1,8 @@
 // A TCP connection that does the socket I/O for a sans-I/O codec.
 //
+// With TLS started (start_tls), the same holds for plaintext: codecs read and write clear
+// text, the session in between turns it into records.
+//
 // Writes are gathered: everything a codec queues during one event dispatch goes out
 // in one write at the end of it. Reads land in a small inline buffer, large reads
 // continue in a per-worker one; both reach the subclass as views. Lifetime is by
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "gateway/codec.h"
+#include "tls/session.h"
 
 namespace infergate::gateway {
 
@@ -34,6 +38,8 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   void schedule_flush() override;
 
   bool closed() const { return closed_; }
+  // The TLS session once start_tls was called (nullptr for plaintext connections).
+  const tls::Session* tls() const { return tls_.get(); }
   boost::asio::ip::tcp::socket& socket() { return socket_; }
   uint64_t bytes_received() const { return rx_bytes_; }
   uint64_t bytes_sent() const { return tx_bytes_; }
@@ -41,8 +47,20 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
  protected:
   // Begins reading; call once the connection is established.
   void start_reading();
-  // Received bytes. Return false to close the connection.
+  // Received bytes (plaintext once TLS is on). Return false to close the connection.
   virtual bool on_bytes(std::string_view bytes) = 0;
+  // From now on bytes on the wire go through `session`; its first flight (a client's
+  // ClientHello) is sent. `already_received` is ciphertext read before TLS was started (the
+  // bytes a protocol sniff looked at): it is processed now. Returns false when the
+  // connection ends (then it has been closed).
+  bool start_tls(std::unique_ptr<tls::Session> session, std::string_view already_received = {});
+  // The handshake completed (ALPN, peer certificate are known).
+  virtual void on_tls_established() {}
+  // The handshake failed (the connection closes after this). tls()->error() says why.
+  virtual void on_tls_failed() {}
+  // Ends a handshake that is not finishing (timeout) as failed, then aborts.
+  void fail_tls(tls::HandshakeError why, std::string detail);
+  bool tls_established() const { return tls_established_; }
   // The socket took everything queued.
   virtual void on_drained() = 0;
   // End of a dispatch in which schedule_flush() was called.
@@ -59,6 +77,8 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
  private:
   void do_read();
   bool deliver(const char* data, size_t n);
+  bool deliver_tls(std::string_view cipher);
+  void take_tls_output();
   bool drain_socket();
   void flush();
   void do_write();
@@ -84,6 +104,9 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   // While reading is paused no read is pending to own the connection (and a request
   // body paused for a slow upstream has no write pending either): this stands in.
   std::shared_ptr<SocketConnection> paused_hold_;
+  std::unique_ptr<tls::Session> tls_;
+  std::string tls_plain_;  // decrypted bytes of one read, handed to on_bytes
+  bool tls_established_ = false;
 };
 
 }  // namespace infergate::gateway

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "gateway/h1_client_codec.h"
 #include "gateway/h2_client_codec.h"
@@ -52,20 +53,50 @@ void UpstreamConnection::connect(const boost::asio::ip::tcp::endpoint& target, s
     }
   });
   socket_.async_connect(target, [self](boost::system::error_code ec) {
-    self->connect_timer_.cancel();
     if (self->closed()) return;
     if (ec) {
+      self->connect_timer_.cancel();
       if (self->stats_) self->stats_->upstream_cx_connect_fail.inc();
       self->abort();
       return;
     }
-    self->connected_ = true;
     boost::system::error_code ignored;
     self->socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-    if (self->pool_) self->arm_idle_timer(self->pool_->opts_.idle_timeout);
-    self->start_reading();
-    self->codec_->on_connected();
+    if (self->pool_ && self->pool_->tls_) {
+      // The connect timeout keeps running through the handshake: a server that accepts and
+      // never answers the ClientHello is as unreachable as one that never accepts.
+      auto session = tls::Session::client(self->pool_->tls_);
+      if (!session) {
+        self->abort();
+        return;
+      }
+      self->start_reading();
+      self->start_tls(std::move(session));
+      return;
+    }
+    self->connect_timer_.cancel();
+    self->established();
   });
+}
+
+void UpstreamConnection::established() {
+  connected_ = true;
+  if (pool_) arm_idle_timer(pool_->opts_.idle_timeout);
+  start_reading();
+  codec_->on_connected();
+}
+
+void UpstreamConnection::on_tls_established() {
+  connect_timer_.cancel();
+  if (pool_ && pool_->opts_.security) pool_->opts_.security->upstream_handshake.inc();
+  established();
+}
+
+void UpstreamConnection::on_tls_failed() {
+  connect_timer_.cancel();
+  if (pool_ && pool_->opts_.security)
+    pool_->opts_.security->upstream_handshake_errors[static_cast<size_t>(tls()->error())].inc();
+  if (stats_) stats_->upstream_cx_connect_fail.inc();
 }
 
 bool UpstreamConnection::on_bytes(std::string_view bytes) { return codec_->on_read(bytes); }
@@ -93,8 +124,9 @@ void UpstreamConnection::on_idle_timeout() {
 }
 
 EndpointPool::EndpointPool(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint target,
-                           UpstreamProtocol protocol, const UpstreamPoolOptions& opts)
-    : io_(io), target_(std::move(target)), protocol_(protocol), opts_(opts) {}
+                           UpstreamProtocol protocol, const UpstreamPoolOptions& opts,
+                           std::shared_ptr<const tls::ClientContext> tls)
+    : io_(io), target_(std::move(target)), protocol_(protocol), opts_(opts), tls_(std::move(tls)) {}
 
 EndpointPool::~EndpointPool() { close_all(); }
 
@@ -161,17 +193,23 @@ void EndpointPool::close_all() {
   }
 }
 
-EndpointPool& UpstreamPools::get(const std::string& address, uint16_t port, UpstreamProtocol protocol) {
+EndpointPool& UpstreamPools::get(const std::string& address, uint16_t port, UpstreamProtocol protocol,
+                                 const std::shared_ptr<const tls::ClientContext>& tls) {
   std::string key;
-  key.reserve(address.size() + 8);
+  key.reserve(address.size() + 24);
   key.append(address).push_back(':');
   key.append(std::to_string(port));
   key.push_back(protocol == UpstreamProtocol::H2c ? 'h' : '1');
+  if (tls) {
+    char ctx[20];
+    std::snprintf(ctx, sizeof ctx, "%p", static_cast<const void*>(tls.get()));
+    key.append(ctx);
+  }
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(address, ec);
-  auto pool = std::make_unique<EndpointPool>(io_, boost::asio::ip::tcp::endpoint(addr, port), protocol, opts_);
+  auto pool = std::make_unique<EndpointPool>(io_, boost::asio::ip::tcp::endpoint(addr, port), protocol, opts_, tls);
   EndpointPool& ref = *pool;
   pools_.emplace(std::move(key), std::move(pool));
   return ref;

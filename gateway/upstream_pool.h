@@ -18,6 +18,7 @@
 
 #include "gateway/codec.h"
 #include "gateway/proxy_stats.h"
+#include "gateway/security_stats.h"
 #include "gateway/socket_connection.h"
 #include "pools/endpoint_state.h"
 
@@ -32,6 +33,7 @@ struct UpstreamPoolOptions {
   size_t max_header_bytes = 60 * 1024;
   size_t max_headers_count = 100;
   Watermarks watermarks;
+  const SecurityStats* security = nullptr;  // upstream TLS handshake counters
 };
 
 class EndpointPool;
@@ -63,6 +65,9 @@ class UpstreamConnection final : public SocketConnection {
   void on_tick() override;
   void on_closed(bool by_peer) override;
   void on_idle_timeout() override;
+  void on_tls_established() override;
+  void on_tls_failed() override;
+  void established();
 
   EndpointPool* pool_;
   std::unique_ptr<ClientCodec> codec_;
@@ -86,8 +91,9 @@ struct ConnectionBudget {
 
 class EndpointPool {
  public:
+  // `tls` (may be null): connections handshake with it before the codec sees them.
   EndpointPool(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint target, UpstreamProtocol protocol,
-               const UpstreamPoolOptions& opts);
+               const UpstreamPoolOptions& opts, std::shared_ptr<const tls::ClientContext> tls = nullptr);
   ~EndpointPool();
 
   // A stream for one request attempt; callbacks.on_upstream_ready() follows (never from
@@ -109,6 +115,7 @@ class EndpointPool {
   boost::asio::ip::tcp::endpoint target_;
   UpstreamProtocol protocol_;
   UpstreamPoolOptions opts_;
+  std::shared_ptr<const tls::ClientContext> tls_;
   std::vector<std::shared_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // HTTP/1.1 only; back = most recently used
 };
@@ -117,7 +124,10 @@ class EndpointPool {
 class UpstreamPools {
  public:
   UpstreamPools(boost::asio::io_context& io, const UpstreamPoolOptions& opts) : io_(io), opts_(opts) {}
-  EndpointPool& get(const std::string& address, uint16_t port, UpstreamProtocol protocol);
+  // Pools are per (endpoint, protocol, TLS context): a certificate rotation gets new
+  // connections while those already open finish on the old context.
+  EndpointPool& get(const std::string& address, uint16_t port, UpstreamProtocol protocol,
+                    const std::shared_ptr<const tls::ClientContext>& tls = nullptr);
   void close_all();
   size_t connections() const;
 

@@ -10,12 +10,20 @@
 
 namespace infergate::gateway {
 
-Worker::Worker(unsigned index, const WorkerOptions& opts, const ProxyStats& stats, metrics::AccessLog* log)
+namespace {
+UpstreamPoolOptions with_security(UpstreamPoolOptions o, const SecurityStats& security) {
+  o.security = &security;
+  return o;
+}
+}  // namespace
+
+Worker::Worker(unsigned index, const WorkerOptions& opts, const ProxyStats& stats, const SecurityStats& security,
+               metrics::AccessLog* log)
     : index_(index),
       opts_(opts),
       io_(1),
       guard_(io_.get_executor()),
-      ctx_(io_, index, stats, log, opts.upstream){}
+      ctx_(io_, index, stats, security, log, with_security(opts.upstream, security)) {}
 
 Worker::~Worker() { stop(); }
 
@@ -52,7 +60,29 @@ void Worker::accept(Acceptor& a) {
       });
       return;
     }
-    auto conn = std::make_shared<ServerConnection>(std::move(socket), *this, *a.info);
+    ConnectionLimiter::Ticket slot;
+    if (a.info->limiter) {
+      boost::system::error_code rec;
+      const auto remote = socket.remote_endpoint(rec).address();
+      if (remote.is_v4()) {
+        const auto b = remote.to_v4().to_bytes();
+        slot = a.info->limiter->try_acquire(a.info->id, b);
+      } else {
+        const auto b = remote.to_v6().to_bytes();
+        slot = a.info->limiter->try_acquire(a.info->id, b);
+      }
+      if (!slot) {
+        // Envoy closes over-limit connections at once (downstream_cx_overflow).
+        const SecurityStats& s = ctx_.security;
+        (slot.reason() == ConnectionLimiter::Reason::SourceIpFull ? s.cx_overflow_source_ip : s.cx_overflow_listener)
+            .inc();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        accept(a);
+        return;
+      }
+    }
+    auto conn = std::make_shared<ServerConnection>(std::move(socket), *this, *a.info, std::move(slot));
     connections_.emplace(conn.get(), conn);
     connection_count_.store(connections_.size(), std::memory_order_relaxed);
     conn->start();

@@ -32,7 +32,8 @@ struct WorkerOptions {
 
 class Worker {
  public:
-  Worker(unsigned index, const WorkerOptions& opts, const ProxyStats& stats, metrics::AccessLog* log);
+  Worker(unsigned index, const WorkerOptions& opts, const ProxyStats& stats, const SecurityStats& security,
+         metrics::AccessLog* log);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

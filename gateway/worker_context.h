@@ -10,6 +10,7 @@
 
 #include "gateway/date_cache.h"
 #include "gateway/proxy_stats.h"
+#include "gateway/security_stats.h"
 #include "gateway/snapshot.h"
 #include "gateway/upstream_pool.h"
 #include "metrics/access_log.h"
@@ -19,10 +20,11 @@ namespace infergate::gateway {
 
 struct WorkerContext {
   WorkerContext(boost::asio::io_context& io_context, unsigned worker_index, const ProxyStats& proxy_stats,
-                metrics::AccessLog* log, const UpstreamPoolOptions& pool_options)
+                const SecurityStats& security_stats, metrics::AccessLog* log, const UpstreamPoolOptions& pool_options)
       : io(io_context),
         index(worker_index),
         stats(proxy_stats),
+        security(security_stats),
         access_log(log),
         pools(io_context, pool_options),
         weighted(0x5851F42D4C957F2Dull * (worker_index + 1)),
@@ -40,6 +42,7 @@ struct WorkerContext {
   boost::asio::io_context& io;
   unsigned index;
   const ProxyStats& stats;
+  const SecurityStats& security;
   metrics::AccessLog* access_log;  // nullptr = off
   UpstreamPools pools;
   routing::WeightedSequence weighted;

@@ -324,9 +324,10 @@ const Case kCases[] = {
      "trafficPolicy:", "document 6 (DestinationRule/rule): spec.trafficPolicy.loadBalancer.simple: "
                        "LEAST_CONN is deprecated; read as LEAST_REQUEST (as Istio does)",
      Kind::Warning},
-    {"tls ignored", dr("  host: llm\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n"),
-     "tls:", "document 6 (DestinationRule/rule): spec.trafficPolicy.tls: is not supported; ignored",
-     Kind::Warning},
+    {"ISTIO_MUTUAL without mesh certificate", dr("  host: llm\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n"),
+     "tls:", "document 6 (DestinationRule/rule): spec.trafficPolicy.tls.mode: ISTIO_MUTUAL presents the "
+             "gateway's mesh certificate and verifies the server against the mesh CA: GatewayConfig/gc "
+             "(istio.yaml:1) spec.tls needs certFile, keyFile and caFile (missing: certFile, keyFile, caFile)"},
 };
 
 class IstioDiagnostics : public ::testing::TestWithParam<Case> {};

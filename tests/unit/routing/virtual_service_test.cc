@@ -415,11 +415,11 @@ TEST(VirtualService, ConsistentHashOfTheDestinationRuleRidesOnTheBackend) {
   cookie.policy = config::IstioLbPolicy::ConsistentHash;
   cookie.consistent_hash = config::IstioConsistentHash{
       config::IstioConsistentHash::Key::Cookie, "session", "/", std::nullopt};
-  c3.destination_rules[0].traffic_policy = config::IstioTrafficPolicy{cookie, {}, {}};
+  c3.destination_rules[0].traffic_policy = config::IstioTrafficPolicy{cookie, {}, {}, {}};
   config::IstioLoadBalancer header = cookie;
   header.consistent_hash = config::IstioConsistentHash{
       config::IstioConsistentHash::Key::Header, "x-user", "", std::nullopt};
-  c3.destination_rules[0].subsets[1].traffic_policy = config::IstioTrafficPolicy{header, {}, {}};
+  c3.destination_rules[0].subsets[1].traffic_policy = config::IstioTrafficPolicy{header, {}, {}, {}};
   auto t3 = build(c3);
   const Route* by_cookie = t3->match(request("GET", "/cookie"), kGw);
   ASSERT_NE(by_cookie, nullptr);
