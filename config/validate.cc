@@ -82,10 +82,13 @@ void check_gateways(Reporter& r, Collected& c) {
       }
       if (a.port == b.port && (a.address == b.address || is_wildcard_address(a.address) ||
                                is_wildcard_address(b.address))) {
+        // Gateway API: listeners may share a port when one socket can tell them apart, by
+        // hostname (SNI and :authority), with one protocol and one address.
+        const bool compatible = a.address == b.address && a.protocol == b.protocol && a.hostname != b.hostname;
+        if (compatible) continue;
         r.error(b.source, resource, "spec.listeners", b.source.line,
-                cat("port ", b.port, " is already used by listener \"", a.key(),
-                             "\" at ", where(a.source),
-                             " (one listener per port is supported)"));
+                cat("port ", b.port, " is already used by listener \"", a.key(), "\" at ", where(a.source),
+                    " (listeners share a port only with the same address and protocol and different hostnames)"));
         break;
       }
     }

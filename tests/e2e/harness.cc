@@ -38,6 +38,8 @@ std::string tool_path(const std::string& name) {
       {"h2load", INFERGATE_E2E_H2LOAD},
       {"promtool", INFERGATE_E2E_PROMTOOL},
       {"prometheus", INFERGATE_E2E_PROMETHEUS},
+      {"openssl", INFERGATE_E2E_OPENSSL},
+      {"nghttpx", INFERGATE_E2E_NGHTTPX},
   };
   auto it = tools.find(name);
   if (it == tools.end()) return {};

@@ -462,7 +462,9 @@ spec:
   EXPECT_TRUE(l.has_error("port: 8080",
                           "document 6 (Gateway/gw2): spec.listeners: port 8080 is already used by "
                           "listener \"default/gw/http\" at " +
-                              base_at("- name: http") + " (one listener per port is supported)"));
+                              base_at("- name: http") +
+                              " (listeners share a port only with the same address and protocol and different "
+                              "hostnames)"));
 }
 
 TEST(LoadErrors, ListenerHostnameIsCheckedAndLowerCased) {
