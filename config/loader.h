@@ -5,9 +5,9 @@
 //  - YAML syntax errors: error at the offending line.
 //  - Unknown apiVersion/kind: error naming both. Exceptions:
 //      * kinds users keep next to their routes but we do not act on (Deployment, Namespace,
-//        ConfigMap, ServiceAccount, Secret, argoproj Application, ...) -> warning "ignored";
-//      * Istio Gateway, AuthorizationPolicy, PeerAuthentication -> warning "not yet supported"
-//        (never an error).
+//        ConfigMap, ServiceAccount, Secrets without TLS material, argoproj Application, ...)
+//        -> warning "ignored";
+//      * Istio Gateway -> warning "not yet supported" (never an error).
 //  - Unknown fields: error in our own GatewayConfig (typos must not pass silently); warning in
 //    foreign kinds (Kubernetes would ignore/prune them, so a manifest that works in a cluster
 //    still loads).

@@ -84,6 +84,7 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void end_mirrors();
   void route_request();
   bool rate_limited();
+  bool authorized();
   void start_fault_delay();
   void after_fault_delay();
   void choose_backend();

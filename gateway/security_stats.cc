@@ -44,6 +44,10 @@ SecurityStats::SecurityStats(metrics::Registry& r) {
   cx_overflow_source_ip = r.counter("envoy_listener_downstream_cx_overflow",
                                     "Connections refused at a connection limit", {{"limit", "source_ip"}},
                                     "listener.downstream_cx_overflow_source_ip");
+  rbac_allowed = r.counter("envoy_http_rbac_allowed", "Requests AuthorizationPolicy allowed",
+                           {{"envoy_http_conn_manager_prefix", "ingress_http"}}, "http.ingress_http.rbac.allowed");
+  rbac_denied = r.counter("envoy_http_rbac_denied", "Requests AuthorizationPolicy denied (403)",
+                          {{"envoy_http_conn_manager_prefix", "ingress_http"}}, "http.ingress_http.rbac.denied");
   cert_reload_ok = r.counter("infergate_tls_certificate_reload_total", "Certificate file changes by result",
                              {{"result", "success"}}, "tls.certificate_reload_success");
   cert_reload_failed = r.counter("infergate_tls_certificate_reload_total", "Certificate file changes by result",

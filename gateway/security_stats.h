@@ -23,6 +23,8 @@ struct SecurityStats {
   metrics::Counter upstream_handshake;
   // Connections refused at accept (Envoy downstream_cx_overflow), by which limit.
   metrics::Counter cx_overflow_listener, cx_overflow_source_ip;
+  // Envoy's RBAC filter: requests allowed / denied by AuthorizationPolicy.
+  metrics::Counter rbac_allowed, rbac_denied;
   // Certificate rotations applied / rejected (files changed but did not load).
   metrics::Counter cert_reload_ok, cert_reload_failed;
 

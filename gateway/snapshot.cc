@@ -67,6 +67,22 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     snap->upstream_tls.push_back(upstream_tls(*config, c, tls_build));
   }
   snap->tls_files = std::move(tls_build.files);
+  const std::string& workload_ns =
+      config->gateway.workload.ns.empty() ? config->gateway.meta.ns : config->gateway.workload.ns;
+  snap->authz = std::make_shared<const routing::AuthorizationEngine>(
+      routing::AuthorizationEngine::build(config->authorization_policies, config->gateway.workload, workload_ns));
+  for (const auto& name : snap->authz->policy_names()) {
+    // Envoy's RBAC per-policy view, "<ns>.<name>" as Istio names policies.
+    const std::string envoy = "http.ingress_http.rbac.policy." + name + ".";
+    auto counter = [&](const char* result) {
+      return metrics.counter("infergate_rbac_policy_total", "Requests an AuthorizationPolicy decided or audited",
+                             {{"policy", name}, {"result", result}}, envoy + result);
+    };
+    snap->authz_stats.push_back({counter("allowed"), counter("denied"), counter("audit")});
+  }
+  snap->authz_none_denied =
+      metrics.counter("infergate_rbac_policy_total", "Requests an AuthorizationPolicy decided or audited",
+                      {{"policy", "none"}, {"result", "denied"}}, "http.ingress_http.rbac.policy.none.denied");
   snap->rate_limiter = routing::LocalRateLimiter::build(config->gateway.local_rate_limits,
                                                         previous ? previous->rate_limiter.get() : nullptr);
   for (const auto& name : snap->rate_limiter->policy_names()) {

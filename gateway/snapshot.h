@@ -17,6 +17,7 @@
 #include "pools/cluster.h"
 #include "pools/ext_proc/epp_client.h"
 #include "routing/model_rewrite.h"
+#include "routing/authorization.h"
 #include "routing/local_rate_limit.h"
 #include "routing/route_table.h"
 #include "tls/client_context.h"
@@ -43,6 +44,11 @@ struct Snapshot {
   // the previous snapshot for unchanged policies), and per policy its counters
   // [ok, rate_limited, shadow_limited].
   std::shared_ptr<routing::LocalRateLimiter> rate_limiter;
+  // Istio AuthorizationPolicies that apply to this gateway, and per policy its counters
+  // [allowed, denied, audit]; `authz_none_denied` counts denials because no ALLOW matched.
+  std::shared_ptr<const routing::AuthorizationEngine> authz;
+  std::vector<std::array<metrics::Counter, 3>> authz_stats;
+  metrics::Counter authz_none_denied;
   std::vector<std::array<metrics::Counter, 3>> rate_limit_stats;
 
   const ClusterStats* stats_for(const pools::Cluster* c) const {

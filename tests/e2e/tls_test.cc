@@ -372,3 +372,27 @@ TEST(Tls, UpstreamSimpleAndMutualPerDestinationRule) {
 
 }  // namespace
 }  // namespace infergate::e2e
+
+namespace infergate::e2e {
+namespace {
+
+// The README's security walk-through, as written (fixed ports 8443, 9903, 18021).
+TEST(Examples, MtlsRunsAsTheReadmeSays) {
+  E2E_REQUIRE_TOOL(curl_bin, "curl");
+  const std::string build = infergate_path().substr(0, infergate_path().rfind('/'));
+  CommandResult r = run_command({"/bin/bash", source_path("examples/mtls/run.sh"), build, "--once"},
+                                milliseconds(60000 * time_scale()));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("RBAC: access denied 403"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"x-forwarded-client-cert\":\"Hash="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("URI=spiffe://cluster.local/ns/frontend/sa/chat-ui"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("200 200 200 200 200 429 429"), std::string::npos) << r.out;
+  for (const char* refused : {"none", "client-otherca", "client-expired", "client-revoked"})
+    EXPECT_NE(r.out.find(std::string(refused) + std::string(16 - std::string(refused).size(), ' ') + " 000 (refused"),
+              std::string::npos)
+        << refused << "\n" << r.out;
+  EXPECT_NE(r.out.find("listener.ssl.handshake_error.revoked: 1"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace infergate::e2e
