@@ -16,16 +16,23 @@ SocketConnection::~SocketConnection() = default;
 
 void SocketConnection::write(std::string_view bytes) {
   if (closed_ || close_after_write_ || bytes.empty()) return;
-  if (tls_) {
-    if (!tls_->send(bytes)) {
-      abort();
-      return;
-    }
-    take_tls_output();
-  } else {
-    pending_.append(bytes);
-  }
+  // With TLS the clear text waits for the end of the dispatch too: one record for what a
+  // codec wrote in pieces (headers, then body) costs the peer one decryption, not several.
+  (tls_ ? tls_plain_out_ : pending_).append(bytes);
   schedule_flush();
+}
+
+bool SocketConnection::seal() {
+  if (!tls_ || tls_plain_out_.empty()) return true;
+  const bool ok = tls_->send(tls_plain_out_);
+  tls_plain_out_.clear();
+  if (tls_plain_out_.capacity() > 64 * 1024) tls_plain_out_.shrink_to_fit();
+  if (!ok) {
+    abort();
+    return false;
+  }
+  take_tls_output();
+  return true;
 }
 
 void SocketConnection::take_tls_output() {
@@ -104,6 +111,7 @@ void SocketConnection::flush() {
     on_tick();
     if (closed_) return;
   }
+  if (!writing_ && !seal()) return;
   if (!writing_ && !pending_.empty()) do_write();
   if (!writing_ && pending_.empty() && close_after_write_) finish_close(false);
 }
@@ -124,6 +132,7 @@ void SocketConnection::do_write() {
                                return;
                              }
                              self->last_activity_ = std::chrono::steady_clock::now();
+                             if (!self->seal()) return;
                              if (!self->pending_.empty()) {
                                self->do_write();
                                return;
@@ -227,6 +236,7 @@ void SocketConnection::pause_reading(bool paused) {
 void SocketConnection::close_after_write() {
   if (closed_) return;
   if (tls_ && !close_after_write_ && tls_established_) {
+    if (!seal()) return;
     tls_->close();  // close_notify, so the peer knows the response is complete
     take_tls_output();
   }
@@ -240,6 +250,7 @@ void SocketConnection::close_after_write() {
 void SocketConnection::abort() {
   if (closed_) return;
   pending_.clear();
+  tls_plain_out_.clear();
   finish_close(false);
 }
 

@@ -31,7 +31,7 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
 
   // ConnectionIo
   void write(std::string_view bytes) override;
-  size_t write_buffered() const override { return pending_.size() + in_flight_bytes_; }
+  size_t write_buffered() const override { return pending_.size() + in_flight_bytes_ + tls_plain_out_.size(); }
   void pause_reading(bool paused) override;
   void close_after_write() override;
   void abort() override;
@@ -79,6 +79,9 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   bool deliver(const char* data, size_t n);
   bool deliver_tls(std::string_view cipher);
   void take_tls_output();
+  // Encrypts the clear text written since the last call into the write queue; false (and
+  // the connection aborted) when the session failed.
+  bool seal();
   bool drain_socket();
   void flush();
   void do_write();
@@ -105,7 +108,8 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   // body paused for a slow upstream has no write pending either): this stands in.
   std::shared_ptr<SocketConnection> paused_hold_;
   std::unique_ptr<tls::Session> tls_;
-  std::string tls_plain_;  // decrypted bytes of one read, handed to on_bytes
+  std::string tls_plain_;      // decrypted bytes of one read, handed to on_bytes
+  std::string tls_plain_out_;  // clear text written this dispatch, sealed at flush
   bool tls_established_ = false;
 };
 
