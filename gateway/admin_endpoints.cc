@@ -208,6 +208,26 @@ void Server::register_admin() {
                          {"source", c.source},
                          {"applied_at", c.applied_at}});
     d["overlay"] = overlay;
+    // What each listening socket does with a new connection now (never key material).
+    json sockets = json::array();
+    for (const auto& b : bound_) {
+      const auto sec = b.info->security->load();
+      static constexpr const char* kMtls[] = {"UNSET", "DISABLE", "PERMISSIVE", "STRICT"};
+      json sj = {{"address", b.info->address},
+                 {"port", b.info->port},
+                 {"listeners", b.info->keys},
+                 {"transport", std::string(mode_name(sec->mode))},
+                 {"peer_authentication", kMtls[static_cast<int>(sec->mtls)]}};
+      if (sec->context) {
+        const char* auth = sec->context->client_auth() == tls::ClientAuth::Required   ? "required"
+                           : sec->context->client_auth() == tls::ClientAuth::Optional ? "optional"
+                                                                                       : "none";
+        sj["client_certificate"] = auth;
+        if (!sec->context->trust_domain().empty()) sj["trust_domain"] = sec->context->trust_domain();
+      }
+      sockets.push_back(std::move(sj));
+    }
+    d["listener_sockets"] = sockets;
     return AdminResponse::json(d.dump(2) + "\n");
   });
   admin_.add("/clusters", "GET", "upstream clusters and endpoints with their live state; ?format=json",

@@ -171,6 +171,9 @@ TEST(Tls, StrictMtlsRefusesEveryBadClientCertificateByReason) {
   EXPECT_EQ(gw.stat("listener.ssl.fail_verify_san"), 2);
   EXPECT_EQ(gw.stat("listener.ssl.connection_error"), 7);
   EXPECT_TRUE(gw.process().running());
+  const HttpResponse dump = gw.admin("GET", "/config_dump");
+  EXPECT_NE(dump.body.find("\"client_certificate\": \"required\""), std::string::npos) << dump.body;
+  EXPECT_NE(dump.body.find("\"peer_authentication\": \"STRICT\""), std::string::npos) << dump.body;
 }
 
 TEST(Tls, PermissiveTakesPlaintextAndMtlsOnOnePortWithXfcc) {
@@ -209,6 +212,7 @@ TEST(Tls, PermissiveTakesPlaintextAndMtlsOnOnePortWithXfcc) {
                                 "localhost");
   EXPECT_EQ(anon.out, "200") << anon.err;
   EXPECT_EQ(gw.stat("listener.permissive_plaintext"), 1);
+  EXPECT_NE(gw.admin("GET", "/config_dump").body.find("\"transport\": \"permissive\""), std::string::npos);
   EXPECT_EQ(gw.stat("listener.ssl.handshake"), 2);
   EXPECT_EQ(gw.stat("listener.ssl.no_certificate"), 1);
 }
