@@ -46,7 +46,8 @@ void ServerConnection::start() {
     handshake_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = std::static_pointer_cast<ServerConnection>(weak.lock());
       if (ec || !self || self->closed() || self->tls_established()) return;
-      if (!self->tls() && self->security_decided_) return;  // PERMISSIVE went plaintext
+      // PERMISSIVE before (or after) a plaintext first byte: the idle timeout governs.
+      if (!self->tls()) return;
       self->fail_tls(tls::HandshakeError::Timeout, "no TLS handshake within 10 s");
     });
   }

@@ -26,7 +26,7 @@ bool SocketConnection::seal() {
   if (!tls_ || tls_plain_out_.empty()) return true;
   const bool ok = tls_->send(tls_plain_out_);
   tls_plain_out_.clear();
-  if (tls_plain_out_.capacity() > 64 * 1024) tls_plain_out_.shrink_to_fit();
+  if (tls_plain_out_.capacity() > 1024 * 1024) tls_plain_out_.shrink_to_fit();
   if (!ok) {
     abort();
     return false;
@@ -63,7 +63,8 @@ bool SocketConnection::deliver_tls(std::string_view cipher) {
   take_tls_output();
   if (!ok) {
     // Alerts still go out; nothing else will.
-    if (!tls_established_) on_tls_failed();
+    tls_plain_out_.clear();
+    if (!tls_established_ && !tls_->established()) on_tls_failed();
     if (closed_) return false;
     close_after_write_ = true;
     schedule_flush();
@@ -79,7 +80,7 @@ bool SocketConnection::deliver_tls(std::string_view cipher) {
     plain.swap(tls_plain_);  // on_bytes may start TLS reads of its own (it never does today)
     const bool keep = on_bytes(plain);
     plain.clear();
-    if (tls_plain_.capacity() < plain.capacity() && plain.capacity() <= 64 * 1024) tls_plain_.swap(plain);
+    if (tls_plain_.capacity() < plain.capacity() && plain.capacity() <= 1024 * 1024) tls_plain_.swap(plain);
     if (closed_) return false;
     if (!keep) {
       close_after_write();

@@ -1,6 +1,7 @@
 #include "gateway/tls_setup.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace infergate::gateway {
@@ -54,6 +55,25 @@ bool credential_for(const config::Config& cfg, const config::Listener& l, const 
   *error = "certificateRef \"" + ref + "\" is neither a kubernetes.io/tls Secret in namespace " + l.gateway_ns +
            " nor a GatewayConfig spec.tls.certificates entry";
   return false;
+}
+
+// One client context per distinct set of inputs while any snapshot uses it: a config change
+// that leaves a cluster's TLS alone keeps its pooled connections and its resumable session;
+// new file contents (a rotation) make a new one.
+std::shared_ptr<const tls::ClientContext> shared_client_context(const tls::ClientOptions& o, std::string* error) {
+  std::string key;
+  for (const auto* p : {&o.cert, &o.key, &o.ca, &o.crl}) key += p->pem + '\x1f';
+  for (const auto& s : o.subject_alt_names) key += s + '\x1e';
+  for (const auto& s : o.alpn) key += s + '\x1d';
+  key += o.sni + '\x1f' + o.protocol.cipher_list + '\x1f' + std::to_string(static_cast<int>(o.protocol.min)) +
+         std::to_string(static_cast<int>(o.protocol.max)) + (o.verify ? 'v' : '-') + (o.check_hostname ? 'h' : '-');
+  // Built and looked up on the control thread only.
+  static std::map<std::string, std::weak_ptr<const tls::ClientContext>> contexts;
+  for (auto it = contexts.begin(); it != contexts.end();) it = it->second.expired() ? contexts.erase(it) : std::next(it);
+  if (auto existing = contexts[key].lock()) return existing;
+  auto ctx = tls::ClientContext::create(o, error);
+  if (ctx) contexts[key] = ctx;
+  return ctx;
 }
 
 }  // namespace
@@ -150,6 +170,7 @@ std::shared_ptr<const tls::ClientContext> build_upstream_tls(const config::Confi
   bool ok = true;
   if (t.mode == config::IstioTlsMode::IstioMutual) {
     const auto& mesh = cfg.gateway.tls;
+    o.check_hostname = false;
     ok = read_pem(mesh.cert_file, o.cert, b, &error) && read_pem(mesh.key_file, o.key, b, &error) &&
          read_pem(mesh.ca_file, o.ca, b, &error);
   } else if (!t.credential_name.empty()) {
@@ -172,7 +193,7 @@ std::shared_ptr<const tls::ClientContext> build_upstream_tls(const config::Confi
     if (ok && !t.ca_crl.empty()) ok = read_pem(t.ca_crl, o.crl, b, &error);
   }
   std::shared_ptr<const tls::ClientContext> ctx;
-  if (ok) ctx = tls::ClientContext::create(o, &error);
+  if (ok) ctx = shared_client_context(o, &error);
   if (!ctx) report(b, where, resource, "spec.trafficPolicy.tls", error);
   return ctx;
 }

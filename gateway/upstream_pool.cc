@@ -49,7 +49,8 @@ void UpstreamConnection::connect(const boost::asio::ip::tcp::endpoint& target, s
     if (auto c = weak.lock(); c && !c->connected_ && !c->closed()) {
       c->timed_out_ = true;
       if (c->stats_) c->stats_->upstream_cx_connect_timeout.inc();
-      c->abort();
+      if (c->tls()) c->fail_tls(tls::HandshakeError::Timeout, "no TLS handshake within the connect timeout");
+      else c->abort();
     }
   });
   socket_.async_connect(target, [self](boost::system::error_code ec) {
@@ -75,14 +76,16 @@ void UpstreamConnection::connect(const boost::asio::ip::tcp::endpoint& target, s
       return;
     }
     self->connect_timer_.cancel();
+    self->start_reading();
     self->established();
   });
 }
 
+// Reading is already on (the TLS handshake needed it): called from a read's completion,
+// a second start_reading() would overlap the socket's reads.
 void UpstreamConnection::established() {
   connected_ = true;
   if (pool_) arm_idle_timer(pool_->opts_.idle_timeout);
-  start_reading();
   codec_->on_connected();
 }
 
@@ -96,7 +99,7 @@ void UpstreamConnection::on_tls_failed() {
   connect_timer_.cancel();
   if (pool_ && pool_->opts_.security)
     pool_->opts_.security->upstream_handshake_errors[static_cast<size_t>(tls()->error())].inc();
-  if (stats_) stats_->upstream_cx_connect_fail.inc();
+  if (stats_ && !timed_out_) stats_->upstream_cx_connect_fail.inc();  // a timeout is counted as one
 }
 
 bool UpstreamConnection::on_bytes(std::string_view bytes) { return codec_->on_read(bytes); }

@@ -18,6 +18,7 @@ std::shared_ptr<const ClientContext> ClientContext::create(const ClientOptions& 
   if (!detail::apply_protocol(ctx, opts.protocol, error)) return nullptr;
   if (!opts.cert.empty() && !detail::use_certificate(ctx, opts.cert, opts.key, error)) return nullptr;
   cc->verify_ = opts.verify;
+  cc->check_hostname_ = opts.check_hostname;
   cc->sni_ = opts.sni;
   cc->sans_ = opts.subject_alt_names;
   if (opts.verify) {
@@ -72,7 +73,7 @@ SSL* ClientContext::new_ssl() const {
   if (!sni_.empty()) {
     SSL_set_tlsext_host_name(ssl, sni_.c_str());
     // No explicit SANs: the server's certificate must name the SNI (as curl would check).
-    if (verify_ && sans_.empty()) SSL_set1_host(ssl, sni_.c_str());
+    if (verify_ && check_hostname_ && sans_.empty()) SSL_set1_host(ssl, sni_.c_str());
   }
   return ssl;
 }

@@ -21,6 +21,9 @@ struct ClientOptions {
   PemSource ca;    // trusted CAs; empty = the system's default roots
   PemSource crl;
   bool verify = true;  // false = insecureSkipVerify
+  // With no subject_alt_names, the server's certificate must name the SNI. Off for Istio's
+  // mesh certificates, which carry only a SPIFFE URI: the mesh CA is the check.
+  bool check_hostname = true;
   // Accepted server names (DNS or URI SANs); empty = the SNI must match (hostname check).
   std::vector<std::string> subject_alt_names;
   std::string sni;                 // sent as server_name; "" = none
@@ -52,6 +55,7 @@ class ClientContext {
   std::string sni_;
   std::vector<std::string> sans_;
   bool verify_ = true;
+  bool check_hostname_ = true;
 };
 
 }  // namespace infergate::tls

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "tls/context_util.h"
@@ -86,17 +87,30 @@ std::shared_ptr<const ServerContext> ServerContext::create(const ServerOptions& 
     }
   }
   // Resumption: a server-side cache for TLS 1.2 session IDs and tickets (both TLS 1.2 and
-  // 1.3). The session id context is required once client certificates are verified.
+  // 1.3). A resumed session is not verified again, so the session id context is a digest of
+  // everything client authentication depends on: a session from before a switch to STRICT,
+  // a new CA, CRL or trust domain does not resume (as Envoy does). Every per-certificate
+  // context gets it, since SNI may switch to any of them before the session is looked up.
+  const std::string policy = std::to_string(static_cast<int>(opts.client_auth)) + '\n' + opts.trust_domain + '\n' +
+                             opts.ca.pem + '\n' + opts.crl.pem;
+  unsigned char sid_ctx[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(policy.data()), policy.size(), sid_ctx);
+  for (SSL_CTX* c : sc->per_cert_) SSL_CTX_set_session_id_context(c, sid_ctx, sizeof sid_ctx);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(ctx, 20480);
-  static const unsigned char kSidCtx[] = "infergate";
-  SSL_CTX_set_session_id_context(ctx, kSidCtx, sizeof kSidCtx - 1);
   SSL_CTX_set_timeout(ctx, static_cast<long>(opts.session_timeout_s));
   SSL_CTX_set_num_tickets(ctx, 1);
   if (previous && previous->main_) {
     unsigned char keys[80];
     if (SSL_CTX_get_tlsext_ticket_keys(previous->main_, keys, sizeof keys) == 1)
       SSL_CTX_set_tlsext_ticket_keys(ctx, keys, sizeof keys);
+  }
+  {
+    // One set of ticket keys for every per-certificate context: which one seals or opens a
+    // ticket depends on when in the handshake SNI switched.
+    unsigned char keys[80];
+    if (SSL_CTX_get_tlsext_ticket_keys(ctx, keys, sizeof keys) == 1)
+      for (SSL_CTX* c : sc->per_cert_) SSL_CTX_set_tlsext_ticket_keys(c, keys, sizeof keys);
   }
   if (sc->per_cert_.size() > 1) {
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);

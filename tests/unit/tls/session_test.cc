@@ -275,6 +275,52 @@ TEST_F(TlsSession, ClientContextResumesItsLastSession) {
   }
 }
 
+TEST_F(TlsSession, ASessionFromBeforeStrictDoesNotResumeWithoutACertificate) {
+  std::string error;
+  ServerOptions open = server_options();
+  auto before = ServerContext::create(open, &error);
+  auto cctx = ClientContext::create(client_options(), &error);  // no client certificate
+  auto c = Session::client(cctx);
+  auto s = Session::server(before);
+  ASSERT_TRUE(pump(*c, *s));
+  // The port turns STRICT (ticket keys carried over, as a rotation does): the ticket the
+  // client holds must not stand in for the certificate it does not have.
+  auto strict = ServerContext::create(server_options(ClientAuth::Required), &error, before.get());
+  ASSERT_TRUE(strict) << error;
+  c = Session::client(cctx);
+  s = Session::server(strict);
+  pump(*c, *s);
+  EXPECT_FALSE(s->established());
+  EXPECT_EQ(s->error(), HandshakeError::NoCertificate);
+  // Unchanged client-auth settings do resume across a rebuild.
+  auto again = ServerContext::create(server_options(), &error, before.get());
+  c = Session::client(cctx);
+  s = Session::server(before);
+  ASSERT_TRUE(pump(*c, *s));
+  c = Session::client(cctx);
+  s = Session::server(again);
+  ASSERT_TRUE(pump(*c, *s));
+  EXPECT_TRUE(s->resumed());
+}
+
+TEST_F(TlsSession, MtlsOnACertificateChosenBySni) {
+  std::string error;
+  ServerOptions so = server_options(ClientAuth::Required);
+  so.credentials.push_back({pem("server2.crt"), pem("server2.key"), {"api.example.org"}});
+  auto sctx = ServerContext::create(so, &error);
+  ASSERT_TRUE(sctx) << error;
+  auto o = client_options("client-frontend");
+  o.sni = "api.example.org";
+  auto cctx = ClientContext::create(o, &error);
+  for (int i = 0; i < 2; ++i) {
+    auto c = Session::client(cctx);
+    auto s = Session::server(sctx);
+    ASSERT_TRUE(pump(*c, *s)) << s->error_detail();
+    ASSERT_NE(s->peer(), nullptr);
+    EXPECT_EQ(s->peer()->principal, "cluster.local/ns/frontend/sa/chat-ui");
+  }
+}
+
 TEST_F(TlsSession, BadMaterialIsAClearError) {
   std::string error;
   ServerOptions o = server_options();
