@@ -7,7 +7,7 @@
 // context they were accepted with, new ones get the new one.
 #pragma once
 
-#include <atomic>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,13 +32,24 @@ struct ListenerSecurity {
 
 std::string_view mode_name(ListenerSecurity::Mode m);
 
+// Read once per accepted connection, written at config changes and rotations. A mutex, not
+// std::atomic<std::shared_ptr>: libstdc++ 12's implementation read past its control block
+// under ASan when a store raced a load (a rotation during accepts), and an accept can
+// afford an uncontended lock.
 class ListenerSecuritySlot {
  public:
-  std::shared_ptr<const ListenerSecurity> load() const { return current_.load(std::memory_order_acquire); }
-  void store(std::shared_ptr<const ListenerSecurity> s) { current_.store(std::move(s), std::memory_order_release); }
+  std::shared_ptr<const ListenerSecurity> load() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+  void store(std::shared_ptr<const ListenerSecurity> s) {
+    std::lock_guard lock(mu_);
+    current_.swap(s);
+  }
 
  private:
-  std::atomic<std::shared_ptr<const ListenerSecurity>> current_{std::make_shared<const ListenerSecurity>()};
+  mutable std::mutex mu_;
+  std::shared_ptr<const ListenerSecurity> current_ = std::make_shared<const ListenerSecurity>();
 };
 
 // Collects what one build read and what went wrong.
