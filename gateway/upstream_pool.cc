@@ -16,7 +16,8 @@ UpstreamConnection::UpstreamConnection(boost::asio::io_context& io, EndpointPool
     : SocketConnection(boost::asio::ip::tcp::socket(io)),
       pool_(&pool),
       connect_timer_(io),
-      stats_(stats),
+      stats_copy_(stats ? *stats : ClusterStats()),
+      stats_(stats ? &stats_copy_ : nullptr),
       load_(std::move(load)) {
   if (protocol == UpstreamProtocol::H2c) {
     codec_ = std::make_unique<H2ClientCodec>(*this, H2ClientOptions{});

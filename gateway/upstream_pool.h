@@ -72,6 +72,9 @@ class UpstreamConnection final : public SocketConnection {
   EndpointPool* pool_;
   std::unique_ptr<ClientCodec> codec_;
   boost::asio::steady_timer connect_timer_;
+  // The handles of the snapshot that opened the connection, copied: a pooled connection
+  // outlives that snapshot (a reload, a certificate rotation), the registry cells do not go.
+  ClusterStats stats_copy_;
   const ClusterStats* stats_;
   std::shared_ptr<pools::ClusterLoad> load_;  // counts this connection while it lives
   bool connected_ = false;
