@@ -92,6 +92,11 @@ struct Timeouts {
 struct BodyRouting {
   bool enabled = true;
   uint32_t max_bytes = 1024 * 1024;  // = the per-stream buffer: holding it costs nothing extra
+  // X-Gateway-Model-Name is the gateway's own conclusion about the body, so a client's value is
+  // removed from every request, except from these mTLS principals (a trusted front proxy that
+  // read the body itself); "*" = any verified client certificate. The body still wins when it
+  // names a model.
+  std::vector<std::string> trusted_model_header_principals;  // spec.bodyRouting.trustedModelHeaderPrincipals
 };
 
 // Scraping the model servers of InferencePools (their /metrics: queue depth, KV-cache use,

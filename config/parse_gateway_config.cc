@@ -49,11 +49,21 @@ void parse_timeouts(const MapView& m, Timeouts& t) {
   if (auto d = m.duration("drain")) t.drain = *d;
 }
 
-void parse_body_routing(const MapView& m, BodyRouting& b) {
-  m.allow({"enabled", "maxBytes"});
+void parse_body_routing(ParseContext& ctx, const MapView& m, BodyRouting& b) {
+  m.allow({"enabled", "maxBytes", "trustedModelHeaderPrincipals"});
   if (auto e = m.boolean("enabled")) b.enabled = *e;
   // At least a small chat request; at most what one stream may buffer anyway.
   if (auto v = m.integer("maxBytes", 1024, 64ll << 20)) b.max_bytes = static_cast<uint32_t>(*v);
+  // Istio's principal form, as AuthorizationPolicy writes it: "<trust domain>/ns/<ns>/sa/<sa>".
+  for (const auto& [path, node] : m.list("trustedModelHeaderPrincipals")) {
+    auto p = scalar_string(ctx, node, path);
+    if (!p) continue;
+    if (p->empty() || p->rfind("spiffe://", 0) == 0) {
+      ctx.error(node, path, "must be a principal as Istio writes it, e.g. cluster.local/ns/edge/sa/proxy (no spiffe://), or \"*\"");
+      continue;
+    }
+    b.trusted_model_header_principals.push_back(*p);
+  }
 }
 
 void parse_model_server_metrics(ParseContext& ctx, const MapView& m, ModelServerMetrics& msm) {
@@ -175,7 +185,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
     if (auto m = spec->map("limits")) parse_limits(*m, gc.limits);
     if (auto m = spec->map("timeouts")) parse_timeouts(*m, gc.timeouts);
-    if (auto m = spec->map("bodyRouting")) parse_body_routing(*m, gc.body_routing);
+    if (auto m = spec->map("bodyRouting")) parse_body_routing(ctx, *m, gc.body_routing);
     if (auto m = spec->map("metrics")) parse_metrics(*m, gc.metrics);
     if (auto m = spec->map("modelServerMetrics")) parse_model_server_metrics(ctx, *m, gc.model_server_metrics);
     if (auto m = spec->map("endpointPicker")) parse_endpoint_picker(ctx, *m, gc.endpoint_picker);

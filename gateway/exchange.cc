@@ -120,6 +120,8 @@ void Exchange::body_model_ready() {
   using State = routing::ModelFieldScanner::State;
   if (request_complete_) body_scan_->finish();
   const State state = body_scan_->state();
+  count_duplicate_model();
+  if (state == State::Conflict) return refuse_model_conflict();
   if (body_scan_->found()) {
     request_.headers.set("x-gateway-model-name", body_scan_->model());
     ctx_.stats.count(state == State::Scanning ? BodyModelResult::TooLarge : BodyModelResult::Found);
@@ -127,36 +129,73 @@ void Exchange::body_model_ready() {
     ctx_.stats.count(state == State::Complete   ? BodyModelResult::Absent
                      : state == State::Scanning ? BodyModelResult::TooLarge
                                                 : BodyModelResult::NotJson);
+  }
+  if (state == State::Scanning) {
+    // The object did not end within maxBytes: the gateway acts on what it read and the rest
+    // streams on, still read (on_request_data) so that a later "model" cannot make the server
+    // serve a model the gateway did not route. The body is never held whole.
+    body_scan_->lock();
+  } else if (!body_scan_->found()) {
     body_scan_.reset();
   }
   route_request();
 }
 
+void Exchange::count_duplicate_model() {
+  if (duplicate_model_counted_ || !body_scan_ || body_scan_->model_keys() < 2) return;
+  duplicate_model_counted_ = true;
+  ctx_.stats.duplicate_model.inc();
+}
+
+// The model server would serve a model other than the one routed on, rewritten and counted:
+// the request ends here, before its body does upstream, so the server never completes it.
+void Exchange::refuse_model_conflict() {
+  ctx_.stats.model_conflict.inc();
+  const bool too_many = body_scan_->model_keys() > routing::ModelFieldScanner::kMaxModelKeys;
+  local_reply(400,
+              too_many ? "request body has too many top-level \"model\" keys\n"
+                       : "request body names a \"model\" after the part the gateway routed on (the first "
+                         "bodyRouting.maxBytes of the body) that differs from the one it routed on; name the model "
+                         "once, before the messages\n",
+              ResponseFlag::None);
+}
+
+// Envoy keeps x-envoy-* only from trusted (internal) clients; X-Gateway-Model-Name is ours in
+// the same way. Trusted: a front proxy's mTLS principal named in bodyRouting.
+bool Exchange::trusts_model_header() const {
+  if (!snapshot_ || !tls_ || !tls_->peer) return false;
+  for (const std::string& p : snapshot_->config->gateway.body_routing.trusted_model_header_principals)
+    if (p == "*" || p == tls_->peer->principal) return true;
+  return false;
+}
+
 // InferenceModel targetModels / InferenceModelRewrite: the pool serves the model under another
 // name (a LoRA adapter version, an alias). The body is still all here, so the value is
 // replaced in place and Content-Length follows.
+// Every top-level "model" is replaced, not only the one routed on: the server reads the last
+// and a client may write several. Nothing has gone upstream yet, so pending_body_ starts at the
+// body's first byte.
 void Exchange::rewrite_model() {
   if (!body_scan_ || !body_scan_->found() || !snapshot_->models || snapshot_->models->empty()) return;
   auto target = snapshot_->models->rewrite(cluster_->name, body_scan_->model(), ctx_.model_weighted.next());
   if (!target || *target == body_scan_->model()) return;
-  const size_t begin = body_scan_->value_begin(), end = body_scan_->value_end();
-  if (end > pending_body_.size() || begin >= end) return;
-  const std::string quoted = routing::json_quote(*target);
-  pending_body_.replace(begin, end - begin, quoted);
-  rewrite_at_ = end;
-  rewrite_delta_ = static_cast<ptrdiff_t>(quoted.size()) - static_cast<ptrdiff_t>(end - begin);
+  if (!body_edits_.replace(pending_body_, body_scan_->model_values(), routing::json_quote(*target))) return;
+  // A body still streaming in: any later "model" would reach the server unrewritten.
+  if (body_scan_->locked()) body_scan_->lock(/*strict=*/true);
   adapter_ = *target;
   if (const std::string* cl = request_.headers.get("content-length")) {
-    uint64_t n = 0;
+    int64_t n = 0;
     auto [ptr, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
-    if (ec == std::errc() && ptr == cl->data() + cl->size() && n >= end - begin)
-      request_.headers.set("content-length", std::to_string(n - (end - begin) + quoted.size()));
+    if (ec == std::errc() && ptr == cl->data() + cl->size() && n + body_edits_.size_change() >= 0)
+      request_.headers.set("content-length", std::to_string(n + body_edits_.size_change()));
   }
   ctx_.stats.model_rewritten.inc();
 }
 
 void Exchange::prepare_request_headers() {
   strip_hop_by_hop(request_.headers, /*keep_te_trailers=*/true);
+  if (request_.headers.get("x-gateway-model-name") && !trusts_model_header())
+    request_.headers.remove("x-gateway-model-name");
   append_forwarded_for(request_.headers, downstream_.peer_address());
   request_.headers.set("x-forwarded-proto", tls_ ? "https" : "http");
   apply_forward_client_cert();
@@ -495,11 +534,7 @@ void Exchange::release_prefill() {
 // first attempt): what prefix-cache affinity hashes. Empty when the body was not held.
 std::string_view Exchange::prompt_text() const {
   if (!body_scan_ || !body_scan_->prompt_found()) return {};
-  size_t begin = body_scan_->prompt_begin(), end = body_scan_->prompt_end();
-  if (rewrite_delta_ != 0 && begin >= rewrite_at_) {
-    begin = static_cast<size_t>(static_cast<ptrdiff_t>(begin) + rewrite_delta_);
-    end = static_cast<size_t>(static_cast<ptrdiff_t>(end) + rewrite_delta_);
-  }
+  const size_t begin = body_edits_.map(body_scan_->prompt_begin()), end = body_edits_.map(body_scan_->prompt_end());
   if (end > pending_body_.size() || begin >= end) return {};
   return std::string_view(pending_body_).substr(begin, end - begin);
 }
@@ -741,6 +776,14 @@ void Exchange::on_request_data(std::string_view data, bool end_stream) {
   bytes_received_ += data.size();
   last_activity_ = std::chrono::steady_clock::now();
   if (end_stream) request_complete_ = true;
+  // A body longer than maxBytes, routed on its first part: the rest is read as it passes, and a
+  // "model" that would change what the server serves stops the request before this data, and
+  // so the body's end, goes anywhere.
+  if (body_scan_ && body_scan_->locked() && !finished_ && !response_done_) {
+    const auto state = body_scan_->feed(data);
+    count_duplicate_model();
+    if (state == routing::ModelFieldScanner::State::Conflict) return refuse_model_conflict();
+  }
   for (auto& m : mirrors_) m->send_data(data, end_stream);
   if (finished_ || response_done_) return;
   if (!upstream_ || !upstream_ready_) {

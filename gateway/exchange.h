@@ -80,6 +80,9 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   void scan_body(std::string_view data);
   void body_model_ready();
   void rewrite_model();
+  bool trusts_model_header() const;
+  void count_duplicate_model();
+  void refuse_model_conflict();
   void start_mirrors();
   void end_mirrors();
   void route_request();
@@ -159,8 +162,8 @@ class Exchange final : public StreamHandler, public UpstreamCallbacks {
   // headers until the response headers are reported.
   std::unique_ptr<ext_proc::EppCall> epp_;
   bool epp_waiting_ = false;  // no answer yet: body chunks still go to the EPP
-  size_t rewrite_at_ = 0;        // where rewrite_model() changed the body's length (value end)
-  ptrdiff_t rewrite_delta_ = 0;  // by how much
+  routing::BodyEdits body_edits_;  // what rewrite_model() changed in pending_body_
+  bool duplicate_model_counted_ = false;
   UpstreamStream* upstream_ = nullptr;
   bool upstream_ready_ = false;
   bool request_sent_complete_ = false;

@@ -77,6 +77,13 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
   model_rewritten = r.counter("infergate_model_rewrite_total",
                               "Request bodies whose \"model\" an InferenceModel or InferenceModelRewrite changed", tags,
                               base + "body_routing.model_rewritten");
+  duplicate_model = r.counter("infergate_body_routing_duplicate_model_total",
+                              "Request bodies with more than one top-level \"model\" key", tags,
+                              base + "body_routing.duplicate_model");
+  model_conflict = r.counter("infergate_body_routing_model_conflict_total",
+                             "Requests refused (400) because a \"model\" after the part the gateway routed on "
+                             "named another model, or the body had too many \"model\" keys",
+                             tags, base + "body_routing.model_conflict");
   counters_by(r, mirror, "infergate_mirror_requests_total", "Request copies sent to mirror clusters, by result", tags,
               "result", kMirrorNames, base + "mirror.");
   downstream_rq_time = r.histogram("envoy_http_downstream_rq_time", "Downstream request time (ms)",

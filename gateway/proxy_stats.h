@@ -54,6 +54,9 @@ struct ProxyStats {
   metrics::Histogram downstream_rq_time;  // ms
   std::array<metrics::Counter, static_cast<size_t>(BodyModelResult::kCount)> body_model;
   metrics::Counter model_rewritten;
+  // Bodies with more than one top-level "model" (counted once each), and bodies refused with 400
+  // because the model the server would see is not the one the gateway acted on.
+  metrics::Counter duplicate_model, model_conflict;
   std::array<metrics::Counter, static_cast<size_t>(MirrorResult::kCount)> mirror;
 
   void count_response(int status) const {

@@ -41,6 +41,22 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
   if (state_ != State::Scanning) return state_;
   const char* p = data.data();
   const size_t n = data.size();
+  size_t start = 0;
+  if (!bom_checked_) {
+    // Python's json.loads takes bytes that start with a UTF-8 byte order mark (it decodes them
+    // as utf-8-sig), so model servers do: the gateway must read such a body too. The mark may
+    // arrive split.
+    static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+    while (start < n && offset_ + start < kBom.size() && p[start] == kBom[offset_ + start]) ++start;
+    if (offset_ + start < kBom.size() && start == n) {
+      offset_ += n;
+      return state_;
+    }
+    if (offset_ + start < kBom.size()) {
+      if (offset_ + start > 0) return fail(), state_;  // a partial mark, then something else
+    }
+    bom_checked_ = true;
+  }
   std::string* capture = nullptr;
   size_t cap = 0;
   auto set_capture = [&] {
@@ -53,7 +69,7 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
     append_utf8(*capture, cp);
     if (capture->size() > cap) overflow_ = true;
   };
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = start; i < n; ++i) {
     char c = p[i];
     if (str_ != Str::None) {
       if (unicode_left_ > 0) {
@@ -110,6 +126,10 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
         escape_ = true;
       } else if (c == '"') {
         end_string(offset_ + i);
+        if (state_ != State::Scanning) {
+          offset_ += i + 1;
+          return state_;
+        }
         set_capture();
       } else if (static_cast<unsigned char>(c) < 0x20) {
         return fail(), state_;
@@ -173,7 +193,14 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
           break;
         }
         // A "model" that is not a string overrides any earlier one: the server sees this one.
-        if (key_is_model_) found_ = false;
+        if (key_is_model_) {
+          found_ = false;
+          model_read(/*string_value=*/false);
+          if (state_ != State::Scanning) {
+            offset_ += i + 1;
+            return state_;
+          }
+        }
         if (c == '{' || c == '[') {
           depth_ = 2;
         } else if (c == '}' || c == ']' || c == ',' || c == ':') {
@@ -217,8 +244,10 @@ void ModelFieldScanner::end_string(size_t closing_quote) {
         model_ = value_;
         value_begin_ = string_start_;
         value_end_ = closing_quote + 1;
+        if (model_values_.size() < kMaxModelKeys) model_values_.emplace_back(value_begin_, value_end_);
       }
       expect_ = Expect::CommaOrEnd;
+      model_read(/*string_value=*/true);
       break;
     case Str::Skip:
       if (depth_ == 1) {
@@ -232,6 +261,28 @@ void ModelFieldScanner::end_string(size_t closing_quote) {
   str_ = Str::None;
 }
 
+void ModelFieldScanner::model_read(bool string_value) {
+  ++model_keys_;
+  if (model_keys_ > kMaxModelKeys) {
+    state_ = State::Conflict;
+    return;
+  }
+  if (!locked_) return;
+  // A string too long to read is a model the gateway cannot name: never the same.
+  const bool same = !locked_strict_ && (string_value ? found_ && locked_found_ && model_ == locked_model_
+                                                     : !locked_found_);
+  if (!same) state_ = State::Conflict;
+}
+
+void ModelFieldScanner::lock(bool strict) {
+  if (!locked_) {
+    locked_found_ = found_;
+    if (found_) locked_model_ = model_;
+  }
+  locked_ = true;
+  locked_strict_ = locked_strict_ || strict;
+}
+
 void ModelFieldScanner::end_prompt(size_t end) {
   prompt_found_ = true;
   prompt_begin_ = pending_prompt_begin_;
@@ -241,6 +292,29 @@ void ModelFieldScanner::end_prompt(size_t end) {
 ModelFieldScanner::State ModelFieldScanner::finish() {
   if (state_ == State::Scanning) state_ = State::Invalid;
   return state_;
+}
+
+bool BodyEdits::replace(std::string& body, const std::vector<ModelFieldScanner::Range>& values,
+                        std::string_view quoted) {
+  for (const auto& [begin, end] : values)
+    if (begin >= end || end > body.size()) return false;
+  // Back to front, so the offsets still to replace stay valid.
+  for (auto it = values.rbegin(); it != values.rend(); ++it) body.replace(it->first, it->second - it->first, quoted);
+  for (const auto& [begin, end] : values) {
+    const ptrdiff_t delta = static_cast<ptrdiff_t>(quoted.size()) - static_cast<ptrdiff_t>(end - begin);
+    edits_.push_back({end, delta});
+    total_ += delta;
+  }
+  return true;
+}
+
+size_t BodyEdits::map(size_t offset) const {
+  ptrdiff_t shift = 0;
+  for (const Edit& e : edits_) {
+    if (e.end > offset) break;
+    shift += e.delta;
+  }
+  return static_cast<size_t>(static_cast<ptrdiff_t>(offset) + shift);
 }
 
 std::string json_quote(std::string_view s) {

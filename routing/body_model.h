@@ -7,11 +7,17 @@
 // mostly message text), nothing is allocated per byte, and any amount of input is fed in any
 // split. A key written twice counts as written last, as the JSON readers of model servers
 // (Python's json, pydantic) take it: the gateway must route on the model the server will see.
+// Every top-level "model" string is recorded so a rewrite can replace each one, and once the
+// gateway has acted on a body that is still arriving (longer than maxBytes), lock() makes any
+// later "model" that would change what the server sees a Conflict: the gateway then stops the
+// request before its end reaches the server.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace infergate::routing {
 
@@ -21,7 +27,11 @@ class ModelFieldScanner {
     Scanning,  // more body may still change the answer
     Complete,  // the top-level object ended: model() is final (maybe absent)
     Invalid,   // not a JSON object, or broken: no model
+    Conflict,  // after lock(), a "model" the gateway did not act on; or too many "model" keys
   };
+
+  // Where a top-level "model" string value, quotes included, lies in the body (byte offsets).
+  using Range = std::pair<size_t, size_t>;
 
   // `data` continues what was fed before. Returns the state after it; once not Scanning,
   // further input is ignored.
@@ -38,6 +48,19 @@ class ModelFieldScanner {
   size_t value_begin() const { return value_begin_; }
   size_t value_end() const { return value_end_; }
   size_t bytes_seen() const { return offset_; }
+  // Top-level "model" keys read so far, whatever their values; more than one is a duplicate a
+  // client wrote on purpose (an attempt to make the gateway and the server disagree).
+  uint32_t model_keys() const { return model_keys_; }
+  // Every top-level "model" string value read, in body order (what a rewrite must replace).
+  const std::vector<Range>& model_values() const { return model_values_; }
+
+  // The gateway acted on what was read so far and the rest of the body streams on unread by
+  // it. From now on a top-level "model" that would make the server see a model other than
+  // model() (or none where model() was absent) turns the state into Conflict. `strict`: the
+  // gateway rewrote the model, so any later "model" at all would reach the server unrewritten.
+  // Calling it again only tightens it.
+  void lock(bool strict = false);
+  bool locked() const { return locked_; }
 
   // The prompt the endpoint picker's prefix-cache affinity hashes: the raw JSON text of the
   // last top-level "messages" (chat) or "prompt" (completions) value that is a string, array
@@ -50,6 +73,9 @@ class ModelFieldScanner {
   // Longest model name read (longer values count as absent): names are short, a megabyte of
   // "model" is an attack on the gateway, not a model.
   static constexpr size_t kMaxModelBytes = 1024;
+  // More top-level "model" keys than this is a Conflict: no client writes them, and a rewrite
+  // must be able to replace every one.
+  static constexpr size_t kMaxModelKeys = 64;
 
  private:
   enum class Expect : uint8_t { Object, Key, Colon, Value, CommaOrEnd, Done };
@@ -58,6 +84,7 @@ class ModelFieldScanner {
   void fail() { state_ = State::Invalid; }
   void end_string(size_t closing_quote);  // its offset in the body
   void end_prompt(size_t end);
+  void model_read(bool string_value);  // a top-level "model" value ended
 
   State state_ = State::Scanning;
   Expect expect_ = Expect::Object;
@@ -81,6 +108,33 @@ class ModelFieldScanner {
   bool prompt_found_ = false;
   size_t pending_prompt_begin_ = 0, prompt_begin_ = 0, prompt_end_ = 0;
   size_t offset_ = 0;
+  bool bom_checked_ = false;  // a UTF-8 byte order mark before the object is skipped
+  uint32_t model_keys_ = 0;
+  std::vector<Range> model_values_;
+  bool locked_ = false, locked_strict_ = false, locked_found_ = false;
+  std::string locked_model_;
+};
+
+// The body's top-level "model" values replaced by one value; offsets read before the edit map
+// to where those bytes are after it.
+class BodyEdits {
+ public:
+  // Replaces each of `values` (ascending, non-overlapping, within `body`) by `quoted` (a JSON
+  // string literal). False, and `body` untouched, when a range lies outside `body`.
+  bool replace(std::string& body, const std::vector<ModelFieldScanner::Range>& values, std::string_view quoted);
+  // Where a byte that was at `offset` before the edits is now (offsets inside a replaced value
+  // map as its start).
+  size_t map(size_t offset) const;
+  ptrdiff_t size_change() const { return total_; }
+  bool empty() const { return edits_.empty(); }
+
+ private:
+  struct Edit {
+    size_t end;       // end of the replaced range, before the edit
+    ptrdiff_t delta;  // how much longer the body became there
+  };
+  std::vector<Edit> edits_;
+  ptrdiff_t total_ = 0;
 };
 
 // `s` as a JSON string literal, quotes included (for writing a rewritten model back).

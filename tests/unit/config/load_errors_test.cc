@@ -542,3 +542,32 @@ TEST(LoadErrors, EmptyInputIsAnEmptyValidConfig) {
 
 }  // namespace
 }  // namespace infergate::config
+
+namespace infergate::config {
+namespace {
+
+// X-Gateway-Model-Name is trusted only from principals named as Istio writes them.
+TEST(BodyRoutingConfig, TrustedModelHeaderPrincipals) {
+  const std::string ok = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nspec:\n  bodyRouting:\n"
+                         "    trustedModelHeaderPrincipals: [cluster.local/ns/edge/sa/proxy, \"*\"]\n";
+  LoadResult r = load_string(ok, "gw.yaml");
+  ASSERT_TRUE(r.errors.empty()) << testing::render(r.errors);
+  ASSERT_TRUE(r.config.has_value());
+  EXPECT_EQ(r.config->gateway.body_routing.trusted_model_header_principals,
+            (std::vector<std::string>{"cluster.local/ns/edge/sa/proxy", "*"}));
+  EXPECT_TRUE(load_string("apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nspec: {}\n", "d.yaml")
+                  .config->gateway.body_routing.trusted_model_header_principals.empty())
+      << "nobody is trusted by default";
+
+  const std::string bad = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nspec:\n  bodyRouting:\n"
+                          "    trustedModelHeaderPrincipals:\n    - spiffe://cluster.local/ns/edge/sa/proxy\n";
+  r = load_string(bad, "bad.yaml");
+  EXPECT_TRUE(testing::has_diagnostic(
+      r.errors, "bad.yaml:" + std::to_string(testing::line_of(bad, "spiffe://")) +
+                    ": document 1 (GatewayConfig/): spec.bodyRouting.trustedModelHeaderPrincipals[0]: must be a "
+                    "principal as Istio writes it, e.g. cluster.local/ns/edge/sa/proxy (no spiffe://), or \"*\""))
+      << testing::render(r.errors);
+}
+
+}  // namespace
+}  // namespace infergate::config

@@ -73,6 +73,11 @@ const Case kCases[] = {
     {"control_char_in_string", "{\"model\":\"a\x01\"}", State::Invalid, false, ""},
     {"bad_escape", R"({"model":"\q"})", State::Invalid, false, ""},
     {"trailing_bytes_ignored", R"({"model":"m"} trailing)", State::Complete, true, "m"},
+    // Python's json.loads(bytes) decodes a leading UTF-8 byte order mark (utf-8-sig): so must we.
+    {"utf8_bom", "\xEF\xBB\xBF{\"model\":\"bom\"}", State::Complete, true, "bom"},
+    {"partial_bom", "\xEF\xBB{\"model\":\"bom\"}", State::Invalid, false, ""},
+    {"bom_only_prefix_then_space", "\xEF \"model\"", State::Invalid, false, ""},
+    {"two_models_last_wins", R"({"model":"a","messages":[],"model":"b"})", State::Complete, true, "b"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Bodies, BodyModel, ::testing::ValuesIn(kCases),
@@ -147,6 +152,126 @@ TEST(BodyModel, PromptRangeForEverySplit) {
           << c.body << " step " << step;
     }
   }
+}
+
+// ---- The gateway and the model server must agree on the model (issue: parser differential) ----
+
+TEST(BodyModel, EveryTopLevelModelIsCountedAndRecorded) {
+  const std::string body = R"({"model":"a","messages":[{"model":"nested"}],"model":"bb","model":7,"model":"c"})";
+  for (size_t step : {body.size(), size_t(1), size_t(2), size_t(5)}) {
+    ModelFieldScanner s;
+    for (size_t i = 0; i < body.size(); i += step) s.feed(std::string_view(body).substr(i, step));
+    ASSERT_EQ(s.state(), State::Complete) << step;
+    EXPECT_EQ(s.model(), "c");
+    EXPECT_EQ(s.model_keys(), 4u) << "nested keys are not the request's";
+    ASSERT_EQ(s.model_values().size(), 3u) << "the number is no string to rewrite";
+    EXPECT_EQ(body.substr(s.model_values()[0].first, s.model_values()[0].second - s.model_values()[0].first), "\"a\"");
+    EXPECT_EQ(body.substr(s.model_values()[1].first, s.model_values()[1].second - s.model_values()[1].first), "\"bb\"");
+    EXPECT_EQ(body.substr(s.model_values()[2].first, s.model_values()[2].second - s.model_values()[2].first), "\"c\"");
+  }
+}
+
+TEST(BodyModel, TooManyModelKeysIsAConflict) {
+  std::string body = "{";
+  for (size_t i = 0; i <= ModelFieldScanner::kMaxModelKeys; ++i) body += R"("model":"m",)";
+  body += R"("x":1})";
+  ModelFieldScanner s;
+  EXPECT_EQ(s.feed(body), State::Conflict);
+  EXPECT_EQ(s.model_keys(), ModelFieldScanner::kMaxModelKeys + 1);
+}
+
+TEST(BodyEdits, ReplacesEveryValueAndMapsLaterOffsets) {
+  std::string body = R"({"model":"a","prompt":"p","model":"bb"})";
+  ModelFieldScanner s;
+  ASSERT_EQ(s.feed(body), State::Complete);
+  const size_t prompt_begin = s.prompt_begin(), prompt_end = s.prompt_end();
+  BodyEdits edits;
+  ASSERT_TRUE(edits.replace(body, s.model_values(), json_quote("target-x")));
+  EXPECT_EQ(body, R"({"model":"target-x","prompt":"p","model":"target-x"})");
+  EXPECT_EQ(edits.size_change(), 2 * 10 - 3 - 4);
+  EXPECT_EQ(body.substr(edits.map(prompt_begin), edits.map(prompt_end) - edits.map(prompt_begin)), "\"p\"");
+  EXPECT_EQ(edits.map(0), 0u);
+  // A range past the body (never read) leaves it untouched.
+  std::string shorter = body.substr(0, 5);
+  BodyEdits none;
+  EXPECT_FALSE(none.replace(shorter, s.model_values(), json_quote("y")));
+  EXPECT_EQ(shorter, body.substr(0, 5));
+  EXPECT_TRUE(none.empty());
+}
+
+// The gateway routes on the first `decided` bytes, locks, then reads the rest as it streams.
+State after_lock(const std::string& body, size_t decided, size_t step, bool strict = false) {
+  ModelFieldScanner s;
+  s.feed(std::string_view(body).substr(0, decided));
+  if (s.state() != State::Scanning) return s.state();
+  s.lock(strict);
+  for (size_t i = decided; i < body.size() && s.state() == State::Scanning; i += step)
+    s.feed(std::string_view(body).substr(i, step));
+  return s.state();
+}
+
+TEST(BodyModel, AfterLockALaterModelThatDiffersIsAConflict) {
+  const std::string pad(200, 'x');
+  const std::string head = R"({"model":"llama","messages":[{"role":"user","content":")" + pad + R"("}])";
+  const size_t decided = head.size() - 10;  // inside the messages: the object has not ended
+  struct Case {
+    const char* name;
+    std::string tail;
+    State state;
+  };
+  const Case cases[] = {
+      {"no_later_model", "}", State::Complete},
+      {"same_model_again", R"(,"model":"llama"})", State::Complete},
+      {"other_model", R"(,"model":"premium"})", State::Conflict},
+      {"escaped_same_model", R"(,"model":"ll\u0061ma"})", State::Complete},
+      {"non_string_model", R"(,"model":null})", State::Conflict},
+      {"overlong_model", R"(,"model":")" + std::string(ModelFieldScanner::kMaxModelBytes + 1, 'm') + R"("})",
+       State::Conflict},
+      {"nested_model", R"(,"meta":{"model":"premium"}})", State::Complete},
+      {"model_in_text", R"(,"user":"\"model\":\"premium\""})", State::Complete},
+      {"other_then_same", R"(,"model":"premium","model":"llama"})", State::Conflict},
+  };
+  for (const Case& c : cases) {
+    for (size_t step : {size_t(1), size_t(3), size_t(4096)}) {
+      EXPECT_EQ(after_lock(head + c.tail, decided, step), c.state) << c.name << " step " << step;
+    }
+  }
+  // Rewritten: any later "model" would reach the server unrewritten.
+  EXPECT_EQ(after_lock(head + R"(,"model":"llama"})", decided, 1, /*strict=*/true), State::Conflict);
+  EXPECT_EQ(after_lock(head + "}", decided, 1, /*strict=*/true), State::Complete);
+}
+
+TEST(BodyModel, AfterLockWithNoModelAnyLaterStringModelIsAConflict) {
+  const std::string head = R"({"messages":[{"role":"user","content":")" + std::string(100, 'y') + R"("}])";
+  const size_t decided = head.size() - 5;
+  EXPECT_EQ(after_lock(head + R"(,"model":"premium"})", decided, 1), State::Conflict);
+  EXPECT_EQ(after_lock(head + R"(,"model":null})", decided, 1), State::Complete) << "no model either way";
+  EXPECT_EQ(after_lock(head + "}", decided, 1), State::Complete);
+}
+
+// The reproduction from the quickstart: 1.1 MB, llama first, food-review-premium last; the gateway
+// reads 1 MiB (bodyRouting.maxBytes) and routes on llama.
+TEST(BodyModel, TheQuickstartReproductionIsAConflictBeforeTheBodyEnds) {
+  std::string body = R"({"model":"llama-3.1-8b-instruct","messages":[{"role":"user","content":")";
+  body += std::string(1100 * 1000, 'a');
+  body += R"("}],"model":"food-review-premium"})";
+  ModelFieldScanner s;
+  size_t fed = 0;
+  constexpr size_t kChunk = 16 * 1024;
+  while (fed < (1u << 20)) {
+    s.feed(std::string_view(body).substr(fed, kChunk));
+    fed += kChunk;
+  }
+  ASSERT_EQ(s.state(), State::Scanning);
+  ASSERT_EQ(s.model(), "llama-3.1-8b-instruct");
+  s.lock();
+  while (fed < body.size() && s.state() == State::Scanning) {
+    s.feed(std::string_view(body).substr(fed, kChunk));
+    fed += kChunk;
+  }
+  EXPECT_EQ(s.state(), State::Conflict);
+  EXPECT_GE(fed, body.size()) << "found in the last chunk, which therefore never goes upstream";
+  EXPECT_EQ(s.model_keys(), 2u);
 }
 
 TEST(JsonQuote, EscapesWhatJsonRequires) {
