@@ -136,33 +136,39 @@ std::string long_chat(const std::string& first, const std::string& last) {
   return body + "}";
 }
 
-HttpResponse post_raw(uint16_t port, const std::string& body, const Headers& extra = {}) {
-  RawSocket s(port);
-  std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
-                     "application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  for (const auto& [k, v] : extra) head += k + ": " + v + "\r\n";
-  s.send(head + "\r\n");
-  for (size_t at = 0; at < body.size(); at += 64 * 1024) s.send(std::string_view(body).substr(at, 64 * 1024));
+// Sends the body's first `decided` bytes, waits until the gateway has routed on them (its
+// body_routing.too_large counter reaches `decisions`), then the rest: the gateway must decide on
+// part of the body, however the kernel would have batched one big write.
+HttpResponse post_in_two_parts(Gateway& gw, const std::string& body, size_t decided, double decisions) {
+  RawSocket s(gw.port());
+  s.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+         "application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  for (size_t at = 0; at < decided; at += 64 * 1024)
+    s.send(std::string_view(body).substr(at, std::min<size_t>(64 * 1024, decided - at)));
+  EXPECT_TRUE(gw.wait_stat_at_least("http.ingress_http.body_routing.too_large", decisions, scaled(5000)));
+  for (size_t at = decided; at < body.size(); at += 64 * 1024) s.send(std::string_view(body).substr(at, 64 * 1024));
   s.read_until_closed(scaled(10000));
   auto r = parse_http_response(s.received(), true);
   return r ? *r : HttpResponse{};
 }
+
+constexpr size_t kDecided = 1050 * 1000;  // past bodyRouting.maxBytes (1 MiB), before the body ends
 
 TEST(ModelIntegrity, AModelChangedAfterMaxBytesNeverCompletesAtTheServer) {
   RecordingUpstream rec;
   Gateway gw([&](uint16_t port, uint16_t admin) { return to_recorder(port, admin, rec.port()); });
 
   // A long prompt that names its model once, or twice alike, is served: the rest streams on.
-  HttpResponse ok = post_raw(gw.port(), long_chat("llama-3.1-8b-instruct", ""));
+  HttpResponse ok = post_in_two_parts(gw, long_chat("llama-3.1-8b-instruct", ""), kDecided, 1);
   EXPECT_EQ(ok.status, 200) << ok.body;
-  ok = post_raw(gw.port(), long_chat("llama-3.1-8b-instruct", "llama-3.1-8b-instruct"));
+  ok = post_in_two_parts(gw, long_chat("llama-3.1-8b-instruct", "llama-3.1-8b-instruct"), kDecided, 2);
   EXPECT_EQ(ok.status, 200) << ok.body;
   ASSERT_EQ(rec.requests().size(), 2u);
   EXPECT_EQ(gw.stat("http.ingress_http.body_routing.duplicate_model"), 1);
 
   // The reproduction: llama in the first MiB, food-review-premium last.
   const size_t before = rec.received().size();
-  HttpResponse r = post_raw(gw.port(), long_chat("llama-3.1-8b-instruct", "food-review-premium"));
+  HttpResponse r = post_in_two_parts(gw, long_chat("llama-3.1-8b-instruct", "food-review-premium"), kDecided, 3);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("bodyRouting.maxBytes"), std::string::npos) << r.body;
   EXPECT_EQ(gw.stat("http.ingress_http.body_routing.model_conflict"), 1);
@@ -173,7 +179,8 @@ TEST(ModelIntegrity, AModelChangedAfterMaxBytesNeverCompletesAtTheServer) {
   EXPECT_EQ(rec.received().find("food-review-premium", before), std::string::npos)
       << "the body's end reached the server";
 
-  // Over HTTP/2 the same: the stream is answered 400, the server never gets the end.
+  // Over HTTP/2 the same: the stream is answered 400, the server never gets the end. (Each DATA
+  // frame is at most 16 KiB and reaches the gateway as its own chunk: it decides at 1 MiB.)
   if (const std::string curl_bin = tool_path("curl"); !curl_bin.empty()) {
     const std::string file = gw.dir().write("body.json", long_chat("llama-3.1-8b-instruct", "food-review-premium"));
     CommandResult c = curl(curl_bin, {"--http2-prior-knowledge", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
