@@ -89,19 +89,25 @@ TEST(K8sManifests, ExposeNoAdminPort) {
     const std::string name = kind + " " + d["metadata"]["name"].as<std::string>();
     if (kind == "Service") {
       for (const auto& port : d["spec"]["ports"]) {
-        for (const char* f : {"port", "targetPort", "name"})
-          if (port[f]) EXPECT_EQ(p.admin.count(port[f].as<std::string>()), 0u) << how << ": " << name << " " << f;
+        for (const char* f : {"port", "targetPort", "name"}) {
+          if (port[f]) {
+            EXPECT_EQ(p.admin.count(port[f].as<std::string>()), 0u) << how << ": " << name << " " << f;
+          }
+        }
       }
     }
-    const YAML::Node pod = d["spec"] && d["spec"]["template"] ? d["spec"]["template"] : YAML::Node();
-    if (!pod) continue;
+    if (!d["spec"] || !d["spec"].IsMap() || !d["spec"]["template"]) continue;
+    const YAML::Node pod = d["spec"]["template"];
     ++pods;
-    if (auto a = pod["metadata"]["annotations"]; a && a["prometheus.io/port"])
+    if (auto a = pod["metadata"] ? pod["metadata"]["annotations"] : YAML::Node(); a.IsMap() && a["prometheus.io/port"]) {
       EXPECT_EQ(p.stats.count(a["prometheus.io/port"].as<std::string>()), 1u) << how << ": " << name << " scrapes admin";
+    }
     for (const auto& c : pod["spec"]["containers"]) {
       for (const auto& port : c["ports"]) {
         EXPECT_EQ(p.admin.count(port["containerPort"].as<std::string>()), 0u) << how << ": " << name;
-        if (port["name"]) EXPECT_EQ(p.admin.count(port["name"].as<std::string>()), 0u) << how << ": " << name;
+        if (port["name"]) {
+          EXPECT_EQ(p.admin.count(port["name"].as<std::string>()), 0u) << how << ": " << name;
+        }
         if (port["hostPort"]) ADD_FAILURE() << how << ": " << name << " binds a host port";
       }
       for (const char* probe : {"readinessProbe", "livenessProbe", "startupProbe"}) {
