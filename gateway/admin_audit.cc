@@ -17,7 +17,8 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kRefusals[] = {"unauthorized", "forbidden",      "host",     "cross_site", "csrf",
-                                     "content_type", "body_too_large", "too_deep", "rate_limited"};
+                                     "content_type", "body_too_large", "too_deep", "rate_limited",
+                                     "tls_handshake"};
 
 // "/config/revert" -> "config_revert" (an Envoy stat name segment).
 std::string stat_segment(const std::string& path) {
@@ -97,6 +98,14 @@ AdminAudit::AdminAudit(metrics::Registry& registry, std::string file, std::funct
     refused_[reason] = registry_.counter("infergate_admin_refused_total",
                                          "Admin requests refused before any handler, by reason", {{"reason", reason}},
                                          std::string("admin.refused.") + reason);
+  token_file_failed_ = registry_.counter("infergate_admin_token_file_reload_failures_total",
+                                         "Reads of spec.admin.auth.tokenFile that found it unreadable or invalid", {},
+                                         "admin.token_file_reload_failed");
+}
+
+void AdminAudit::handshake_failed(const std::string& peer, const std::string& why) {
+  refused_["tls_handshake"].inc();
+  spdlog::info("admin: TLS handshake from {} refused: {}", peer, why);
 }
 
 AdminAudit::~AdminAudit() {

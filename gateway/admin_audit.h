@@ -5,6 +5,7 @@
 // spec.admin.auditLog, are appended to that file as bare JSON lines. Also counted:
 //   infergate_admin_requests_total{endpoint,result}  (admin.requests.<endpoint>.<result>)
 //   infergate_admin_refused_total{reason}            (admin.refused.<reason>)
+//   infergate_admin_token_file_reload_failures_total (admin.token_file_reload_failed)
 #pragma once
 
 #include <cstdio>
@@ -37,6 +38,10 @@ class AdminAudit {
   // Opens the audit file (when configured); false with *error when it cannot be.
   bool open(std::string* error);
   void record(const AdminRequest& req, const AdminResponse& resp, uint64_t config_version);
+  // A client refused at the TLS handshake (admin.refused.tls_handshake), logged with its peer.
+  void handshake_failed(const std::string& peer, const std::string& why);
+  // The token file was found unreadable or invalid (admin.token_file_reload_failed).
+  void token_file_failed() { token_file_failed_.inc(); }
 
  private:
   metrics::Counter& requests(const std::string& endpoint, std::string_view result);
@@ -47,6 +52,7 @@ class AdminAudit {
   std::function<bool(const std::string&)> known_;
   std::map<std::pair<std::string, std::string>, metrics::Counter> requests_;
   std::map<std::string, metrics::Counter> refused_;
+  metrics::Counter token_file_failed_;
 };
 
 }  // namespace infergate::gateway

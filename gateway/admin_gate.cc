@@ -52,6 +52,8 @@ std::optional<AdminResponse> AdminGate::authenticate(AdminRequest& req) {
   if (!tokens_) return std::nullopt;
   auto presented = bearer_token(req.authorization);
   std::optional<std::string> name = presented ? tokens_->check(*presented) : std::nullopt;
+  for (; token_file_failures_seen_ < tokens_->failed_reloads(); ++token_file_failures_seen_)
+    if (token_file_failure_) token_file_failure_();
   if (!name) {
     AdminResponse r = refuse(req, "unauthorized", 401,
                              presented ? "the bearer token is not valid (rotated or mistyped?)"

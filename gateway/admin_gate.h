@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,8 +37,8 @@ class AdminGate {
   // The per-process token browsers must send as X-CSRF-Token (GET /csrf_token).
   const std::string& csrf_token() const { return csrf_; }
 
-  // Token file re-reads that failed so far.
-  uint64_t token_file_failures() const { return tokens_ ? tokens_->failed_reloads() : 0; }
+  // Called once per failed token file re-read (for its counter).
+  void on_token_file_failure(std::function<void()> f) { token_file_failure_ = std::move(f); }
 
  private:
   std::optional<AdminResponse> authenticate(AdminRequest& req);
@@ -47,6 +48,8 @@ class AdminGate {
   std::unique_ptr<TokenFile> tokens_;
   TokenBucket bucket_;
   std::string csrf_;
+  std::function<void()> token_file_failure_;
+  uint64_t token_file_failures_seen_ = 0;
 };
 
 }  // namespace infergate::gateway

@@ -56,6 +56,7 @@ void Server::start_admin_listeners() {
   admin_audit_ = std::make_unique<AdminAudit>(*registry_, admin.audit_log,
                                               [this](const std::string& path) { return admin_.has(path); });
   if (!admin_audit_->open(&error)) throw std::runtime_error(error);
+  admin_gate_->on_token_file_failure([this] { admin_audit_->token_file_failed(); });
   admin_.add("/csrf_token", "GET", "the token a browser sends as X-CSRF-Token with every change",
              [this](const AdminRequest&) {
                return AdminResponse::json(nlohmann::json{{"csrf_token", admin_gate_->csrf_token()}}.dump() + "\n");
@@ -66,6 +67,9 @@ void Server::start_admin_listeners() {
   o.gate = [this](AdminRequest& req) { return admin_gate_->admit(req); };
   o.observer = [this](const AdminRequest& req, const AdminResponse& resp) {
     admin_audit_->record(req, resp, version_);
+  };
+  o.on_tls_failure = [this](const std::string& peer, const std::string& why) {
+    admin_audit_->handshake_failed(peer, why);
   };
   const bool tls = o.tls != nullptr;
   admin_.set_options(std::move(o));

@@ -86,7 +86,9 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       const bool ok = tls_->receive(std::string_view(rbuf_.data(), n), plain);
       in_ += plain;
       if (!ok) {
-        spdlog::debug("admin: TLS from {} failed: {}", peer_, tls_->error_detail());
+        if (server_.options().on_tls_failure)
+          server_.options().on_tls_failure(peer_, std::string(tls::handshake_error_name(tls_->error())) + ": " +
+                                                      tls_->error_detail());
         return flush([self = shared_from_this()] { self->close(); });
       }
       if (tls_->peer_closed()) return close();

@@ -77,6 +77,8 @@ class AdminServer {
     std::function<size_t(const std::string& path)> body_limit;
     Gate gate;
     Observer observer;
+    // A TLS client refused at the handshake (no or bad certificate, not TLS): peer, reason.
+    std::function<void(const std::string& peer, const std::string& why)> on_tls_failure;
   };
 
   explicit AdminServer(boost::asio::io_context& io);

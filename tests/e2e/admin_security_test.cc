@@ -40,6 +40,14 @@ struct SecuredGateway {
   }
 };
 
+// One /stats value read over mTLS as the allowed client; -1 when absent.
+double stat_over_tls(const std::string& curl_bin, const TestCerts& certs, uint16_t port, const std::string& name) {
+  CommandResult r = curl_tls(curl_bin, certs, port, "/stats?filter=" + name, "client-frontend");
+  auto stats = parse_stats(r.out);
+  auto it = stats.find(name);
+  return it == stats.end() ? -1 : it->second;
+}
+
 std::string all_output(Process& p) { return p.out() + p.err(); }
 
 // The audit line (JSON) of the `nth` audited request to `endpoint`; null when none.
@@ -105,9 +113,17 @@ TEST(AdminSecurity, BearerTokensAreRequiredAndRotateWithTheirFile) {
   std::filesystem::rename(secrets.file("tokens.new"), secrets.file("tokens"));
   EXPECT_EQ(gw.admin("POST", "/healthcheck/ok", "", bearer(kOldToken)).status, 401);
   EXPECT_EQ(gw.admin("POST", "/healthcheck/ok", "", bearer(kNewToken)).status, 200);
+  // A broken file accepts nothing (fail closed) and is counted; fixing it restores access.
+  secrets.write("tokens.new", "deploy:short\n");
+  std::filesystem::rename(secrets.file("tokens.new"), secrets.file("tokens"));
+  EXPECT_EQ(gw.admin("POST", "/healthcheck/ok", "", bearer(kNewToken)).status, 401);
+  secrets.write("tokens.new", "deploy:" + kNewToken + "\n");
+  std::filesystem::rename(secrets.file("tokens.new"), secrets.file("tokens"));
+  EXPECT_EQ(gw.admin("POST", "/healthcheck/ok", "", bearer(kNewToken)).status, 200);
 
   gw.set_admin_headers(bearer(kNewToken));
-  EXPECT_GE(gw.stat("admin.refused.unauthorized"), 4);
+  EXPECT_GE(gw.stat("admin.refused.unauthorized"), 5);
+  EXPECT_EQ(gw.stat("admin.token_file_reload_failed"), 1);
   EXPECT_EQ(gw.stat("admin.requests.healthcheck_fail.success"), 1);
   EXPECT_GE(gw.stat("admin.requests.healthcheck_fail.refused"), 2);
 
@@ -149,6 +165,9 @@ TEST(AdminSecurity, MtlsAllowsListedPrincipalsOnly) {
   // Plain HTTP to a TLS admin gets no answer either.
   EXPECT_EQ(gw.admin("POST", "/healthcheck/ok").status, 0);
   EXPECT_EQ(post("/healthcheck/ok", "client-frontend").out, "200");
+  EXPECT_GE(stat_over_tls(curl_bin, certs, gw.admin_port(), "admin.refused.tls_handshake"), 2)
+      << "no certificate, and plain HTTP";
+  EXPECT_EQ(stat_over_tls(curl_bin, certs, gw.admin_port(), "admin.refused.forbidden"), 1);
 
   auto line = audit_of(gw.process(), "/healthcheck/fail");
   ASSERT_TRUE(line.is_object()) << all_output(gw.process());
