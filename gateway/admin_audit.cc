@@ -14,7 +14,7 @@ namespace infergate::gateway {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // audit fields in the order documented
 
 constexpr const char* kRefusals[] = {"unauthorized", "forbidden",      "host",     "cross_site", "csrf",
                                      "content_type", "body_too_large", "too_deep", "rate_limited",

@@ -140,6 +140,25 @@ TEST(AdminSecurity, BearerTokensAreRequiredAndRotateWithTheirFile) {
   EXPECT_EQ(all_output(gw.process()).find(kOldToken), std::string::npos) << "a token was logged";
 }
 
+TEST(AdminSecurity, RolloutCliSendsTheToken) {
+  Modelsim sim;
+  TempDir secrets;
+  secrets.write("tokens", "ci:" + kOldToken + "\n");
+  SecuredGateway s(sim, "    auth: {tokenFile: " + secrets.file("tokens") + "}\n");
+  const std::string admin = "127.0.0.1:" + std::to_string(s.gw->admin_port());
+  CommandResult without = run_command({infergate_path(), "rollout", "status", "--admin", admin});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.err.find("HTTP 401"), std::string::npos) << without.err;
+  CommandResult with =
+      run_command({infergate_path(), "rollout", "status", "--admin", admin, "--admin-token-file", secrets.file("tokens")});
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_NE(with.out.find("no rollouts"), std::string::npos) << with.out;
+  ProcessOptions env;
+  env.env.push_back("INFERGATE_ADMIN_TOKEN=" + kOldToken);
+  CommandResult from_env = run_command({infergate_path(), "rollout", "status", "--admin", admin}, scaled(20000), env);
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
+}
+
 TEST(AdminSecurity, MtlsAllowsListedPrincipalsOnly) {
   E2E_REQUIRE_TOOL(curl_bin, "curl");
   TestCerts certs;
