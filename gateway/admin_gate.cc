@@ -31,8 +31,9 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-AdminGate::AdminGate(const config::AdminConfig& cfg)
+AdminGate::AdminGate(const config::AdminConfig& cfg, bool loopback)
     : cfg_(cfg),
+      loopback_(loopback),
       bucket_(cfg.limits.requests_per_second, cfg.limits.burst, TokenBucket::Clock::now()),
       csrf_(random_hex(32)) {
   if (!cfg_.auth.token_file.empty()) tokens_ = std::make_unique<TokenFile>(cfg_.auth.token_file);
@@ -102,15 +103,15 @@ std::optional<AdminResponse> AdminGate::check_change(AdminRequest& req) {
 }
 
 std::optional<AdminResponse> AdminGate::admit(AdminRequest& req) {
-  if (!cfg_.auth.configured()) {
-    // Nobody authenticates, so the listener is loopback (config refuses anything else): only
-    // a loopback Host, else a rebinding page could use it as its own origin.
-    if (!loopback_host(req.host))
-      return refuse(req, "host", 403,
-                    "Host \"" + req.host + "\" refused: without spec.admin.auth the admin API answers "
-                    "localhost / 127.0.0.1 / [::1] only");
-  } else if (req.state_changing() || cfg_.auth.require_for_read_only) {
+  const bool authenticates = cfg_.auth.configured() && (req.state_changing() || cfg_.auth.require_for_read_only);
+  if (authenticates) {
     if (auto r = authenticate(req)) return r;
+  } else if (loopback_ && !loopback_host(req.host)) {
+    // Unauthenticated on loopback: only a loopback Host, else a page whose DNS name rebinds
+    // to 127.0.0.1 could use the admin API as its own origin.
+    return refuse(req, "host", 403,
+                  "Host \"" + req.host + "\" refused: unauthenticated, the admin API answers "
+                  "localhost / 127.0.0.1 / [::1] only");
   }
   if (!req.state_changing()) return std::nullopt;
   return check_change(req);

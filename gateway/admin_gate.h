@@ -22,7 +22,9 @@ namespace infergate::gateway {
 
 class AdminGate {
  public:
-  explicit AdminGate(const config::AdminConfig& cfg);
+  // `loopback`: the listener's address is loopback (requests nobody authenticates must then
+  // name a loopback Host).
+  AdminGate(const config::AdminConfig& cfg, bool loopback);
 
   // Reads the token file; false with *error (the process must not start) when it is
   // configured but missing or invalid.
@@ -45,6 +47,7 @@ class AdminGate {
   std::optional<AdminResponse> check_change(AdminRequest& req);
 
   config::AdminConfig cfg_;
+  bool loopback_;
   std::unique_ptr<TokenFile> tokens_;
   TokenBucket bucket_;
   std::string csrf_;

@@ -50,7 +50,7 @@ void Server::start_admin_listeners() {
   const std::string address = opts_.admin_address.value_or(admin.address);
   // The config rule again, for --admin-address.
   if (std::string why = config::admin_exposure_error(address, admin); !why.empty()) throw std::runtime_error(why);
-  admin_gate_ = std::make_unique<AdminGate>(admin);
+  admin_gate_ = std::make_unique<AdminGate>(admin, config::is_loopback_address(address));
   std::string error;
   if (!admin_gate_->start(&error)) throw std::runtime_error(error);
   admin_audit_ = std::make_unique<AdminAudit>(*registry_, admin.audit_log,

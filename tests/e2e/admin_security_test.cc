@@ -86,6 +86,17 @@ TEST(AdminSecurity, NonLoopbackAdminWithoutAuthDoesNotStart) {
   EXPECT_NE((r.out + r.err).find("spec.admin.auth.tokenFile"), std::string::npos) << r.out << r.err;
 }
 
+TEST(AdminSecurity, AReloadCannotExposeAdminWithoutAuth) {
+  Modelsim sim;
+  Gateway gw(one_upstream(sim));
+  const std::string exposed = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: e2e}\nspec:\n"
+                              "  admin: {address: 0.0.0.0, port: " + std::to_string(gw.admin_port()) + "}\n";
+  HttpResponse r = gw.admin("POST", "/config", exposed);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("spec.admin.auth.tokenFile"), std::string::npos) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(gw.admin("GET", "/config_dump").body)["gateway"]["admin"]["address"], "127.0.0.1");
+}
+
 TEST(AdminSecurity, BearerTokensAreRequiredAndRotateWithTheirFile) {
   Modelsim sim;
   TempDir secrets;
