@@ -135,6 +135,9 @@ TEST(AdminSecurity, BearerTokensAreRequiredAndRotateWithTheirFile) {
   gw.set_admin_headers(bearer(kNewToken));
   EXPECT_GE(gw.stat("admin.refused.unauthorized"), 5);
   EXPECT_EQ(gw.stat("admin.token_file_reload_failed"), 1);
+  const std::string dump = gw.admin("GET", "/config_dump").body;
+  EXPECT_NE(dump.find(secrets.file("tokens")), std::string::npos) << "config_dump shows where tokens come from";
+  EXPECT_EQ(dump.find(kNewToken), std::string::npos) << "and never a token";
   EXPECT_EQ(gw.stat("admin.requests.healthcheck_fail.success"), 1);
   EXPECT_GE(gw.stat("admin.requests.healthcheck_fail.refused"), 2);
 
