@@ -5,6 +5,7 @@
 // `kubectl apply` replaces an object in a cluster without touching the others.
 
 #include <compare>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ struct Manifest {
   // such a manifest is still loaded, so it reports its problem, but never replaces another.
   ResourceKey key;
   int documents = 1;     // YAML documents in `text` ("..." end markers can put several in one)
+  // Where the document came from. The Kubernetes source (list+watch) marks its objects so that
+  // the admin API refuses to change them behind the cluster's back (kubernetes_ownership.h).
+  enum class Origin : uint8_t { Files, Kubernetes } origin = Origin::Files;
   bool operator==(const Manifest&) const = default;
 };
 

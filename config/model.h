@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/admin_model.h"
 #include "config/authorization_policy.h"
 #include "config/rate_limit_model.h"
 #include "config/security_model.h"
@@ -34,11 +35,6 @@ struct ObjectMeta {
 // ---------------------------------------------------------------------------------------------
 // GatewayConfig (apiVersion infergate.dev/v1alpha1): what the Kubernetes kinds do not cover.
 // At most one per configuration; absent = all defaults and no static endpoints.
-
-struct AdminConfig {
-  std::string address = "127.0.0.1";  // Envoy's admin default is localhost-only as well
-  uint16_t port = 9901;
-};
 
 enum class AccessLogFormat { Envoy, Json };
 
@@ -190,6 +186,7 @@ struct GatewayConfig {
   WorkloadIdentity workload;                     // spec.workload
   std::vector<LocalRateLimit> local_rate_limits; // spec.localRateLimits
   ConnectionLimits connection_limits;            // spec.connectionLimits
+  std::optional<StatsListenerConfig> stats;      // spec.stats (admin_model.h)
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and

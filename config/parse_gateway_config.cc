@@ -7,12 +7,6 @@ namespace infergate::config::detail {
 
 namespace {
 
-void parse_admin(const MapView& m, AdminConfig& admin) {
-  m.allow({"address", "port"});
-  if (auto a = m.string("address")) admin.address = *a;
-  if (auto p = m.integer("port", 1, 65535)) admin.port = static_cast<uint16_t>(*p);
-}
-
 void parse_access_log(ParseContext& ctx, const MapView& m, AccessLogConfig& log) {
   m.allow({"path", "format"});
   if (auto p = m.string("path")) log.path = *p;
@@ -179,9 +173,11 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   if (auto spec = doc.map("spec")) {
     spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
-                 "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits"});
+                 "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
+                 "stats"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
-    if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
+    if (auto m = spec->map("admin")) parse_admin_spec(ctx, *m, gc.admin);
+    if (auto m = spec->map("stats")) parse_stats_spec(ctx, *m, gc.stats.emplace());
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
     if (auto m = spec->map("limits")) parse_limits(*m, gc.limits);
     if (auto m = spec->map("timeouts")) parse_timeouts(*m, gc.timeouts);

@@ -430,4 +430,8 @@ std::optional<IstioClientTls> parse_client_tls(ParseContext& ctx, const MapView&
   return t;
 }
 
+std::optional<std::string> resolve_file(ParseContext& ctx, const MapView& m, std::string_view key) {
+  return file_path(ctx, m, key);
+}
+
 }  // namespace infergate::config::detail

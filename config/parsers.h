@@ -75,4 +75,10 @@ std::optional<IstioClientTls> parse_client_tls(ParseContext& ctx, const MapView&
 // GatewayConfig spec.localRateLimits and spec.connectionLimits (parse_rate_limits.cc).
 void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
 
+// GatewayConfig spec.admin and spec.stats (parse_admin.cc).
+void parse_admin_spec(ParseContext& ctx, const MapView& m, AdminConfig& admin);
+void parse_stats_spec(ParseContext& ctx, const MapView& m, StatsListenerConfig& stats);
+// A file field made absolute and checked readable (parse_security.cc's file_path rules).
+std::optional<std::string> resolve_file(ParseContext& ctx, const MapView& m, std::string_view key);
+
 }  // namespace infergate::config::detail

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "config/kubernetes_ownership.h"
 #include "config/weights.h"
 #include "gateway/server.h"
 
@@ -161,6 +162,8 @@ void Server::register_config_admin() {
                  std::string error;
                  auto key = key_from_query(req, store_, &error);
                  if (!key) return AdminResponse::error(404, error);
+                 if (std::string why = config::kubernetes_change_refusal(store_, *key, true); !why.empty())
+                   return AdminResponse::error(409, why);
                  if (!candidate.remove(*key, "DELETE /config", config::rfc3339_now()))
                    return AdminResponse::error(404, "no " + key->to_string() + " in the running configuration");
                  applied.push_back(key_json(*key));
@@ -181,6 +184,8 @@ void Server::register_config_admin() {
                      reload_failed_.inc();
                      return rejected(r, "configuration");
                    }
+                   if (std::string why = config::kubernetes_change_refusal(store_, m.key, false); !why.empty())
+                     return AdminResponse::error(409, why);
                    const config::Manifest* before = store_.find(m.key);
                    std::string action = !before ? "created" : before->text == m.text ? "unchanged" : "configured";
                    applied.push_back(key_json(m.key));
@@ -232,6 +237,9 @@ void Server::register_config_admin() {
                auto doc = config::patch_weights(*current_->config, store_, *change, &error);
                if (!doc) return AdminResponse::error(400, error);
                const config::ResourceKey key = doc->key;
+               if (std::string why = config::kubernetes_weights_refusal(store_, *current_->config, key, *change);
+                   !why.empty())
+                 return AdminResponse::error(409, why);
                config::ConfigStore candidate = store_;
                candidate.apply(std::move(*doc), "POST /weights", config::rfc3339_now());
                ChangeResult r = commit(std::move(candidate), "admin", truthy(req.param("dry_run")));

@@ -52,6 +52,21 @@ json config_dump(const Snapshot& s) {
   json gw;
   gw["workers"] = c.gateway.workers;
   gw["admin"] = {{"address", c.gateway.admin.address}, {"port", c.gateway.admin.port}};
+  {  // who may use it (never a token or key: paths and names only)
+    const config::AdminConfig& a = c.gateway.admin;
+    json auth = {{"token_file", a.auth.token_file},
+                 {"allowed_principals", a.auth.allowed_principals},
+                 {"require_for_read_only", a.auth.require_for_read_only}};
+    gw["admin"]["auth"] = a.auth.configured() ? auth : json(nullptr);
+    gw["admin"]["tls"] = a.tls.enabled() ? json{{"cert_file", a.tls.cert_file}, {"ca_file", a.tls.ca_file}} : json(nullptr);
+    gw["admin"]["limits"] = {{"max_body_bytes", a.limits.max_body_bytes},
+                             {"max_config_body_bytes", a.limits.max_config_body_bytes},
+                             {"max_nesting_depth", a.limits.max_nesting_depth},
+                             {"requests_per_second", a.limits.requests_per_second},
+                             {"burst", a.limits.burst}};
+    gw["stats"] = c.gateway.stats ? json{{"address", c.gateway.stats->address}, {"port", c.gateway.stats->port}}
+                                  : json(nullptr);
+  }
   gw["access_log"] = {{"path", c.gateway.access_log.path},
                       {"format", c.gateway.access_log.format == config::AccessLogFormat::Json ? "json" : "envoy"}};
   const auto& t = c.gateway.timeouts;

@@ -48,6 +48,9 @@ std::vector<config::Diagnostic> Server::restart_only_changes(const config::Confi
   if (a.workers != b.workers || a.admin.address != b.admin.address || a.admin.port != b.admin.port ||
       a.access_log.path != b.access_log.path || a.access_log.format != b.access_log.format)
     out.push_back(note("GatewayConfig workers, admin and accessLog changes take effect after a restart"));
+  if (!(a.admin == b.admin) || a.stats != b.stats)
+    out.push_back(note("GatewayConfig admin (auth, tls, limits, auditLog) and stats changes take effect after a "
+                       "restart; the token file itself is re-read whenever it changes"));
   return out;
 }
 

@@ -56,6 +56,12 @@ std::string percent_encode(std::string_view s) {
 
 void async_http_request(asio::io_context& io, const std::string& method, const std::string& url, std::string body,
                         std::chrono::milliseconds timeout, std::function<void(HttpResult)> done) {
+  async_http_request(io, method, url, {}, std::move(body), timeout, std::move(done));
+}
+
+void async_http_request(asio::io_context& io, const std::string& method, const std::string& url,
+                        std::vector<std::pair<std::string, std::string>> headers, std::string body,
+                        std::chrono::milliseconds timeout, std::function<void(HttpResult)> done) {
   auto g = std::make_shared<Get>(io, std::move(done));
   std::string rest = url;
   if (rest.rfind("http://", 0) != 0) return g->finish({"only http:// URLs are supported", 0, {}});
@@ -74,6 +80,7 @@ void async_http_request(asio::io_context& io, const std::string& method, const s
   g->request.prepare_payload();
   g->request.set(http::field::host, hostport);
   g->request.set(http::field::user_agent, "infergate");
+  for (const auto& [name, value] : headers) g->request.set(name, value);
   g->request.keep_alive(false);
   g->parser.body_limit(kMaxBody);
   g->stream.expires_after(timeout);

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 namespace infergate::gateway {
@@ -24,5 +26,9 @@ std::string percent_encode(std::string_view s);
 // `url`: "http://host:port/path?query" (host an IP literal or a name resolved here).
 void async_http_request(boost::asio::io_context& io, const std::string& method, const std::string& url,
                         std::string body, std::chrono::milliseconds timeout, std::function<void(HttpResult)> done);
+// The same with more request headers (Authorization for the admin API).
+void async_http_request(boost::asio::io_context& io, const std::string& method, const std::string& url,
+                        std::vector<std::pair<std::string, std::string>> headers, std::string body,
+                        std::chrono::milliseconds timeout, std::function<void(HttpResult)> done);
 
 }  // namespace infergate::gateway

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -17,10 +19,12 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: infergate rollout status [NAME] [--namespace NS] [--admin HOST:PORT]\n"
+    "usage: infergate rollout status [NAME] [--namespace NS] [--admin HOST:PORT] [--admin-token-file PATH]\n"
     "       infergate rollout promote|abort|pause|resume|retry NAME [--namespace NS] [--reason TEXT]\n"
-    "                 [--admin HOST:PORT]\n"
-    "Talks to the admin API (default 127.0.0.1:9901): GET /rollouts, POST /rollouts/<action>.\n";
+    "                 [--admin HOST:PORT] [--admin-token-file PATH]\n"
+    "Talks to the admin API (default 127.0.0.1:9901): GET /rollouts, POST /rollouts/<action>.\n"
+    "An admin with spec.admin.auth.tokenFile needs a token: --admin-token-file reads the first\n"
+    "token of such a file (\"name:token\" or a bare token), or set INFERGATE_ADMIN_TOKEN.\n";
 
 // One rollout as a few lines a person reads.
 void print_rollout(const json& r) {
@@ -46,11 +50,32 @@ void print_rollout(const json& r) {
               << events[i].value("message", "") << "\n";
 }
 
+// The first token of an admin token file ("name:token" or a bare token per line, '#'
+// comments), "" with *error when there is none.
+std::string read_admin_token(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read " + path;
+    return "";
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    const size_t e = line.find_last_not_of(" \t\r");
+    line = line.substr(b, e - b + 1);
+    const size_t colon = line.find(':');
+    return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+  }
+  *error = path + " holds no token";
+  return "";
+}
+
 }  // namespace
 
 int rollout_cli(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
-  std::string admin = "127.0.0.1:9901", ns = "default", reason, action, name;
+  std::string admin = "127.0.0.1:9901", ns = "default", reason, action, name, token_file;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::optional<std::string> {
@@ -61,13 +86,13 @@ int rollout_cli(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if (a == "--admin" || a == "--namespace" || a == "--reason") {
+    if (a == "--admin" || a == "--namespace" || a == "--reason" || a == "--admin-token-file") {
       auto v = value();
       if (!v) {
         std::cerr << "infergate rollout: " << a << " needs a value\n" << kUsage;
         return 2;
       }
-      (a == "--admin" ? admin : a == "--namespace" ? ns : reason) = *v;
+      (a == "--admin" ? admin : a == "--namespace" ? ns : a == "--reason" ? reason : token_file) = *v;
     } else if (action.empty()) {
       action = a;
     } else if (name.empty()) {
@@ -95,9 +120,23 @@ int rollout_cli(int argc, char** argv) {
   }
   if (!reason.empty()) url += sep + "reason=" + percent_encode(reason);
 
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string token;
+  if (!token_file.empty()) {
+    std::string error;
+    token = read_admin_token(token_file, &error);
+    if (token.empty()) {
+      std::cerr << "infergate rollout: --admin-token-file: " << error << "\n";
+      return 2;
+    }
+  } else if (const char* env = std::getenv("INFERGATE_ADMIN_TOKEN"); env && *env) {
+    token = env;
+  }
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+
   boost::asio::io_context io;
   HttpResult result;
-  async_http_request(io, status ? "GET" : "POST", url, {}, std::chrono::seconds(10),
+  async_http_request(io, status ? "GET" : "POST", url, std::move(headers), {}, std::chrono::seconds(10),
                      [&](HttpResult r) { result = std::move(r); });
   io.run();
   if (!result.error.empty()) {

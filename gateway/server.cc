@@ -58,6 +58,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
     : opts_(std::move(opts)),
       control_(1),
       admin_(control_),
+      stats_listener_(control_),
       signals_(control_),
       drain_timer_(control_),
       started_(std::chrono::steady_clock::now()),
@@ -254,6 +255,7 @@ void Server::stop_now(int exit_code) {
   scraper_->stop();
   rollouts_->stop();
   admin_.close();
+  stats_listener_.close();
   signals_.cancel();
   drain_timer_.cancel();
   for (auto& w : workers_) w->stop();
@@ -285,9 +287,7 @@ int Server::run() {
     register_admin();
     register_config_admin();
     register_rollout_admin();
-    const auto& admin = initial_.gateway.admin;
-    admin_.listen(opts_.admin_address.value_or(admin.address), opts_.admin_port.value_or(admin.port));
-    spdlog::info("admin on {}:{}", opts_.admin_address.value_or(admin.address), admin_.port());
+    start_admin_listeners();  // admin_listeners.cc
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;

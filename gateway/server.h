@@ -18,6 +18,8 @@
 
 #include "config/config_store.h"
 #include "config/loader.h"
+#include "gateway/admin_audit.h"
+#include "gateway/admin_gate.h"
 #include "gateway/admin_server.h"
 #include "gateway/cert_watcher.h"
 #include "gateway/config_watcher.h"
@@ -89,6 +91,8 @@ class Server {
   void register_admin();
   void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
   void register_rollout_admin();  // /rollouts (admin_rollout_endpoints.cc)
+  // Admin (with its gate and audit) and stats listeners; throws why not (admin_listeners.cc).
+  void start_admin_listeners();
   // A Rollout's weights, as POST /weights would set them; "" when applied, else why not.
   std::string apply_rollout_weight(const config::Rollout& r, uint32_t canary_weight);
   std::vector<config::Diagnostic> restart_only_changes(const config::Config& next) const;
@@ -113,6 +117,9 @@ class Server {
   std::shared_ptr<const Snapshot> current_;
   uint64_t version_ = 0;
   AdminServer admin_;
+  AdminServer stats_listener_;  // spec.stats: read-only copy of the scrape and probe paths
+  std::unique_ptr<AdminGate> admin_gate_;
+  std::unique_ptr<AdminAudit> admin_audit_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   ServerState state_ = ServerState::Initializing;

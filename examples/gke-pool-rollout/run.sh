@@ -70,9 +70,9 @@ weights_summary() {
 
 set_weights() {  # OLD NEW
   local body='{"name":"routes-to-llm","weights":{"'$old'":'$1',"'$new'":'$2'}}'
-  show "curl -s -X POST $admin/weights -d '$body'"
+  show "curl -s -X POST $admin/weights -H 'Content-Type: application/json' -d '$body'"
   local out
-  out=$(curl -s -X POST "$admin/weights" -d "$body")
+  out=$(curl -s -X POST "$admin/weights" -H "Content-Type: application/json" -d "$body")
   case "$out" in *'"error"'*) echo "$out" >&2; exit 1 ;; esac
   echo "$out" | weights_summary
 }
@@ -126,7 +126,7 @@ infergate is running.
 
 Try (more in examples/gke-pool-rollout/README.md):
   curl -s $gateway/v1/chat/completions -d '$chat'
-  curl -s -X POST $admin/weights -d '{"name":"routes-to-llm","weights":{"$old":90,"$new":10}}'
+  curl -s -X POST $admin/weights -H "Content-Type: application/json" -d '{"name":"routes-to-llm","weights":{"$old":90,"$new":10}}'
   curl -s $admin/weights
   curl -s -X POST '$admin/config/revert?all=true'     # back to the file: $old 90 / $new 10
 EOF

@@ -56,9 +56,9 @@ weights_summary() {
 
 set_weights() {  # V1 V2
   local body='{"name":"llm-virtual-service","rule":1,"weights":{"v1":'$1',"v2":'$2'}}'
-  show "curl -s -X POST $admin/weights -d '$body'"
+  show "curl -s -X POST $admin/weights -H 'Content-Type: application/json' -d '$body'"
   local out
-  out=$(curl -s -X POST "$admin/weights" -d "$body")
+  out=$(curl -s -X POST "$admin/weights" -H "Content-Type: application/json" -d "$body")
   case "$out" in *'"error"'*) echo "$out" >&2; exit 1 ;; esac
   echo "$out" | weights_summary
 }
@@ -118,7 +118,7 @@ infergate is running.
 
 Try (more in examples/istio-canary/README.md):
   curl -s -H 'Host: $host' -H 'version: v1' $gateway/v1/chat/completions -d '$chat'
-  curl -s -X POST $admin/weights -d '{"name":"llm-virtual-service","rule":1,"weights":{"v1":90,"v2":10}}'
+  curl -s -X POST $admin/weights -H "Content-Type: application/json" -d '{"name":"llm-virtual-service","rule":1,"weights":{"v1":90,"v2":10}}'
   curl -s $admin/weights
   curl -s -X POST '$admin/config/revert?all=true'     # back to the files: v2 gets everything again
 EOF

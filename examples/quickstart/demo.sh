@@ -85,7 +85,7 @@ Try:
   curl -s $admin/stats/prometheus | grep '^infergate_version_request_duration_seconds_count'
   curl -s $admin/pools
   curl -s $admin/weights
-  curl -s -X POST $admin/weights -d '{"name": "llm-route", "weights": {"llm": 75, "llm-v2": 25}}'
+  curl -s -X POST $admin/weights -H "Content-Type: application/json" -d '{"name": "llm-route", "weights": {"llm": 75, "llm-v2": 25}}'
   tail -f $logdir/access.log
 EOF
 

@@ -168,7 +168,7 @@ TEST(Weights, GetAndPostMoveTrafficExactly) {
   EXPECT_EQ(seen["v1"], 50);
 
   // Bad requests: a clear error, nothing changes.
-  expect_rejected(gw.admin("POST", "/weights", "not json"), 400, "must be a JSON object");
+  expect_rejected(gw.admin("POST", "/weights", "not json", {{"Content-Type", "application/json"}}), 400, "must be a JSON object");
   expect_rejected(gw.admin("POST", "/weights", R"({"weights":{"pool-v1":1}})"), 400, "\"name\"");
   expect_rejected(gw.admin("POST", "/weights", R"({"name":"canary","weights":{"pool-v3":1}})"), 400,
                   "no backendRef named \"pool-v3\"");

@@ -71,13 +71,21 @@ std::string render_config(const GatewaySetup& s, uint16_t port, uint16_t admin_p
 
 // ---- Gateway ----------------------------------------------------------------------
 
-Gateway::Gateway(const GatewaySetup& setup, std::vector<std::string> extra_args) {
-  start([setup](uint16_t port, uint16_t admin) { return render_config(setup, port, admin); }, extra_args);
+Gateway::Gateway(const GatewaySetup& setup, std::vector<std::string> extra_args)
+    : Gateway([setup](uint16_t port, uint16_t admin) { return render_config(setup, port, admin); },
+              std::move(extra_args)) {}
+
+Gateway::Gateway(Render render, std::vector<std::string> extra_args) {
+  start(render, extra_args, [](uint16_t, uint16_t admin_port) {
+    return http_request(admin_port, "GET", "/ready", {}, {}, milliseconds(1000)).status == 200;
+  });
 }
 
-Gateway::Gateway(Render render, std::vector<std::string> extra_args) { start(render, extra_args); }
+Gateway::Gateway(Render render, std::vector<std::string> extra_args, Probe probe) {
+  start(render, extra_args, probe);
+}
 
-void Gateway::start(const Render& render, const std::vector<std::string>& extra_args) {
+void Gateway::start(const Render& render, const std::vector<std::string>& extra_args, const Probe& probe) {
   ProcessOptions opts;
   if (sanitized_build()) {
     // ASan keeps freed memory in a 256 MiB quarantine by default, which would read as
@@ -98,8 +106,7 @@ void Gateway::start(const Render& render, const std::vector<std::string>& extra_
     process_ = std::make_unique<Process>(argv, opts);
     const auto until = Clock::now() + milliseconds(15000 * time_scale());
     while (Clock::now() < until && process_->running()) {
-      HttpResponse r = http_request(admin_port_, "GET", "/ready", {}, {}, milliseconds(1000));
-      if (r.status == 200) return;
+      if (probe(port_, admin_port_)) return;
       std::this_thread::sleep_for(milliseconds(20));
     }
     last_failure = process_->describe();
@@ -128,7 +135,21 @@ std::string Gateway::url(const std::string& path) const {
 }
 
 HttpResponse Gateway::admin(const std::string& method, const std::string& path, const std::string& body) {
-  return http_request(admin_port_, method, path, {}, body, milliseconds(5000 * time_scale()));
+  return admin(method, path, body, {});
+}
+
+HttpResponse Gateway::admin(const std::string& method, const std::string& path, const std::string& body,
+                            const Headers& headers) {
+  Headers all = admin_headers_;
+  all.insert(all.end(), headers.begin(), headers.end());
+  bool typed = false;
+  for (const auto& [k, v] : all) typed = typed || k == "Content-Type" || k == "content-type";
+  if (!body.empty() && !typed) {
+    const size_t first = body.find_first_not_of(" \t\r\n");
+    const bool json = first != std::string::npos && (body[first] == '{' || body[first] == '[');
+    all.emplace_back("Content-Type", json ? "application/json" : "application/yaml");
+  }
+  return http_request(admin_port_, method, path, all, body, milliseconds(5000 * time_scale()));
 }
 
 std::map<std::string, double> Gateway::stats() { return parse_stats(admin("GET", "/stats").body); }

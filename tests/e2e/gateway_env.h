@@ -63,11 +63,15 @@ std::string gateway_base_yaml(uint16_t port, uint16_t admin, unsigned workers,
 class Gateway {
  public:
   using Render = std::function<std::string(uint16_t port, uint16_t admin_port)>;
+  // Whether the started gateway is ready; the default asks the admin listener's /ready (a
+  // test whose admin needs authentication or TLS asks its stats listener instead).
+  using Probe = std::function<bool(uint16_t port, uint16_t admin_port)>;
 
   // Starts infergate and waits until its admin /ready says LIVE. Throws (the test
   // fails) when it does not come up.
   explicit Gateway(const GatewaySetup& setup, std::vector<std::string> extra_args = {});
   explicit Gateway(Render render, std::vector<std::string> extra_args = {});
+  Gateway(Render render, std::vector<std::string> extra_args, Probe probe);
   // Kills the gateway if still running; fails the test if a sanitizer reported.
   ~Gateway();
   Gateway(const Gateway&) = delete;
@@ -80,7 +84,13 @@ class Gateway {
   const TempDir& dir() const { return dir_; }
   std::string url(const std::string& path) const;
 
+  // An admin request; a body gets Content-Type application/json when it starts with '{' or
+  // '[', else application/yaml (what the admin API accepts for changes).
   HttpResponse admin(const std::string& method, const std::string& path, const std::string& body = {});
+  HttpResponse admin(const std::string& method, const std::string& path, const std::string& body,
+                     const Headers& headers);
+  // Headers every admin() call (and stats()) sends from now on, e.g. Authorization.
+  void set_admin_headers(Headers headers) { admin_headers_ = std::move(headers); }
   std::map<std::string, double> stats();
   // A /stats value; -1 when the stat does not exist.
   double stat(const std::string& name);
@@ -100,12 +110,13 @@ class Gateway {
   std::optional<int> terminate(milliseconds timeout);
 
  private:
-  void start(const Render& render, const std::vector<std::string>& extra_args);
+  void start(const Render& render, const std::vector<std::string>& extra_args, const Probe& probe);
 
   TempDir dir_;
   std::string config_path_;
   uint16_t port_ = 0, admin_port_ = 0;
   std::unique_ptr<Process> process_;
+  Headers admin_headers_;
 };
 
 }  // namespace infergate::e2e

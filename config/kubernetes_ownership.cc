@@ -1,0 +1,86 @@
+#include "config/kubernetes_ownership.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+namespace infergate::config {
+
+namespace {
+
+bool from_kubernetes(const ConfigStore& store, const ResourceKey& key) {
+  const Manifest* m = store.find(key);
+  return m != nullptr && m->origin == Manifest::Origin::Kubernetes;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// A shell single-quoted word.
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out.push_back(c);
+  }
+  return out + "'";
+}
+
+std::string kubectl_target(const ResourceKey& key) {
+  std::string resource = lower(key.kind);
+  if (!key.group.empty()) resource += "." + key.group;
+  return resource + " " + key.name + " -n " + key.ns;
+}
+
+}  // namespace
+
+std::string kubernetes_change_refusal(const ConfigStore& store, const ResourceKey& key, bool deleting) {
+  if (!from_kubernetes(store, key)) return "";
+  return key.to_string() + " comes from the Kubernetes API; a change here would be overwritten by the next " +
+         "watch event and disagree with the cluster meanwhile. Make it in the cluster: " +
+         (deleting ? "kubectl delete " + kubectl_target(key) : "kubectl apply -f MANIFEST.yaml (or kubectl edit " +
+                                                                     kubectl_target(key) + ")");
+}
+
+std::string kubectl_weights_patch(const RuleWeights& rule, const WeightsChange& change) {
+  const bool http_route = rule.kind == "HTTPRoute";
+  const std::string base = http_route ? "/spec/rules/" + std::to_string(rule.rule) + "/backendRefs/"
+                                      : "/spec/http/" + std::to_string(rule.rule) + "/route/";
+  nlohmann::json ops = nlohmann::json::array();
+  for (const auto& [name, weight] : change.weights) {
+    auto it = std::find_if(rule.backends.begin(), rule.backends.end(), [&](const BackendWeight& b) { return b.name == name; });
+    if (it != rule.backends.end()) {
+      // "add" sets a member whether or not it was written (a weight left at its default).
+      ops.push_back({{"op", "add"}, {"path", base + std::to_string(it - rule.backends.begin()) + "/weight"}, {"value", weight}});
+    } else if (!http_route && !rule.backends.empty()) {
+      // A subset the rule does not route to yet: a destination of the same host.
+      ops.push_back({{"op", "add"},
+                     {"path", base + "-"},
+                     {"value", {{"destination", {{"host", rule.backends.front().host}, {"subset", name}}}, {"weight", weight}}}});
+    }
+  }
+  return "kubectl patch " + lower(rule.kind) + " " + rule.name + " -n " + rule.ns + " --type=json -p " +
+         quoted(ops.dump());
+}
+
+std::string kubernetes_weights_refusal(const ConfigStore& store, const Config& config, const ResourceKey& key,
+                                       const WeightsChange& change) {
+  if (!from_kubernetes(store, key)) return "";
+  std::vector<RuleWeights> rules;
+  for (auto& w : list_weights(config))
+    if (w.kind == key.kind && w.ns == key.ns && w.name == key.name) rules.push_back(std::move(w));
+  const RuleWeights* rule = nullptr;
+  for (const auto& w : rules)
+    if ((change.rule && w.rule == *change.rule) || (!change.rule_name.empty() && w.rule_name == change.rule_name))
+      rule = &w;
+  if (!rule && !change.rule && change.rule_name.empty() && rules.size() == 1) rule = &rules[0];
+  std::string msg = key.to_string() + " comes from the Kubernetes API; a weight change here would be overwritten by " +
+                    "the next watch event and disagree with the cluster meanwhile. Set it in the cluster: ";
+  if (rule) return msg + kubectl_weights_patch(*rule, change);
+  return msg + "kubectl edit " + kubectl_target(key);
+}
+
+}  // namespace infergate::config
