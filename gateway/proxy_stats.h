@@ -55,6 +55,9 @@ struct ProxyStats {
   std::array<metrics::Counter, static_cast<size_t>(BodyModelResult::kCount)> body_model;
   metrics::Counter model_rewritten;
   std::array<metrics::Counter, static_cast<size_t>(MirrorResult::kCount)> mirror;
+  // Path normalization (GatewayConfig spec.pathNormalization), Envoy's names: refused with 400,
+  // answered 307 to the unescaped path (UNESCAPE_AND_REDIRECT).
+  metrics::Counter downstream_rq_failed_path_normalization, downstream_rq_redirected_with_normalized_path;
 
   void count_response(int status) const {
     if (status >= 100 && status < 600) downstream_rq_xx[status / 100 - 1].inc();
