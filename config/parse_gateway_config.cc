@@ -200,10 +200,10 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_resources.push_back(ctx.resource());
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
-    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
+    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "pathNormalization", "bodyRouting",
+                 "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
-                 "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
-                 "pathNormalization"});
+                 "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin(*m, gc.admin);
     if (auto m = spec->map("accessLog")) parse_access_log(ctx, *m, gc.access_log);
