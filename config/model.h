@@ -95,6 +95,18 @@ struct BodyRouting {
   std::vector<std::string> trusted_model_header_principals;  // spec.bodyRouting.trustedModelHeaderPrincipals
 };
 
+// GatewayConfig spec.pathNormalization: Istio's meshConfig.pathNormalization, applied to
+// every request's path before anything reads it (routing/path_normalization.h). BASE is
+// Istio's default; the escaped-slash action is Envoy's path_with_escaped_slashes_action,
+// KEEP_UNCHANGED by default as in Envoy and Istio (DECODE_AND_MERGE_SLASHES is Istio's
+// MERGE_SLASHES plus UNESCAPE_AND_FORWARD, so it implies that action).
+enum class PathNormalizationMode : uint8_t { None, Base, MergeSlashes, DecodeAndMergeSlashes };
+enum class EscapedSlashesAction : uint8_t { KeepUnchanged, RejectRequest, UnescapeAndRedirect, UnescapeAndForward };
+struct PathNormalization {
+  PathNormalizationMode normalization = PathNormalizationMode::Base;
+  EscapedSlashesAction escaped_slashes = EscapedSlashesAction::KeepUnchanged;
+};
+
 // Scraping the model servers of InferencePools (their /metrics: queue depth, KV-cache use,
 // loaded LoRA adapters), the signals the endpoint picker and the pool gauges read. Defaults are
 // the Inference Extension's: every 50 ms, data older than 200 ms is stale.
@@ -187,6 +199,7 @@ struct GatewayConfig {
   std::vector<LocalRateLimit> local_rate_limits; // spec.localRateLimits
   ConnectionLimits connection_limits;            // spec.connectionLimits
   std::optional<StatsListenerConfig> stats;      // spec.stats (admin_model.h)
+  PathNormalization path_normalization;          // spec.pathNormalization
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and

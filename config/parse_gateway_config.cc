@@ -60,6 +60,39 @@ void parse_body_routing(ParseContext& ctx, const MapView& m, BodyRouting& b) {
   }
 }
 
+// Istio meshConfig.pathNormalization's values (DEFAULT is Istio's name for BASE) and Envoy's
+// path_with_escaped_slashes_action (IMPLEMENTATION_SPECIFIC_DEFAULT: the setting's default,
+// KEEP_UNCHANGED as in Envoy, UNESCAPE_AND_FORWARD under DECODE_AND_MERGE_SLASHES).
+void parse_path_normalization(ParseContext& ctx, const MapView& m, PathNormalization& pn) {
+  m.allow({"normalization", "pathWithEscapedSlashes"});
+  if (auto v = one_of(ctx, m, "normalization", {"DEFAULT", "NONE", "BASE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES"})) {
+    pn.normalization = *v == "NONE"                       ? PathNormalizationMode::None
+                       : *v == "MERGE_SLASHES"            ? PathNormalizationMode::MergeSlashes
+                       : *v == "DECODE_AND_MERGE_SLASHES" ? PathNormalizationMode::DecodeAndMergeSlashes
+                                                          : PathNormalizationMode::Base;
+  }
+  const bool decodes = pn.normalization == PathNormalizationMode::DecodeAndMergeSlashes;
+  if (decodes) pn.escaped_slashes = EscapedSlashesAction::UnescapeAndForward;
+  if (auto v = one_of(ctx, m, "pathWithEscapedSlashes",
+                      {"IMPLEMENTATION_SPECIFIC_DEFAULT", "KEEP_UNCHANGED", "REJECT_REQUEST", "UNESCAPE_AND_REDIRECT",
+                       "UNESCAPE_AND_FORWARD"})) {
+    const EscapedSlashesAction a = *v == "REJECT_REQUEST"          ? EscapedSlashesAction::RejectRequest
+                                   : *v == "UNESCAPE_AND_REDIRECT" ? EscapedSlashesAction::UnescapeAndRedirect
+                                   : *v == "UNESCAPE_AND_FORWARD"  ? EscapedSlashesAction::UnescapeAndForward
+                                                                   : EscapedSlashesAction::KeepUnchanged;
+    if (*v == "IMPLEMENTATION_SPECIFIC_DEFAULT") return;  // the setting's own, set above
+    // DECODE_AND_MERGE_SLASHES is MERGE_SLASHES with UNESCAPE_AND_FORWARD: another action
+    // contradicts it (MERGE_SLASHES takes any action).
+    if (decodes && a != EscapedSlashesAction::UnescapeAndForward) {
+      ctx.error(*m.find("pathWithEscapedSlashes"), m.path_of("pathWithEscapedSlashes"),
+                cat("\"", *v, "\" contradicts normalization DECODE_AND_MERGE_SLASHES, which decodes %2F and %5C "
+                    "and forwards (use MERGE_SLASHES with this action, or UNESCAPE_AND_FORWARD)"));
+      return;
+    }
+    pn.escaped_slashes = a;
+  }
+}
+
 void parse_model_server_metrics(ParseContext& ctx, const MapView& m, ModelServerMetrics& msm) {
   m.allow({"enabled", "path", "interval", "timeout", "staleAfter"});
   if (auto e = m.boolean("enabled")) msm.enabled = *e;
@@ -171,7 +204,8 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
   out.gateway_config_resources.push_back(ctx.resource());
   out.gateway_config_sources.push_back(gc.meta.source);
   if (auto spec = doc.map("spec")) {
-    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "bodyRouting", "modelServerMetrics",
+    spec->allow({"workers", "admin", "accessLog", "limits", "timeouts", "pathNormalization", "bodyRouting",
+                 "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
                  "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
                  "stats"});
@@ -188,6 +222,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     parse_endpoints(ctx, *spec, out);
     parse_gateway_security(ctx, *spec, gc);
     parse_rate_limits(ctx, *spec, gc);
+    if (auto m = spec->map("pathNormalization")) parse_path_normalization(ctx, *m, gc.path_normalization);
   }
   out.config.gateway = std::move(gc);
 }

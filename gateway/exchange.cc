@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "gateway/header_policy.h"
+#include "gateway/request_path.h"
 #include "routing/route_actions.h"
 
 namespace infergate::gateway {
@@ -80,6 +81,12 @@ void Exchange::on_request_headers(RequestHead&& head, bool end_stream) {
   ctx_.stats.downstream_rq_active.add(1);
   ++ctx_.active_requests;
   prepare_request_headers();
+  // Before anything reads the path: body model, authorization, rate limits, routing, upstream.
+  if (auto reply = normalize_request_path(request_, snapshot_ ? &snapshot_->config->gateway.path_normalization : nullptr,
+                                          ctx_.stats)) {
+    local_reply(reply->status, reply->body, ResponseFlag::None, std::move(reply->headers));
+    return;
+  }
   if (wants_body_model(end_stream)) {
     awaiting_body_model_ = true;
     body_scan_.emplace();

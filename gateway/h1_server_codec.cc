@@ -162,9 +162,13 @@ bool H1ServerCodec::start_request() {
     std::string_view t = req.path;
     size_t scheme_end = t.find("://");
     std::string_view rest = t.substr(scheme_end + 3);
-    size_t slash = rest.find('/');
+    // The authority ends at the path or, with none ("http://host?q"), at the query (RFC 3986
+    // 3.2); the origin-form path is then "/" with the query kept.
+    size_t slash = rest.find_first_of("/?");
     std::string authority(rest.substr(0, slash));
-    std::string path = slash == std::string_view::npos ? std::string("/") : std::string(rest.substr(slash));
+    std::string path = slash == std::string_view::npos ? std::string("/")
+                       : rest[slash] == '?'            ? "/" + std::string(rest.substr(slash))
+                                                       : std::string(rest.substr(slash));
     req.authority = std::move(authority);
     req.path = std::move(path);
   }

@@ -86,6 +86,11 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
                              tags, base + "body_routing.model_conflict");
   counters_by(r, mirror, "infergate_mirror_requests_total", "Request copies sent to mirror clusters, by result", tags,
               "result", kMirrorNames, base + "mirror.");
+  downstream_rq_failed_path_normalization = counter(
+      "downstream_rq_failed_path_normalization", "Downstream requests refused because their path could not be normalized");
+  downstream_rq_redirected_with_normalized_path =
+      counter("downstream_rq_redirected_with_normalized_path",
+              "Downstream requests redirected to their path with escaped slashes decoded");
   downstream_rq_time = r.histogram("envoy_http_downstream_rq_time", "Downstream request time (ms)",
                                    metrics::kEnvoyLatencyBucketsMs, tags, base + "downstream_rq_time");
 }

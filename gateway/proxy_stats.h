@@ -58,6 +58,9 @@ struct ProxyStats {
   // because the model the server would see is not the one the gateway acted on.
   metrics::Counter duplicate_model, model_conflict;
   std::array<metrics::Counter, static_cast<size_t>(MirrorResult::kCount)> mirror;
+  // Path normalization (GatewayConfig spec.pathNormalization), Envoy's names: refused with 400,
+  // answered 307 to the unescaped path (UNESCAPE_AND_REDIRECT).
+  metrics::Counter downstream_rq_failed_path_normalization, downstream_rq_redirected_with_normalized_path;
 
   void count_response(int status) const {
     if (status >= 100 && status < 600) downstream_rq_xx[status / 100 - 1].inc();

@@ -72,7 +72,8 @@ ParseResult parse_options(std::span<const std::string_view> args) {
                        flag == "--decode-per-seq-ms" || flag == "--prefill-tokens-per-s" ||
                        flag == "--max-num-batched-tokens" || flag == "--kv-blocks" || flag == "--block-size" ||
                        flag == "--max-loras" || flag == "--lora-load-ms" || flag == "--time-scale" ||
-                       flag == "--metrics-format" || flag == "--stream-interval" || is_switch(flag);
+                       flag == "--metrics-format" || flag == "--stream-interval" || flag == "--request-log" ||
+                       is_switch(flag);
     if (!known) return ArgError{"unknown argument '" + std::string(args[i]) + "' (see --help)"};
     if (is_switch(flag)) {
       if (inline_value) return bad("takes no value");
@@ -194,6 +195,9 @@ ParseResult parse_options(std::span<const std::string_view> args) {
       if (*value == "vllm") options.metrics_format = Options::MetricsFormat::kVllm;
       else if (*value == "sglang") options.metrics_format = Options::MetricsFormat::kSglang;
       else return bad("expected vllm or sglang, got '" + std::string(*value) + "'");
+    } else if (flag == "--request-log") {
+      if (value->empty()) return bad("empty file name");
+      options.request_log = *value;
     } else if (flag == "--seed") {
       auto v = parse_unsigned<std::uint64_t>(*value, 0, std::numeric_limits<std::uint64_t>::max());
       if (!v) return bad("expected an unsigned integer, got '" + std::string(*value) + "'");
@@ -228,6 +232,7 @@ OpenAI-compatible model-server simulator (HTTP/1.1 and h2c prior knowledge on on
   --metrics-format F  vllm (default) or sglang names on /metrics
   --lora-dynamic      any unknown model name is taken as an adapter, registered on first use
                       (adapters can also be registered: POST /v1/load_lora_adapter)
+  --request-log FILE  append "METHOD TARGET" to FILE for every request, as received
   --time-scale F      divide every simulated duration (TTFT, ITL, engine steps, LoRA loads)
                       by F: 10 runs the model ten times faster than real time (default 1)
 

@@ -26,6 +26,7 @@ struct Options {
   double error_rate = 0;   // share of completions answered 500
   double delay_ms = 0;     // added before each completion starts
   std::uint64_t crash_after = 0;  // 0 = never; else the process dies when completion N+1 arrives
+  std::string request_log;  // --request-log FILE: "METHOD TARGET" per request (request_log.hpp); "" = none
 
   // The continuous-batching engine (off unless one of its flags or a --profile is given; then
   // completions go through engine.hpp instead of the fixed TTFT/ITL model).

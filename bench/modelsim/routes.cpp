@@ -244,6 +244,7 @@ void respond_error(ResponseWriter& writer, int status, std::string message, std:
 
 void handle_request(ServerContext& ctx, const HttpRequest& request,
                     std::shared_ptr<ResponseWriter> writer) {
+  if (ctx.request_log) ctx.request_log->record(request.method, request.target);
   auto delay_header = request.header("x-modelsim-delay-ms");
   double delay = 0;
   if (!delay_header.empty()) {

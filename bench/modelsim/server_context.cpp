@@ -63,7 +63,9 @@ ServerContext::ServerContext(Options opts, std::string instance_name)
       adapters(options.lora_adapters, options.lora_dynamic),
       error_rate(options.error_rate),
       delay_ms(options.delay_ms),
-      crash_after(options.crash_after) {}
+      crash_after(options.crash_after) {
+  if (!options.request_log.empty()) request_log = std::make_unique<RequestLog>(options.request_log);
+}
 
 ServerContext::~ServerContext() = default;
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/modelsim/options.hpp"
+#include "bench/modelsim/request_log.hpp"
 #include "bench/modelsim/scheduler.hpp"
 
 namespace modelsim {
@@ -53,6 +54,7 @@ struct ServerContext {
   Scheduler scheduler;
   AdapterRegistry adapters;
   std::unique_ptr<EngineDriver> engine;  // null: the fixed TTFT/ITL model (no --engine flags)
+  std::unique_ptr<RequestLog> request_log;  // null: no --request-log
   std::atomic<std::uint64_t> next_request_id{1};
   // Faults applied to completions, set from the options and by POST /modelsim/faults.
   std::atomic<double> error_rate;

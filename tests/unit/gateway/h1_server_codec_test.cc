@@ -403,6 +403,17 @@ TEST(H1Server, AbsoluteFormTargetBecomesOriginFormAndAuthority) {
   EXPECT_EQ(s.factory.calls[0]->head.authority, "model.example:8080");
 }
 
+TEST(H1Server, AbsoluteFormWithoutAPathKeepsItsQueryOutOfTheAuthority) {
+  H1Server s;
+  ASSERT_TRUE(s.send("GET http://model.example?x=1/.. HTTP/1.1\r\nHost: other\r\n\r\nGET http://model.example "
+                     "HTTP/1.1\r\nHost: other\r\n\r\n"));
+  ASSERT_EQ(s.factory.calls.size(), 2u);
+  EXPECT_EQ(s.factory.calls[0]->head.path, "/?x=1/..");
+  EXPECT_EQ(s.factory.calls[0]->head.authority, "model.example");
+  EXPECT_EQ(s.factory.calls[1]->head.path, "/");
+  EXPECT_EQ(s.factory.calls[1]->head.authority, "model.example");
+}
+
 TEST(H1Server, DrainClosesAfterTheInFlightResponse) {
   H1Server s;
   s.factory.on_end = nullptr;

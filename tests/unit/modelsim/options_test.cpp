@@ -42,6 +42,17 @@ TEST(Options, ReadsEveryFlagInBothSpellings) {
   EXPECT_EQ(o.seed, 42u);
 }
 
+TEST(Options, RequestLogNamesAFile) {
+  EXPECT_EQ(std::get<Options>(parse({})).request_log, "");
+  auto result = parse({"--request-log=/tmp/requests.log"});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<ArgError>(result).message;
+  EXPECT_EQ(std::get<Options>(result).request_log, "/tmp/requests.log");
+  result = parse({"--request-log", ""});
+  ASSERT_TRUE(std::holds_alternative<ArgError>(result));
+  EXPECT_NE(std::get<ArgError>(result).message.find("--request-log"), std::string::npos);
+  EXPECT_NE(usage_text("modelsim").find("--request-log"), std::string::npos);
+}
+
 TEST(Options, HelpWins) { EXPECT_TRUE(std::holds_alternative<HelpRequested>(parse({"--help"}))); }
 
 TEST(Options, BadInputNamesTheFlag) {
