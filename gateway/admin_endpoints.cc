@@ -77,6 +77,18 @@ json config_dump(const Snapshot& s) {
                   {"max_headers_count", l.max_headers_count},
                   {"max_request_body_bytes", l.max_request_body_bytes},
                   {"max_concurrent_streams", l.max_concurrent_streams}};
+  {
+    static constexpr const char* kModes[] = {"NONE", "BASE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES"};
+    static constexpr const char* kSlashes[] = {"KEEP_UNCHANGED", "REJECT_REQUEST", "UNESCAPE_AND_REDIRECT",
+                                               "UNESCAPE_AND_FORWARD"};
+    const auto& p = c.gateway.path_normalization;
+    gw["path_normalization"] = {{"normalization", kModes[static_cast<size_t>(p.normalization)]},
+                                {"path_with_escaped_slashes", kSlashes[static_cast<size_t>(p.escaped_slashes)]}};
+    const auto& b = c.gateway.body_routing;
+    gw["body_routing"] = {{"enabled", b.enabled},
+                          {"max_bytes", b.max_bytes},
+                          {"trusted_model_header_principals", b.trusted_model_header_principals}};
+  }
   j["gateway"] = gw;
   json listeners = json::array();
   for (const auto& li : c.listeners)

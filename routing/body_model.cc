@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "routing/hex_digit.h"
+
 namespace infergate::routing {
 
 namespace {
@@ -9,13 +11,6 @@ namespace {
 constexpr size_t kMaxKeyBytes = 16;  // enough to know a key is not "model"
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {

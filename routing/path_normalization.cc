@@ -1,5 +1,7 @@
 #include "routing/path_normalization.h"
 
+#include "routing/hex_digit.h"
+
 namespace infergate::routing {
 
 namespace {
@@ -8,13 +10,6 @@ using Mode = config::PathNormalizationMode;
 using Slashes = config::EscapedSlashesAction;
 
 constexpr char kHex[] = "0123456789ABCDEF";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // RFC 3986 2.3: what percent-encoding never changes the meaning of, so it is decoded.
 bool unreserved(unsigned char c) {

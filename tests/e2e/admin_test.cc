@@ -42,6 +42,11 @@ TEST(Admin, ReadyServerInfoConfigDumpAndClusters) {
   ASSERT_EQ(d["clusters"][0]["endpoints"].size(), 1u);
   const std::string address = "127.0.0.1:" + std::to_string(sim.port());
   EXPECT_EQ(d["clusters"][0]["endpoints"][0]["address"], address);
+  // The request-path safety settings in force (defaults here).
+  EXPECT_EQ(d["gateway"]["path_normalization"]["normalization"], "BASE");
+  EXPECT_EQ(d["gateway"]["path_normalization"]["path_with_escaped_slashes"], "KEEP_UNCHANGED");
+  EXPECT_EQ(d["gateway"]["body_routing"]["max_bytes"], 1024 * 1024);
+  EXPECT_TRUE(d["gateway"]["body_routing"]["trusted_model_header_principals"].empty());
 
   HttpResponse clusters = gw.admin("GET", "/clusters");
   ASSERT_EQ(clusters.status, 200);
