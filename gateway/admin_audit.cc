@@ -63,6 +63,13 @@ void describe_target(const AdminRequest& req, const AdminResponse& resp, json& l
   if (body.is_object() && body.contains("rule")) line["rule"] = body["rule"];
 }
 
+// What a client wrote, bounded: an unauthenticated client chooses the path and query of a
+// refused request, and its line must not grow with them.
+std::string clipped(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  return std::string(s.substr(0, max)) + "...(" + std::to_string(s.size()) + " bytes)";
+}
+
 }  // namespace
 
 std::string_view audit_result(const AdminRequest& req, const AdminResponse& resp) {
@@ -78,8 +85,8 @@ std::string audit_line(const AdminRequest& req, const AdminResponse& resp, uint6
   if (!req.principal.empty()) line["principal"] = req.principal;
   if (!req.token_name.empty()) line["token"] = req.token_name;
   line["method"] = req.method;
-  line["endpoint"] = req.path;
-  if (!req.query.empty()) line["query"] = req.query;
+  line["endpoint"] = clipped(req.path, 256);
+  if (!req.query.empty()) line["query"] = clipped(req.query, 512);
   describe_target(req, resp, line);
   line["status"] = resp.status;
   line["result"] = audit_result(req, resp);
@@ -98,14 +105,40 @@ AdminAudit::AdminAudit(metrics::Registry& registry, std::string file, std::funct
     refused_[reason] = registry_.counter("infergate_admin_refused_total",
                                          "Admin requests refused before any handler, by reason", {{"reason", reason}},
                                          std::string("admin.refused.") + reason);
+  lines_suppressed_ = registry_.counter("infergate_admin_audit_lines_suppressed_total",
+                                        "Audit lines of refused admin requests left out by their rate limit", {},
+                                        "admin.audit_lines_suppressed");
   token_file_failed_ = registry_.counter("infergate_admin_token_file_reload_failures_total",
                                          "Reads of spec.admin.auth.tokenFile that found it unreadable or invalid", {},
                                          "admin.token_file_reload_failed");
 }
 
+// Refusals are what a client without credentials can cause at will: their lines share a
+// budget (counted when left out, and said once the budget is back), so a loop of bad requests
+// cannot fill the log or the audit file. Every refusal is still counted.
+bool AdminAudit::refusal_line_allowed() {
+  if (refusal_lines_.try_take(TokenBucket::Clock::now())) return true;
+  ++suppressed_;
+  lines_suppressed_.inc();
+  return false;
+}
+
+void AdminAudit::write(const std::string& line) {
+  if (suppressed_ > 0) {
+    spdlog::warn("admin audit: {} lines of refused requests were left out (more than {}/s)", suppressed_,
+                 kRefusalLinesPerSecond);
+    suppressed_ = 0;
+  }
+  spdlog::info("admin audit: {}", line);
+  if (file_) {
+    std::fputs((line + "\n").c_str(), file_);
+    std::fflush(file_);
+  }
+}
+
 void AdminAudit::handshake_failed(const std::string& peer, const std::string& why) {
   refused_["tls_handshake"].inc();
-  spdlog::info("admin: TLS handshake from {} refused: {}", peer, why);
+  if (refusal_line_allowed()) spdlog::info("admin: TLS handshake from {} refused: {}", peer, why);
 }
 
 AdminAudit::~AdminAudit() {
@@ -141,12 +174,8 @@ void AdminAudit::record(const AdminRequest& req, const AdminResponse& resp, uint
   if (!req.state_changing() && req.refusal.empty()) return;
   const std::string endpoint = known_ && known_(req.path) ? req.path : "other";
   if (req.state_changing()) requests(endpoint, audit_result(req, resp)).inc();
-  const std::string line = audit_line(req, resp, config_version, config::rfc3339_now());
-  spdlog::info("admin audit: {}", line);
-  if (file_) {
-    std::fputs((line + "\n").c_str(), file_);
-    std::fflush(file_);
-  }
+  if (!req.refusal.empty() && !refusal_line_allowed()) return;
+  write(audit_line(req, resp, config_version, config::rfc3339_now()));
 }
 
 }  // namespace infergate::gateway

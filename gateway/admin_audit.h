@@ -6,6 +6,8 @@
 //   infergate_admin_requests_total{endpoint,result}  (admin.requests.<endpoint>.<result>)
 //   infergate_admin_refused_total{reason}            (admin.refused.<reason>)
 //   infergate_admin_token_file_reload_failures_total (admin.token_file_reload_failed)
+//   infergate_admin_audit_lines_suppressed_total     (admin.audit_lines_suppressed: lines of
+//     refused requests beyond 20/s, burst 100, left out; every refusal is still counted)
 #pragma once
 
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <string_view>
 #include <utility>
 
+#include "gateway/admin_input.h"
 #include "gateway/admin_server.h"
 #include "metrics/registry.h"
 
@@ -45,6 +48,10 @@ class AdminAudit {
 
  private:
   metrics::Counter& requests(const std::string& endpoint, std::string_view result);
+  bool refusal_line_allowed();
+  void write(const std::string& line);
+
+  static constexpr double kRefusalLinesPerSecond = 20, kRefusalLineBurst = 100;
 
   metrics::Registry& registry_;
   std::string path_;
@@ -52,7 +59,9 @@ class AdminAudit {
   std::function<bool(const std::string&)> known_;
   std::map<std::pair<std::string, std::string>, metrics::Counter> requests_;
   std::map<std::string, metrics::Counter> refused_;
-  metrics::Counter token_file_failed_;
+  metrics::Counter token_file_failed_, lines_suppressed_;
+  TokenBucket refusal_lines_{kRefusalLinesPerSecond, kRefusalLineBurst, TokenBucket::Clock::now()};
+  uint64_t suppressed_ = 0;
 };
 
 }  // namespace infergate::gateway

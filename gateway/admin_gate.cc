@@ -69,6 +69,16 @@ std::optional<AdminResponse> AdminGate::authenticate(AdminRequest& req) {
 }
 
 std::optional<AdminResponse> AdminGate::check_change(AdminRequest& req) {
+  if (std::string why = cross_site_refusal({req.host, req.origin, req.sec_fetch_site, req.any_sec_fetch}); !why.empty())
+    return refuse(req, "cross_site", 403, why);
+  // A browser (it sends Origin or Sec-Fetch-*) must also prove it read GET /csrf_token,
+  // which only a same-origin page can.
+  if ((!req.origin.empty() || req.any_sec_fetch) && !same_secret(req.csrf_token, csrf_))
+    return refuse(req, "csrf", 403, "browser requests must carry X-CSRF-Token (GET /csrf_token)");
+  if (std::string why = content_type_refusal(req.content_type, req.body.size(), req.path == "/config"); !why.empty())
+    return refuse(req, "content_type", 415, why);
+  // Only requests that could be a change take from the budget: a cross-site page looping
+  // refused requests must not use it up.
   if (!bucket_.try_take(TokenBucket::Clock::now())) {
     const long after = bucket_.retry_after_s(TokenBucket::Clock::now());
     AdminResponse r = refuse(req, "rate_limited", 429,
@@ -78,21 +88,14 @@ std::optional<AdminResponse> AdminGate::check_change(AdminRequest& req) {
     r.headers.emplace_back("Retry-After", std::to_string(after));
     return r;
   }
-  if (std::string why = cross_site_refusal({req.host, req.origin, req.sec_fetch_site, req.any_sec_fetch}); !why.empty())
-    return refuse(req, "cross_site", 403, why);
-  // A browser (it sends Origin or Sec-Fetch-*) must also prove it read GET /csrf_token,
-  // which only a same-origin page can.
-  if ((!req.origin.empty() || req.any_sec_fetch) && !same_secret(req.csrf_token, csrf_))
-    return refuse(req, "csrf", 403, "browser requests must carry X-CSRF-Token (GET /csrf_token)");
-  if (std::string why = content_type_refusal(req.content_type, req.body.size(), req.path == "/config"); !why.empty())
-    return refuse(req, "content_type", 415, why);
   if (req.body.size() > body_limit(req.path))  // chunked bodies: the length was not declared
     return refuse(req, "body_too_large", 413,
                   "request body too large: " + req.path + " takes at most " + std::to_string(body_limit(req.path)) +
                       " bytes");
   if (!req.body.empty()) {
     const size_t limit = cfg_.limits.max_nesting_depth;
-    const bool json = media_type(req.content_type) == "application/json";
+    // /config is always parsed by yaml-cpp, whatever its Content-Type says: measure it as YAML.
+    const bool json = req.path != "/config" && media_type(req.content_type) == "application/json";
     const size_t depth = json ? json_nesting_depth(req.body, limit) : yaml_nesting_depth(req.body, limit);
     if (depth > limit)
       return refuse(req, "too_deep", 400,

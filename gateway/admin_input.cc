@@ -134,12 +134,11 @@ size_t yaml_nesting_depth(std::string_view text, size_t limit) {
       flow = 0;
       continue;
     }
-    size_t level = 0;
-    if (flow == 0) {
-      while (!indents.empty() && indents.back() >= indent) indents.pop_back();
-      indents.push_back(indent);
-      level = indents.size();
-    }
+    // Indentation counts inside flow collections too (a quote the estimator does not read could
+    // otherwise leave a "[" open and hide the block levels after it): at worst it errs high.
+    while (!indents.empty() && indents.back() >= indent) indents.pop_back();
+    indents.push_back(indent);
+    size_t level = indents.size();
     // "- - x": each dash opens one more level.
     size_t i = 0;
     while (flow == 0 && i + 1 < rest.size() && rest[i] == '-' && rest[i + 1] == ' ') {
@@ -147,24 +146,14 @@ size_t yaml_nesting_depth(std::string_view text, size_t limit) {
       i += 2;
       while (i < rest.size() && rest[i] == ' ') ++i;
     }
-    char quote = 0;
     size_t here = level + flow;
     deepest = std::max(deepest, here);
+    // Every bracket counts, quoted or not, and "#" starts a comment only at the line's start:
+    // reading quotes and comments as yaml-cpp does is what an attacker would aim at (a quote
+    // opening a plain scalar, "#" inside one), and counting too many only errs on the safe side.
     for (; i < rest.size(); ++i) {
       const char c = rest[i];
-      if (quote) {
-        if (quote == '"' && c == '\\') ++i;
-        else if (c == quote) quote = 0;
-        continue;
-      }
-      if (c == '"' || c == '\'') {
-        // A quote opens a scalar only where a scalar starts, not inside a plain word (it's).
-        if (i == 0 || rest[i - 1] == ' ' || rest[i - 1] == '[' || rest[i - 1] == '{' || rest[i - 1] == ',' ||
-            rest[i - 1] == ':')
-          quote = c;
-      } else if (c == '#' && (i == 0 || rest[i - 1] == ' ')) {
-        break;
-      } else if (c == '{' || c == '[') {
+      if (c == '{' || c == '[') {
         ++flow;
         deepest = std::max(deepest, level + flow);
       } else if ((c == '}' || c == ']') && flow > 0) {

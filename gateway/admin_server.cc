@@ -19,7 +19,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr size_t kMaxAdminBody = 8 * 1024 * 1024;  // manifests posted to /config
+// The most any admin body may be (spec.admin.limits.maxConfigBodyBytes can go this high); each
+// request gets its own limit once its path is known.
+constexpr size_t kMaxAdminBody = 64 * 1024 * 1024;
 constexpr auto kAdminTimeout = std::chrono::seconds(30);
 
 std::string percent_decode(std::string_view s) {
@@ -359,7 +361,14 @@ AdminResponse AdminServer::dispatch(const AdminRequest& req) const {
     start = end + 1;
   }
   if (!allowed) return AdminResponse::error(405, req.path + " takes " + m + ", not " + req.method);
-  return it->second.handler(req);
+  if (req.state_changing()) return it->second.handler(req);
+  // A read reaches its handler only as a body-less GET: HEAD runs the GET handler (the session
+  // drops what it answers), and a body sent with either is dropped, so no handler can take a
+  // read that the gate let through as read-only for a change.
+  AdminRequest read = req;
+  read.method = "GET";
+  read.body.clear();
+  return it->second.handler(read);
 }
 
 AdminResponse AdminServer::help_page() const {

@@ -4,7 +4,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 #include "gateway/header_policy.h"
@@ -105,11 +107,16 @@ bool Exchange::wants_body_model(bool end_stream) const {
   const std::string& m = request_.method;
   if (m != "POST" && m != "PUT" && m != "PATCH") return false;
   if (const std::string* ct = request_.headers.get("content-type")) {
-    const std::string_view type = *ct;
+    std::string_view type = *ct;
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
     auto is = [&](std::string_view prefix) {  // case-insensitive, as media types are
       return type.size() >= prefix.size() && iequals(type.substr(0, prefix.size()), prefix);
     };
-    if (is("application/grpc") || is("multipart/")) return false;
+    // A "+json" type (application/grpc+json among them) is JSON to the model server's framework
+    // (FastAPI reads any */*+json body as JSON), so it is read here too.
+    const bool json = type.size() >= 5 && iequals(type.substr(type.size() - 5), "+json");
+    if (!json && (is("application/grpc") || is("multipart/"))) return false;
   }
   return true;
 }
@@ -129,6 +136,13 @@ void Exchange::body_model_ready() {
   const State state = body_scan_->state();
   count_duplicate_model();
   if (state == State::Conflict) return refuse_model_conflict();
+  if (state == State::Invalid && routing::python_reads_as_utf16_or_32(pending_body_)) {
+    // JSON the model server would decode and read a model from, the gateway cannot: refused
+    // rather than routed as naming none.
+    ctx_.stats.body_unsupported_encoding.inc();
+    return local_reply(415, "request body is JSON in UTF-16 or UTF-32; the gateway reads request bodies as UTF-8: "
+                            "send UTF-8\n", ResponseFlag::None);
+  }
   if (body_scan_->found()) {
     request_.headers.set("x-gateway-model-name", body_scan_->model());
     ctx_.stats.count(state == State::Scanning ? BodyModelResult::TooLarge : BodyModelResult::Found);
@@ -193,8 +207,12 @@ void Exchange::rewrite_model() {
   if (const std::string* cl = request_.headers.get("content-length")) {
     int64_t n = 0;
     auto [ptr, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
-    if (ec == std::errc() && ptr == cl->data() + cl->size() && n + body_edits_.size_change() >= 0)
-      request_.headers.set("content-length", std::to_string(n + body_edits_.size_change()));
+    const ptrdiff_t change = body_edits_.size_change();
+    // A declared length the edit would overflow (or make negative) is left alone: the body
+    // cannot be that long, and the stream fails on its own.
+    if (ec == std::errc() && ptr == cl->data() + cl->size() && n + std::min<ptrdiff_t>(change, 0) >= 0 &&
+        (change <= 0 || n <= INT64_MAX - change))
+      request_.headers.set("content-length", std::to_string(n + change));
   }
   ctx_.stats.model_rewritten.inc();
 }

@@ -84,6 +84,10 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
                              "Requests refused (400) because a \"model\" after the part the gateway routed on "
                              "named another model, or the body had too many \"model\" keys",
                              tags, base + "body_routing.model_conflict");
+  body_unsupported_encoding = r.counter("infergate_body_routing_unsupported_encoding_total",
+                                        "Request bodies refused (415) as JSON in UTF-16 or UTF-32, which the model "
+                                        "server would read a model from and the gateway cannot",
+                                        tags, base + "body_routing.unsupported_encoding");
   counters_by(r, mirror, "infergate_mirror_requests_total", "Request copies sent to mirror clusters, by result", tags,
               "result", kMirrorNames, base + "mirror.");
   downstream_rq_failed_path_normalization = counter(

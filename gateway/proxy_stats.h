@@ -57,6 +57,8 @@ struct ProxyStats {
   // Bodies with more than one top-level "model" (counted once each), and bodies refused with 400
   // because the model the server would see is not the one the gateway acted on.
   metrics::Counter duplicate_model, model_conflict;
+  // Request bodies refused (415) as JSON in UTF-16/32: the server would read their model, we cannot.
+  metrics::Counter body_unsupported_encoding;
   std::array<metrics::Counter, static_cast<size_t>(MirrorResult::kCount)> mirror;
   // Path normalization (GatewayConfig spec.pathNormalization), Envoy's names: refused with 400,
   // answered 307 to the unescaped path (UNESCAPE_AND_REDIRECT).

@@ -17,9 +17,20 @@ std::optional<RouteReply> normalize_request_path(RequestHead& head, const config
       return RouteReply{400, "", {}};  // Envoy's reply: no body (details: path_normalization_failed)
     }
     case routing::PathAction::Redirect: {
+      // "//host/x" as a Location is another site (a network-path reference): such a path is
+      // sent with this request's own scheme and authority, or refused when there is none.
+      std::string location = head.path;
+      if (location.starts_with("//")) {
+        if (head.authority.empty()) {
+          stats.downstream_rq_failed_path_normalization.inc();
+          return RouteReply{400, "", {}};
+        }
+        const std::string* proto = head.headers.get("x-forwarded-proto");
+        location = (proto ? *proto : head.scheme) + "://" + head.authority + location;
+      }
       stats.downstream_rq_redirected_with_normalized_path.inc();
       RouteReply reply{307, "", {}};
-      reply.headers.add_lower("location", head.path);
+      reply.headers.add_lower("location", location);
       return reply;
     }
   }

@@ -65,7 +65,13 @@ std::string read_admin_token(const std::string& path, std::string* error) {
     const size_t e = line.find_last_not_of(" \t\r");
     line = line.substr(b, e - b + 1);
     const size_t colon = line.find(':');
-    return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+    if (colon == std::string::npos) return line;
+    const size_t token = line.find_first_not_of(" \t", colon + 1);
+    if (token == std::string::npos) {
+      *error = path + ": the first token line has a name and no token after its ':'";
+      return "";
+    }
+    return line.substr(token);
   }
   *error = path + " holds no token";
   return "";

@@ -312,6 +312,14 @@ size_t BodyEdits::map(size_t offset) const {
   return static_cast<size_t>(static_cast<ptrdiff_t>(offset) + shift);
 }
 
+bool python_reads_as_utf16_or_32(std::string_view head) {
+  if (head.size() < 2) return false;
+  const auto b0 = static_cast<unsigned char>(head[0]), b1 = static_cast<unsigned char>(head[1]);
+  if ((b0 == 0xFE && b1 == 0xFF) || (b0 == 0xFF && b1 == 0xFE)) return true;  // UTF-16 / UTF-32LE marks
+  // Python looks at NULs only with exactly 2 or at least 4 bytes.
+  return (head.size() == 2 || head.size() >= 4) && (b0 == 0 || b1 == 0);
+}
+
 std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

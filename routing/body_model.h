@@ -137,6 +137,12 @@ class BodyEdits {
   ptrdiff_t total_ = 0;
 };
 
+// Whether Python's json.loads(bytes), which model servers parse request bodies with, would decode
+// a body starting with `head` as UTF-16 or UTF-32 (its detect_encoding: a UTF-16 byte order mark,
+// or a NUL among the first two bytes). Such a body is not JSON to this scanner, yet the server
+// reads its "model".
+bool python_reads_as_utf16_or_32(std::string_view head);
+
 // `s` as a JSON string literal, quotes included (for writing a rewritten model back).
 std::string json_quote(std::string_view s);
 

@@ -20,7 +20,8 @@ Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " +
 struct SecuredGateway {
   uint16_t stats_port = free_port();
   std::unique_ptr<Gateway> gw;
-  SecuredGateway(const Modelsim& sim, const std::string& admin_yaml, const std::string& extra_spec = {}) {
+  SecuredGateway(const Modelsim& sim, const std::string& admin_yaml, const std::string& extra_spec = {},
+                 const std::string& extra_documents = {}) {
     const std::vector<StaticEndpoint> eps = {{"sim-1", sim.port(), "app: sim"}};
     const uint16_t stats = stats_port;
     gw = std::make_unique<Gateway>(
@@ -33,7 +34,7 @@ struct SecuredGateway {
           const size_t at = yaml.find(line);
           EXPECT_NE(at, std::string::npos) << yaml;
           if (at != std::string::npos) yaml.replace(at, line.size(), "  admin:\n    port: " + std::to_string(admin) + "\n" + admin_yaml);
-          return yaml;
+          return yaml + extra_documents;
         },
         std::vector<std::string>{},
         [stats](uint16_t, uint16_t) { return http_request(stats, "GET", "/ready", {}, {}, milliseconds(1000)).status == 200; });
@@ -154,6 +155,51 @@ TEST(AdminSecurity, BearerTokensAreRequiredAndRotateWithTheirFile) {
   EXPECT_EQ(all_output(gw.process()).find(kOldToken), std::string::npos) << "a token was logged";
 }
 
+// The gate lets reads through unauthenticated here (requireForReadOnly: false) and never
+// audits them: a HEAD or GET carrying a change must not reach the handler as one.
+TEST(AdminSecurity, AReadCarryingABodyChangesNothing) {
+  Modelsim sim;
+  TempDir secrets;
+  secrets.write("tokens", "ci:" + kOldToken + "\n");
+  const std::string routes = R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: stable}
+spec: {selector: {app: sim}, ports: [{port: 80, targetPort: 8000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: canary}
+spec: {selector: {app: sim}, ports: [{port: 80, targetPort: 8000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs: [{name: stable, port: 80, weight: 100}, {name: canary, port: 80, weight: 0}]
+)";
+  SecuredGateway s(sim,
+                   "    address: 0.0.0.0\n    auth: {tokenFile: " + secrets.file("tokens") + ", requireForReadOnly: false}\n",
+                   {}, routes);
+  Gateway& gw = *s.gw;
+  const std::string change = R"({"name":"r","weights":{"stable":0,"canary":100}})";
+  auto weights = [&] { return gw.admin("GET", "/weights").body; };
+  const std::string before = weights();
+  ASSERT_NE(before.find("\"canary\""), std::string::npos) << before;
+  for (const char* method : {"HEAD", "GET"}) {
+    HttpResponse r = gw.admin(method, "/weights", change);
+    EXPECT_EQ(r.status, 200) << method << " " << r.body;
+    EXPECT_EQ(weights(), before) << method << " with a body changed the weights";
+  }
+  // The same body as a POST needs the token, and then it does change them.
+  EXPECT_EQ(gw.admin("POST", "/weights", change).status, 401);
+  EXPECT_EQ(weights(), before);
+  EXPECT_EQ(gw.admin("POST", "/weights", change, bearer(kOldToken)).status, 200);
+  EXPECT_NE(weights(), before);
+}
+
 TEST(AdminSecurity, RolloutCliSendsTheToken) {
   Modelsim sim;
   TempDir secrets;
@@ -171,6 +217,12 @@ TEST(AdminSecurity, RolloutCliSendsTheToken) {
   env.env.push_back("INFERGATE_ADMIN_TOKEN=" + kOldToken);
   CommandResult from_env = run_command({infergate_path(), "rollout", "status", "--admin", admin}, scaled(20000), env);
   EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
+  // A token file whose line names no token is a clear error, not a crash.
+  secrets.write("empty-token", "ci:\n");
+  CommandResult bad = run_command(
+      {infergate_path(), "rollout", "status", "--admin", admin, "--admin-token-file", secrets.file("empty-token")});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("no token after its ':'"), std::string::npos) << bad.err;
 }
 
 TEST(AdminSecurity, MtlsAllowsListedPrincipalsOnly) {

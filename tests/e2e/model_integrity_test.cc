@@ -299,6 +299,23 @@ spec:
   HttpResponse r = http_request(gw.port(), "POST", "/v1/chat/completions", spoof,
                                 R"({"model":"premium","messages":[],"max_tokens":1})");
   EXPECT_EQ(r.header("x-modelsim-instance"), "premium") << r.body;
+
+  // Bodies the server's framework reads as JSON are read here too (any "+json" type), or refused
+  // when the gateway cannot read them (JSON in UTF-16/32, which Python's json.loads decodes).
+  r = http_request(gw.port(), "POST", "/v1/chat/completions", {{"Content-Type", "application/grpc+json"}},
+                   R"({"model":"premium","messages":[],"max_tokens":1})");
+  EXPECT_EQ(r.header("x-modelsim-instance"), "premium") << r.body;
+  std::string utf16le;
+  for (char c : std::string(R"({"model":"premium"})")) {
+    utf16le += c;
+    utf16le += '\0';
+  }
+  for (const std::string& body : {utf16le, "\xFF\xFE" + utf16le}) {
+    r = http_request(gw.port(), "POST", "/echo", {{"Content-Type", "application/json"}}, body);
+    EXPECT_EQ(r.status, 415) << r.body;
+    EXPECT_EQ(r.header("x-modelsim-instance"), "") << "it reached a server";
+  }
+  EXPECT_EQ(gw.stat("http.ingress_http.body_routing.unsupported_encoding"), 2);
 }
 
 TEST(ModelIntegrity, ATrustedFrontProxysModelHeaderIsKept) {

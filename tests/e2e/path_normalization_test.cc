@@ -169,7 +169,12 @@ TEST(PathNormalization, EscapedSlashesAreRefusedOrRedirectedAsConfigured) {
   EXPECT_EQ(r.status, 307);
   EXPECT_EQ(r.header("location"), "/admin/x");
   EXPECT_EQ(http_request(gw.port(), "GET", r.header("location")).status, 403);  // where the client goes next
-  EXPECT_EQ(gw.stat("http.ingress_http.downstream_rq_redirected_with_normalized_path"), 2);
+  // "/%2Fevil.example" unescapes to "//evil.example": as a Location that is another site, so
+  // the redirect names this request's own scheme and authority.
+  r = http_request(gw.port(), "GET", "/%2Fevil.example/x", {{"Host", "gw.example"}});
+  EXPECT_EQ(r.status, 307);
+  EXPECT_EQ(r.header("location"), "http://gw.example//evil.example/x");
+  EXPECT_EQ(gw.stat("http.ingress_http.downstream_rq_redirected_with_normalized_path"), 3);
   // Only the one allowed request of the first gateway reached the model server.
   EXPECT_EQ(upstream_requests(log_path), std::vector<std::string>{"GET /v1/models?q=%2F"});
 }

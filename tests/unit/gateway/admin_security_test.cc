@@ -13,9 +13,36 @@
 #include "gateway/admin_audit.h"
 #include "gateway/admin_auth.h"
 #include "gateway/admin_input.h"
+#include "gateway/admin_server.h"
 
 namespace infergate::gateway {
 namespace {
+
+// The gate lets GET and HEAD through as reads (no change checks, no audit): a handler must
+// never see one as anything but a body-less GET, or `HEAD /weights` with a body would write.
+TEST(AdminDispatch, AReadReachesItsHandlerAsABodylessGet) {
+  boost::asio::io_context io;
+  AdminServer server(io);
+  std::string method, body;
+  server.add("/weights", "GET,POST", "", [&](const AdminRequest& r) {
+    method = r.method;
+    body = r.body;
+    return AdminResponse::text("ok");
+  });
+  AdminRequest req;
+  req.path = "/weights";
+  req.body = R"({"name":"r","weights":{"evil":100}})";
+  for (const char* m : {"HEAD", "GET"}) {
+    req.method = m;
+    EXPECT_EQ(server.dispatch(req).status, 200);
+    EXPECT_EQ(method, "GET") << m;
+    EXPECT_EQ(body, "") << m;
+  }
+  req.method = "POST";
+  server.dispatch(req);
+  EXPECT_EQ(method, "POST");
+  EXPECT_EQ(body, req.body);
+}
 
 TEST(AdminTokens, NamedAndBareTokensCommentsAndBlankLines) {
   auto c = parse_token_file("# rotated 2026-12-01\n\nops:0123456789abcdef0123\n  fedcba9876543210fedcba  \n");
@@ -148,6 +175,11 @@ spec:
   std::string dashes;
   for (int i = 0; i < 40; ++i) dashes += "- ";
   EXPECT_GT(yaml_nesting_depth(dashes + "x\n", 32), 32u);
+  // Quotes do not hide brackets (a quote inside a plain scalar opens nothing in YAML), nor does
+  // a "#" after a quote, nor an unclosed "[" the block levels after it.
+  EXPECT_GT(yaml_nesting_depth("k: [a \"b, " + std::string(100, '[') + std::string(100, ']') + "]\n", 32), 32u);
+  EXPECT_GT(yaml_nesting_depth("k: [\"x #\", " + std::string(100, '[') + std::string(100, ']') + "]\n", 32), 32u);
+  EXPECT_GT(yaml_nesting_depth("q: \"[\"\n" + deep, 32), 32u);
   // A block scalar's text is not structure.
   EXPECT_LE(yaml_nesting_depth("data: |\n  a:\n      b:\n          c:\n              d:\n", 32), 2u);
 }
@@ -201,6 +233,32 @@ TEST(AdminAuditLine, NamesWhoWhatResultAndVersion) {
   EXPECT_EQ(r["reason"], "unauthorized");
   EXPECT_EQ(r["error"], "authentication required");
   EXPECT_FALSE(r.contains("weights"));  // a refused body is not trusted enough to parse
+
+  // What an unauthenticated client wrote is bounded in its line.
+  refused.path = "/" + std::string(100000, 'p');
+  refused.query = std::string(100000, 'q');
+  const std::string long_line = audit_line(refused, AdminResponse::error(401, "x"), 7, "t");
+  EXPECT_LT(long_line.size(), 2000u);
+  EXPECT_NE(nlohmann::json::parse(long_line)["endpoint"].get<std::string>().find("(100001 bytes)"), std::string::npos);
+}
+
+// A loop of refused requests cannot fill the log: their lines share a budget, and what is
+// left out is counted.
+TEST(AdminAuditLine, RefusedRequestLinesAreRateLimitedButAllCounted) {
+  metrics::Registry registry(1);
+  AdminAudit audit(registry, "", [](const std::string&) { return false; });
+  AdminRequest refused;
+  refused.method = "POST";
+  refused.path = "/weights";
+  refused.refusal = "unauthorized";
+  for (int i = 0; i < 1000; ++i) audit.record(refused, AdminResponse::error(401, "authentication required"), 1);
+  const auto stats = registry.envoy_stats_text();
+  EXPECT_NE(stats.find("admin.refused.unauthorized: 1000"), std::string::npos) << stats;
+  const size_t at = stats.find("admin.audit_lines_suppressed: ");
+  ASSERT_NE(at, std::string::npos) << stats;
+  const long suppressed = std::stol(stats.substr(at + 30));
+  EXPECT_GE(suppressed, 1000 - 100 - 20) << "at most the burst and a second's worth are written";
+  EXPECT_LT(suppressed, 1000);
 }
 
 }  // namespace
