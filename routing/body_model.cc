@@ -313,11 +313,33 @@ size_t BodyEdits::map(size_t offset) const {
 }
 
 bool python_reads_as_utf16_or_32(std::string_view head) {
-  if (head.size() < 2) return false;
-  const auto b0 = static_cast<unsigned char>(head[0]), b1 = static_cast<unsigned char>(head[1]);
-  if ((b0 == 0xFE && b1 == 0xFF) || (b0 == 0xFF && b1 == 0xFE)) return true;  // UTF-16 / UTF-32LE marks
-  // Python looks at NULs only with exactly 2 or at least 4 bytes.
-  return (head.size() == 2 || head.size() >= 4) && (b0 == 0 || b1 == 0);
+  const size_t n = head.size();
+  auto byte = [&](size_t i) { return i < n ? static_cast<unsigned char>(head[i]) : 0u; };
+  // Python's json.detect_encoding, in its order: the unit width, byte order, and where text starts.
+  size_t width = 0, start = 0;
+  bool big_endian = false;
+  if (n >= 4 && byte(0) == 0xFF && byte(1) == 0xFE && byte(2) == 0 && byte(3) == 0) {
+    width = 4, start = 4;
+  } else if (n >= 4 && byte(0) == 0 && byte(1) == 0 && byte(2) == 0xFE && byte(3) == 0xFF) {
+    width = 4, start = 4, big_endian = true;
+  } else if (n >= 2 && ((byte(0) == 0xFF && byte(1) == 0xFE) || (byte(0) == 0xFE && byte(1) == 0xFF))) {
+    width = 2, start = 2, big_endian = byte(0) == 0xFE;
+  } else if (n >= 4 && byte(0) == 0) {
+    width = byte(1) ? 2 : 4, big_endian = true;
+  } else if (n >= 4 && byte(1) == 0) {
+    width = byte(2) || byte(3) ? 2 : 4;
+  } else if (n == 2 && (byte(0) == 0 || byte(1) == 0)) {
+    width = 2, big_endian = byte(0) == 0;
+  } else {
+    return false;  // UTF-8: this scanner's own reading
+  }
+  for (size_t i = start; i + width <= n; i += width) {
+    uint32_t unit = 0;
+    for (size_t k = 0; k < width; ++k) unit |= byte(i + (big_endian ? width - 1 - k : k)) << (8 * k);
+    if (unit == ' ' || unit == '\t' || unit == '\n' || unit == '\r') continue;
+    return unit == '{';
+  }
+  return false;
 }
 
 std::string json_quote(std::string_view s) {

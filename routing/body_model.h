@@ -137,10 +137,11 @@ class BodyEdits {
   ptrdiff_t total_ = 0;
 };
 
-// Whether Python's json.loads(bytes), which model servers parse request bodies with, would decode
-// a body starting with `head` as UTF-16 or UTF-32 (its detect_encoding: a UTF-16 byte order mark,
-// or a NUL among the first two bytes). Such a body is not JSON to this scanner, yet the server
-// reads its "model".
+// Whether Python's json.loads(bytes), which model servers parse request bodies with, would read
+// a body starting with `head` as a JSON object in UTF-16 or UTF-32: its detect_encoding picks one
+// (a byte order mark, or a NUL among the first two bytes) and the first character after
+// whitespace is "{". Such a body is not JSON to this scanner, yet the server reads its "model".
+// Binary bodies (NULs that do not decode to "{") are not.
 bool python_reads_as_utf16_or_32(std::string_view head);
 
 // `s` as a JSON string literal, quotes included (for writing a rewritten model back).

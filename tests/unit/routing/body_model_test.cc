@@ -277,15 +277,20 @@ TEST(BodyModel, TheQuickstartReproductionIsAConflictBeforeTheBodyEnds) {
 // Python's json.detect_encoding, which model servers' JSON parsing goes through.
 TEST(BodyModel, WhatPythonReadsAsUtf16Or32) {
   using namespace std::string_literals;
-  EXPECT_TRUE(python_reads_as_utf16_or_32("\xFF\xFE{\0"s));          // UTF-16LE mark
-  EXPECT_TRUE(python_reads_as_utf16_or_32("\xFE\xFF\0{"s));          // UTF-16BE mark
-  EXPECT_TRUE(python_reads_as_utf16_or_32("\xFF\xFE\0\0{\0\0\0"s));  // UTF-32LE mark
-  EXPECT_TRUE(python_reads_as_utf16_or_32("\0\0\xFE\xFF"s));        // UTF-32BE mark
-  EXPECT_TRUE(python_reads_as_utf16_or_32("{\0\"\0"s));              // UTF-16LE, no mark
-  EXPECT_TRUE(python_reads_as_utf16_or_32("\0{\0\""s));              // UTF-16BE
-  EXPECT_TRUE(python_reads_as_utf16_or_32("{\0\0\0"s));              // UTF-32LE
-  EXPECT_TRUE(python_reads_as_utf16_or_32("{\0"s));                   // two bytes
-  EXPECT_FALSE(python_reads_as_utf16_or_32("{\0\""s));                // three bytes: Python says UTF-8
+  EXPECT_TRUE(python_reads_as_utf16_or_32("\xFF\xFE{\0"s));                  // UTF-16LE mark
+  EXPECT_TRUE(python_reads_as_utf16_or_32("\xFE\xFF\0{"s));                  // UTF-16BE mark
+  EXPECT_TRUE(python_reads_as_utf16_or_32("\xFF\xFE\0\0{\0\0\0"s));          // UTF-32LE mark
+  EXPECT_TRUE(python_reads_as_utf16_or_32("\0\0\xFE\xFF\0\0\0{"s));          // UTF-32BE mark
+  EXPECT_TRUE(python_reads_as_utf16_or_32("{\0\"\0"s));                      // UTF-16LE, no mark
+  EXPECT_TRUE(python_reads_as_utf16_or_32("\0{\0\""s));                      // UTF-16BE
+  EXPECT_TRUE(python_reads_as_utf16_or_32("{\0\0\0"s));                      // UTF-32LE
+  EXPECT_TRUE(python_reads_as_utf16_or_32("\0\0\0{"s));                      // UTF-32BE
+  EXPECT_TRUE(python_reads_as_utf16_or_32(" \0\n\0{\0"s));                  // whitespace first
+  EXPECT_TRUE(python_reads_as_utf16_or_32("{\0"s));                           // two bytes
+  EXPECT_FALSE(python_reads_as_utf16_or_32("{\0\""s));                        // three bytes: Python says UTF-8
+  EXPECT_FALSE(python_reads_as_utf16_or_32("[\0{\0"s)) << "not an object: no model to read";
+  EXPECT_FALSE(python_reads_as_utf16_or_32(std::string(4096, '\0'))) << "a binary upload";
+  EXPECT_FALSE(python_reads_as_utf16_or_32("\xFF\xFE"s)) << "a mark and nothing";
   EXPECT_FALSE(python_reads_as_utf16_or_32(R"({"model":"m"})"));
   EXPECT_FALSE(python_reads_as_utf16_or_32("\xEF\xBB\xBF{}"));        // UTF-8 mark: read here
   EXPECT_FALSE(python_reads_as_utf16_or_32("x"));
