@@ -1,5 +1,7 @@
 #include "gateway/admin_auth.h"
 
+#include "gateway/admin_input.h"
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
@@ -19,12 +21,6 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
   std::array<unsigned char, 32> d{};
   SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
   return d;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 bool valid_token(std::string_view t) {

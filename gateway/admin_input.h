@@ -11,6 +11,9 @@
 
 namespace infergate::gateway {
 
+// `s` without leading and trailing whitespace (header values, token file lines).
+std::string_view trim(std::string_view s);
+
 // The browser headers of one request, as sent ("" = absent).
 struct BrowserHeaders {
   std::string host;            // Host
