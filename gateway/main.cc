@@ -8,10 +8,10 @@
 #include <iostream>
 
 #include "config/loader.h"
-#include "gateway/config_state.h"
+#include "gateway/control/config_state.h"
 #include "gateway/options.h"
 #include "gateway/rollout_cli.h"
-#include "gateway/server.h"
+#include "gateway/net/server.h"
 
 int main(int argc, char** argv) {
   using namespace infergate;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/server.h"
+#include "gateway/net/server.h"
 
 namespace infergate::gateway {
 

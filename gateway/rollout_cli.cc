@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/http_client.h"
+#include "gateway/control/http_client.h"
 
 namespace infergate::gateway {
 

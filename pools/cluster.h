@@ -17,10 +17,9 @@
 #include "pools/endpoint_picker.h"
 #include "pools/endpoint_state.h"
 #include "pools/outlier_detection.h"
+#include "pools/upstream_protocol.h"
 
 namespace infergate::pools {
-
-enum class UpstreamProtocol { Http1, H2c };
 
 // How pick() chooses among candidates (DestinationRule loadBalancer; Istio's default is
 // LEAST_REQUEST, which every non-Istio cluster uses too).

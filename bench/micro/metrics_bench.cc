@@ -13,7 +13,7 @@
 #include <string>
 
 #include "config/loader.h"
-#include "gateway/snapshot.h"
+#include "gateway/control/snapshot.h"
 #include "metrics/token_usage.h"
 
 namespace {

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gateway/admin_audit.h"
-#include "gateway/admin_auth.h"
-#include "gateway/admin_input.h"
-#include "gateway/admin_server.h"
+#include "gateway/admin/admin_audit.h"
+#include "gateway/admin/admin_auth.h"
+#include "gateway/admin/admin_input.h"
+#include "gateway/admin/admin_server.h"
 
 namespace infergate::gateway {
 namespace {

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/codec.h"
-#include "gateway/stream.h"
+#include "gateway/http/codec.h"
+#include "gateway/http/stream.h"
 #include "routing/http_message.h"
 
 namespace infergate::gateway::testing {

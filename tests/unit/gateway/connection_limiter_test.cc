@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/connection_limiter.h"
+#include "gateway/net/connection_limiter.h"
 
 namespace infergate::gateway {
 namespace {

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "gateway/h1_client_codec.h"
+#include "gateway/http/h1_client_codec.h"
 #include "h1_test_util.h"
 
 namespace infergate::gateway::testing {

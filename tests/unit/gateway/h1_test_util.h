@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "codec_test_util.h"
-#include "gateway/h1_request_parser.h"
-#include "gateway/h1_server_codec.h"
-#include "gateway/proxy_stats.h"
+#include "gateway/http/h1_request_parser.h"
+#include "gateway/http/h1_server_codec.h"
+#include "gateway/proxy/proxy_stats.h"
 #include "metrics/registry.h"
 
 namespace infergate::gateway::testing {

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/h2_client_codec.h"
-#include "gateway/h2_server_codec.h"
+#include "gateway/http/h2_client_codec.h"
+#include "gateway/http/h2_server_codec.h"
 #include "codec_test_util.h"
 
 namespace infergate::gateway::testing {

@@ -1,10 +1,10 @@
 // Per-version label sets resolved from real configs, and what record() makes of outcomes.
-#include "gateway/version_stats.h"
+#include "gateway/proxy/version_stats.h"
 
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
-#include "gateway/snapshot.h"
+#include "gateway/control/snapshot.h"
 
 namespace infergate::gateway {
 namespace {

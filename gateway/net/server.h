@@ -1,0 +1,150 @@
+// The process: composition root and control thread.
+//
+// It turns a loaded config into snapshots and publishes them to the workers, owns the
+// admin server, signals and draining. Nothing here runs on a worker thread; workers
+// only ever see what is posted to them.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config_store.h"
+#include "config/loader.h"
+#include "gateway/admin/admin_audit.h"
+#include "gateway/admin/admin_gate.h"
+#include "gateway/admin/admin_server.h"
+#include "gateway/control/cert_watcher.h"
+#include "gateway/control/config_watcher.h"
+#include "gateway/proxy/proxy_stats.h"
+#include "gateway/control/snapshot.h"
+#include "gateway/net/worker.h"
+#include "gateway/control/model_server_scraper.h"
+#include "gateway/control/rollout_controller.h"
+#include "metrics/access_log.h"
+#include "metrics/registry.h"
+#include "pools/endpoint_state.h"
+
+namespace infergate::gateway {
+
+struct ServerOptions {
+  std::string config_path;
+  unsigned workers = 0;                      // 0 = the config's, else one per core
+  std::optional<std::string> admin_address;  // overrides the config's
+  std::optional<uint16_t> admin_port;
+  std::optional<std::chrono::milliseconds> drain_timeout;
+  std::optional<std::string> state_dir;      // run-time changes survive restarts here
+  bool watch = true;                         // reload when the config files change
+  std::chrono::milliseconds watch_debounce{200};
+  std::vector<std::string> command_line;
+};
+
+// The outcome of one configuration change, whatever its source (files, POST /config,
+// POST /weights, ...), as the admin API reports it.
+struct ChangeResult {
+  bool ok = false;
+  bool unchanged = false;  // nothing to do: the effective documents are the ones serving
+  uint64_t version = 0;    // serving after the change (the old one when rejected)
+  std::vector<config::Diagnostic> errors;
+  std::vector<config::Diagnostic> warnings;
+  std::vector<std::string> notes;  // overlay entries dropped, state not saved, ...
+};
+
+enum class ServerState { Initializing, Live, Draining, Stopping };
+
+class Server {
+ public:
+  // `store` holds the documents `initial` was loaded from (files and saved run-time changes).
+  Server(ServerOptions opts, config::ConfigStore store, config::Config initial);
+  ~Server();
+
+  // Runs until shutdown; returns the process exit code.
+  int run();
+
+  // Validates and publishes a new config (control thread). On failure the old one
+  // keeps serving and `errors` says why.
+  bool apply(config::LoadResult loaded, const std::string& source, std::vector<config::Diagnostic>* errors);
+
+  // Makes `candidate` the configuration: loads its effective documents, validates them whole,
+  // builds and publishes the snapshot, saves the run-time changes (--state-dir). On any error
+  // nothing changes. `dry_run` validates only.
+  ChangeResult commit(config::ConfigStore candidate, const std::string& source, bool dry_run = false);
+  // Reads the config files again and commits them under the current run-time changes.
+  ChangeResult reload_files(const std::string& why);
+
+ private:
+  // Groups the configured listeners by address and port (one socket each); before the first
+  // apply, which gives each socket its TLS setup.
+  void prepare_listeners();
+  void start_listeners();
+  // Builds every socket's ListenerSecurity for `cfg`; publishes them only when all build.
+  bool apply_listener_security(const config::Config& cfg, std::vector<config::Diagnostic>* errors,
+                               std::vector<std::string>* files);
+  void rotate_certificates();
+  void register_admin();
+  void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
+  void register_rollout_admin();  // /rollouts (admin_rollout_endpoints.cc)
+  // Admin (with its gate and audit) and stats listeners; throws why not (admin_listeners.cc).
+  void start_admin_listeners();
+  // A Rollout's weights, as POST /weights would set them; "" when applied, else why not.
+  std::string apply_rollout_weight(const config::Rollout& r, uint32_t canary_weight);
+  std::vector<config::Diagnostic> restart_only_changes(const config::Config& next) const;
+  // Makes `candidate` the store and, with --state-dir, saves its overlay when it changed.
+  // Returns why saving failed ("" = saved, or nothing to save).
+  std::string keep_store(config::ConfigStore candidate);
+  void wait_signals();
+  void begin_drain(bool then_exit);
+  void poll_drain(std::chrono::steady_clock::time_point deadline, bool then_exit);
+  void stop_now(int exit_code);
+  size_t open_connections() const;
+  std::string state_name() const;
+
+  ServerOptions opts_;
+  boost::asio::io_context control_;
+  std::unique_ptr<metrics::Registry> registry_;
+  ProxyStats stats_;
+  SecurityStats security_stats_;
+  std::unique_ptr<metrics::AccessLog> access_log_;
+  pools::EndpointRegistry endpoints_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<const Snapshot> current_;
+  uint64_t version_ = 0;
+  AdminServer admin_;
+  AdminServer stats_listener_;  // spec.stats: read-only copy of the scrape and probe paths
+  std::unique_ptr<AdminGate> admin_gate_;
+  std::unique_ptr<AdminAudit> admin_audit_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;
+  ServerState state_ = ServerState::Initializing;
+  bool healthcheck_failed_ = false;
+  bool exit_after_drain_ = false;  // a drain that ends the process is under way
+  int exit_code_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  config::Config initial_;
+  config::ConfigStore store_;  // the documents serving now
+  std::unique_ptr<ConfigWatcher> watcher_;
+  std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
+  std::unique_ptr<RolloutController> rollouts_;
+  struct BoundSocket {
+    boost::asio::ip::tcp::endpoint ep;
+    std::shared_ptr<ListenerInfo> info;
+  };
+  std::vector<BoundSocket> bound_;
+  std::shared_ptr<ConnectionLimiter> connection_limiter_;
+  std::unique_ptr<CertWatcher> cert_watcher_;
+  uint64_t last_rejected_files_ = 0;  // fingerprint of the files last rejected (0 = none)
+  metrics::Gauge config_version_gauge_;
+  metrics::Counter reload_ok_, reload_failed_;
+};
+
+// Worker options from the config's limits and timeouts.
+WorkerOptions worker_options(const config::Config& cfg);
+
+}  // namespace infergate::gateway
