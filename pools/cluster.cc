@@ -33,12 +33,11 @@ uint64_t endpoint_hash(const EndpointState& e) {
 
 }  // namespace
 
-const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude) const {
+EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude) const {
   return pick(draw, exclude, steady_now_ms());
 }
 
-const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
-                                   int64_t now_ms) const {
+EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude, int64_t now_ms) const {
   // Both choices are uniform over the candidates. (Probing forward from a random slot to the
   // next candidate would hand the share of an ejected endpoint to its neighbour: twice the
   // traffic for one pod whenever another is out.) Two scans without allocation; pools are
@@ -46,11 +45,16 @@ const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
   auto candidate = [&](const EndpointState* e) { return e != exclude && e->eligible(now_ms); };
   size_t count = 0;
   for (const auto& e : endpoints) count += candidate(e.get()) ? 1 : 0;
-  if (count == 0) return exclude && exclude->eligible(now_ms) ? exclude : nullptr;
+  if (count == 0) {  // only the one a retry failed on, if it can still serve
+    if (!exclude || !exclude->eligible(now_ms)) return nullptr;
+    for (const auto& e : endpoints)
+      if (e.get() == exclude) return e.get();
+    return nullptr;
+  }
   // The k-th candidate. Another worker may eject an endpoint between the two scans: then the
   // last candidate there is will do (nullptr only when none is left).
-  auto nth = [&](size_t k) -> const EndpointState* {
-    const EndpointState* last = nullptr;
+  auto nth = [&](size_t k) -> EndpointState* {
+    EndpointState* last = nullptr;
     for (const auto& e : endpoints) {
       if (!candidate(e.get())) continue;
       if (k-- == 0) return e.get();
@@ -60,7 +64,7 @@ const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
   };
   if (lb == LbPolicy::ConsistentHash) {
     // Rendezvous (highest random weight): the candidate scoring highest for this hash.
-    const EndpointState* best = nullptr;
+    EndpointState* best = nullptr;
     uint64_t best_score = 0;
     for (const auto& e : endpoints) {
       if (!candidate(e.get())) continue;
@@ -74,13 +78,13 @@ const EndpointState* Cluster::pick(uint64_t draw, const EndpointState* exclude,
   }
   if (lb == LbPolicy::RoundRobin) return nth(rr_cursor_->fetch_add(1, kRelaxed) % count);
   const size_t first = index_of(mix(draw), count);
-  const EndpointState* a = nth(first);
+  EndpointState* a = nth(first);
   if (lb == LbPolicy::Random) return a;
   if (count == 1 || !a) return a;
   // A second, different candidate; the one with fewer active requests wins (ties: the first).
   size_t second = index_of(mix(draw ^ 0x5851F42D4C957F2Dull), count - 1);
   if (second >= first) ++second;
-  const EndpointState* b = nth(second);
+  EndpointState* b = nth(second);
   if (!b || b == a) return a;
   return b->active_requests.load(kRelaxed) < a->active_requests.load(kRelaxed) ? b : a;
 }

@@ -71,8 +71,8 @@ class Cluster {
   // `exclude` (the endpoint a retry just failed on) is avoided while any other candidate
   // exists. nullptr when there is no candidate: the caller answers 503 "no healthy upstream".
   // (Envoy's panic threshold is not implemented.)
-  const EndpointState* pick(uint64_t draw, const EndpointState* exclude = nullptr) const;
-  const EndpointState* pick(uint64_t draw, const EndpointState* exclude, int64_t now_ms) const;
+  EndpointState* pick(uint64_t draw, const EndpointState* exclude = nullptr) const;
+  EndpointState* pick(uint64_t draw, const EndpointState* exclude, int64_t now_ms) const;
 
   // Passive outlier detection: a failure (5xx, connect/reset error) counts toward
   // outlier.consecutive_failures; reaching it ejects the endpoint for

@@ -8,7 +8,7 @@ namespace {
 
 // Per-thread scratch, grown to the largest pool seen and reused by every pick.
 struct Scratch {
-  std::vector<const EndpointState*> candidates;
+  std::vector<EndpointState*> candidates;
   std::vector<uint32_t> ids, matched;
   std::vector<double> load, prefill, score;
   std::vector<uint8_t> saturated;
@@ -122,8 +122,8 @@ PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> 
   if (adapter) {
     size_t kept = 0;
     for (size_t i = 0; i < n; ++i) {
-      const EndpointState& ep = *s.candidates[i];
-      if (ep.adapter(request.adapter) == AdapterPresence::Loaded || ep.adapter_slot_free()) s.candidates[kept++] = &ep;
+      EndpointState* ep = s.candidates[i];
+      if (ep->adapter(request.adapter) == AdapterPresence::Loaded || ep->adapter_slot_free()) s.candidates[kept++] = ep;
     }
     if (kept > 0) n = kept;
   }

@@ -55,7 +55,7 @@ struct PickRequest {
   uint64_t adapter = 0;              // adapter_hash() of the model forwarded; 0 = unknown
   uint32_t prompt_bytes = 0;         // the prompt's size (prefill it brings, before caching)
   bool sheddable = false;
-  const EndpointState* exclude = nullptr;  // the endpoint a retry just failed on
+  EndpointState* exclude = nullptr;  // the endpoint a retry just failed on
   uint64_t draw = 0;                       // random bits for tie-breaking
 };
 
@@ -63,10 +63,10 @@ struct PickResult {
   enum class Outcome : uint8_t { Picked, NoneReady, Shed };
   static constexpr size_t kMaxEndpoints = 3;  // primary + 2 fallbacks
   Outcome outcome = Outcome::NoneReady;
-  std::array<const EndpointState*, kMaxEndpoints> endpoints{};
+  std::array<EndpointState*, kMaxEndpoints> endpoints{};
   uint8_t count = 0;
   uint32_t prefix_matched = 0;  // leading prompt blocks the primary was sent before
-  const EndpointState* primary() const { return count ? endpoints[0] : nullptr; }
+  EndpointState* primary() const { return count ? endpoints[0] : nullptr; }
 };
 
 class EndpointPicker {

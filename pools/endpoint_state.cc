@@ -23,7 +23,7 @@ std::string endpoint_key(std::string_view address, uint16_t port) {
   return key;
 }
 
-std::string EndpointState::key() const { return endpoint_key(address, port); }
+EndpointState::EndpointState(std::string_view a, uint16_t p) : address(a), port(p), key_(endpoint_key(a, p)) {}
 
 uint32_t EndpointState::next_id() {
   static std::atomic<uint32_t> next{1};
@@ -84,9 +84,7 @@ std::shared_ptr<EndpointState> EndpointRegistry::get_or_create(
     return it->second;
   // New, or its description changed: descriptions are read lock-free by workers, so they are
   // never rewritten in place; the old object lives on in the snapshots that hold it.
-  auto state = std::make_shared<EndpointState>();
-  state->address = std::string(address);
-  state->port = port;
+  auto state = std::make_shared<EndpointState>(address, port);
   state->name = std::string(name);
   state->labels = labels;
   states_[key] = state;

@@ -31,9 +31,12 @@ struct EndpointState {
   // Identity and description: written once at creation, then read-only (workers read them
   // without locks). A reload that changes name or labels gets a fresh EndpointState.
   // `id` is unique in the process: the picker's prefix index records endpoints by it.
+  EndpointState() = default;
+  EndpointState(std::string_view address, uint16_t port);
+
   const uint32_t id = next_id();
-  std::string address;
-  uint16_t port = 0;
+  const std::string address;
+  const uint16_t port = 0;
   std::string name;
   std::map<std::string, std::string> labels;
 
@@ -77,8 +80,17 @@ struct EndpointState {
   // Whether one more adapter can be loaded without evicting (unknown max = assume yes).
   bool adapter_slot_free() const;
 
-  // "address:port", or "[v6]:port" for IPv6 literals.
-  std::string key() const;
+  // "address:port", or "[v6]:port" for IPv6 literals: computed once, as requests, the EPP
+  // and the access log all name the endpoint by it.
+  const std::string& key() const { return key_; }
+
+  // The gateway's own bookkeeping, from the workers: an attempt sent to it and ended, and the
+  // prefill (prompt bytes it is not expected to have cached) an attempt brings until its first
+  // response byte.
+  void request_started() { active_requests.fetch_add(1, std::memory_order_relaxed); }
+  void request_ended() { active_requests.fetch_sub(1, std::memory_order_relaxed); }
+  void add_prefill(int64_t bytes) { prefill_bytes.fetch_add(bytes, std::memory_order_relaxed); }
+  void remove_prefill(int64_t bytes) { prefill_bytes.fetch_sub(bytes, std::memory_order_relaxed); }
   bool ejected(int64_t now_ms) const {
     return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
   }
@@ -87,6 +99,7 @@ struct EndpointState {
 
  private:
   static uint32_t next_id();
+  const std::string key_;
 };
 
 std::string endpoint_key(std::string_view address, uint16_t port);

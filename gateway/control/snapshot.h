@@ -1,6 +1,6 @@
 // The immutable snapshot a request runs on: config, route table, clusters and the
 // statistics handles resolved for them. Built on the control thread, handed to each
-// worker by a post to its io_context; an Exchange holds the snapshot it started
+// worker by a post to its io_context; an ActiveStream holds the snapshot it started
 // with until it ends, so a swap never changes a request mid-flight.
 #pragma once
 

@@ -56,7 +56,7 @@ class ServerCodec {
   virtual size_t active_streams() const = 0;
 };
 
-// Creates the handler (an Exchange) for each new request stream on a connection.
+// Creates the handler (an ActiveStream) for each new request stream on a connection.
 class StreamHandlerFactory {
  public:
   virtual ~StreamHandlerFactory() = default;

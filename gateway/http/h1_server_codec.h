@@ -3,7 +3,7 @@
 // One request at a time per connection: pipelined requests wait, unparsed, in the
 // input buffer until the response before them is complete, which answers them in
 // order without buffering responses. Request smuggling vectors are refused before a
-// request reaches the Exchange (see h1_request_parser.h).
+// request reaches the ActiveStream (see h1_request_parser.h).
 #pragma once
 
 #include <cstdint>

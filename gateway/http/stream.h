@@ -1,13 +1,13 @@
-// The contract between wire codecs and the per-request Exchange.
+// The contract between wire codecs and the per-request ActiveStream (proxy/active_stream.h).
 //
 // Envoy's shape: a downstream codec (HTTP/1.1 or HTTP/2 server side) turns bytes into
 // request events for a StreamHandler and offers a DownstreamStream to send the response;
 // an upstream codec (HTTP/1.1 or HTTP/2 client side) offers an UpstreamStream to send
-// the request and turns response bytes into events for UpstreamCallbacks. The Exchange
+// the request and turns response bytes into events for UpstreamCallbacks. The ActiveStream
 // sits between the two and never knows which protocol either side speaks.
 //
 // Backpressure is by watermarks: each side reports how many bytes it holds that the
-// socket has not taken yet; above the high watermark the Exchange pauses the other
+// socket has not taken yet; above the high watermark the ActiveStream pauses the other
 // side's reading, and the codec calls back once it drained below the low watermark.
 // All calls happen on the owning worker's thread.
 #pragma once
@@ -34,7 +34,7 @@ enum class ResetReason : uint8_t {
 
 std::string_view reset_reason_name(ResetReason r);
 
-// Events the downstream codec delivers to the request's handler (the Exchange).
+// Events the downstream codec delivers to the request's handler (the ActiveStream).
 class StreamHandler {
  public:
   virtual ~StreamHandler() = default;
@@ -52,7 +52,7 @@ class StreamHandler {
   virtual void on_downstream_writable() = 0;
 };
 
-// The response side of a downstream stream, as the Exchange drives it.
+// The response side of a downstream stream, as the ActiveStream drives it.
 class DownstreamStream {
  public:
   virtual ~DownstreamStream() = default;
@@ -66,13 +66,13 @@ class DownstreamStream {
   // Stop / resume delivering request body (HTTP/2: withhold WINDOW_UPDATE).
   virtual void pause_request_body(bool paused) = 0;
   // Releases the handler: the codec drops it after the current callback returns.
-  // Called once the Exchange is done with both directions.
+  // Called once the ActiveStream is done with both directions.
   virtual void finish() = 0;
   virtual const std::string& peer_address() const = 0;
   virtual HttpVersion version() const = 0;
 };
 
-// Events an upstream codec delivers to the Exchange.
+// Events an upstream codec delivers to the ActiveStream (its router).
 class UpstreamCallbacks {
  public:
   virtual ~UpstreamCallbacks() = default;
@@ -87,7 +87,7 @@ class UpstreamCallbacks {
   virtual void on_upstream_writable() = 0;
 };
 
-// The request side of an upstream stream, as the Exchange drives it.
+// The request side of an upstream stream, as the router (proxy/router.h) drives it.
 class UpstreamStream {
  public:
   virtual ~UpstreamStream() = default;

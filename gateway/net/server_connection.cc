@@ -179,7 +179,7 @@ void ServerConnection::drain() {
 }
 
 std::unique_ptr<StreamHandler> ServerConnection::new_stream(DownstreamStream& stream) {
-  return std::make_unique<Exchange>(worker_.context(), stream, listener_, tls_info_);
+  return std::make_unique<ActiveStream>(worker_.context(), stream, listener_, tls_info_);
 }
 
 }  // namespace infergate::gateway

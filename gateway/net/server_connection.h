@@ -1,7 +1,7 @@
 // A downstream connection: TLS first when its listener asks for it (or, on a PERMISSIVE
 // port, when the first byte starts a TLS record), then detects the protocol from the first
 // clear-text bytes (the HTTP/2 client preface, else HTTP/1.1) and hands every byte to that codec. It is also the
-// stream-handler factory, so each new request stream gets an Exchange on this worker.
+// stream-handler factory, so each new request stream gets an ActiveStream on this worker.
 #pragma once
 
 #include <memory>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gateway/http/codec.h"
-#include "gateway/proxy/exchange.h"
+#include "gateway/proxy/active_stream.h"
 #include "gateway/net/listener_info.h"
 #include "gateway/net/socket_connection.h"
 #include "gateway/net/worker_context.h"

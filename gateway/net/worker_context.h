@@ -1,5 +1,5 @@
 // What a request needs from the worker it runs on. Everything here is owned by one
-// worker thread, so the Exchange uses it without synchronisation.
+// worker thread, so its streams use it without synchronisation.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

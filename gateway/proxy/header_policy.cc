@@ -1,5 +1,7 @@
 #include "gateway/proxy/header_policy.h"
 
+#include "tls/xfcc.h"
+
 #include <array>
 
 namespace infergate::gateway {
@@ -77,6 +79,58 @@ void ensure_request_id(HeaderMap& headers, WorkerContext& ctx) {
   out[pos++] = '-';
   put(lo & 0xFFFFFFFFFFFFull, 12);
   headers.set("x-request-id", std::string_view(out, sizeof(out)));
+}
+
+namespace {
+
+bool trusts_model_header(const DownstreamInfo& downstream, const Snapshot* snapshot) {
+  if (!snapshot || !downstream.tls || !downstream.tls->peer) return false;
+  for (const std::string& p : snapshot->config->gateway.body_routing.trusted_model_header_principals)
+    if (p == "*" || p == downstream.tls->peer->principal) return true;
+  return false;
+}
+
+// Envoy's forward_client_cert_details: what the model server learns about the client's
+// certificate, and never a header the client wrote itself unless the mode trusts it.
+void apply_forward_client_cert(RequestHead& request, const DownstreamInfo& downstream, const Snapshot* snapshot) {
+  if (!snapshot) return;
+  const config::ForwardClientCertConfig& f = snapshot->config->gateway.forward_client_cert;
+  static constexpr std::string_view kXfcc = "x-forwarded-client-cert";
+  const std::string* incoming = request.headers.get(kXfcc);
+  const tls::PeerCertificate* peer = downstream.tls ? downstream.tls->peer.get() : nullptr;
+  if (!incoming && !peer) return;
+  const tls::XfccFields fields{f.subject, f.cert, f.chain, f.dns, f.uri};
+  tls::XfccMode mode = tls::XfccMode::Sanitize;
+  switch (f.mode) {
+    case config::ForwardClientCert::Sanitize: mode = tls::XfccMode::Sanitize; break;
+    case config::ForwardClientCert::ForwardOnly: mode = tls::XfccMode::ForwardOnly; break;
+    case config::ForwardClientCert::AppendForward: mode = tls::XfccMode::AppendForward; break;
+    case config::ForwardClientCert::SanitizeSet: mode = tls::XfccMode::SanitizeSet; break;
+    case config::ForwardClientCert::AlwaysForwardOnly: mode = tls::XfccMode::AlwaysForwardOnly; break;
+  }
+  std::optional<std::string_view> in;
+  if (incoming) in = *incoming;
+  std::optional<std::string> out =
+      tls::forward_client_cert(mode, fields, in, peer, downstream.tls ? downstream.tls->local_uri : "");
+  if (out) request.headers.set(kXfcc, *out);
+  else request.headers.remove(kXfcc);
+}
+
+}  // namespace
+
+void prepare_downstream_request(RequestHead& request, const DownstreamInfo& downstream, const Snapshot* snapshot,
+                                WorkerContext& ctx) {
+  strip_hop_by_hop(request.headers, /*keep_te_trailers=*/true);
+  if (request.headers.get("x-gateway-model-name") && !trusts_model_header(downstream, snapshot))
+    request.headers.remove("x-gateway-model-name");
+  append_forwarded_for(request.headers, downstream.peer_address);
+  request.headers.set("x-forwarded-proto", downstream.tls ? "https" : "http");
+  apply_forward_client_cert(request, downstream, snapshot);
+  ensure_request_id(request.headers, ctx);
+  if (request.authority.empty()) {
+    if (const std::string* host = request.headers.get("host")) request.authority = *host;
+  }
+  request.headers.remove("host");
 }
 
 }  // namespace infergate::gateway

@@ -16,40 +16,27 @@ std::string shadow_authority(std::string_view authority) {
 MirrorStream::MirrorStream(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot, const pools::Cluster& cluster)
     : ctx_(ctx), snapshot_(std::move(snapshot)), cluster_(cluster), stats_(snapshot_->stats_for(&cluster)) {}
 
-MirrorStream::~MirrorStream() {
-  if (upstream_) {
-    UpstreamStream* u = upstream_;
-    upstream_ = nullptr;
-    u->reset();
-  }
-  if (endpoint_) endpoint_->active_requests.fetch_sub(1, std::memory_order_relaxed);
-}
+MirrorStream::~MirrorStream() = default;
 
 std::shared_ptr<MirrorStream> MirrorStream::start(WorkerContext& ctx, std::shared_ptr<const Snapshot> snapshot,
                                                   const pools::Cluster& cluster, const RequestHead& head,
                                                   bool end_stream) {
   auto m = std::make_shared<MirrorStream>(ctx, std::move(snapshot), cluster);
-  const pools::EndpointState* ep = cluster.pick(ctx.random());
+  pools::EndpointState* ep = cluster.pick(ctx.random());
   if (!ep) {
     m->stats_->upstream_cx_none_healthy.inc();
     ctx.stats.count(MirrorResult::Failed);
     return nullptr;
   }
-  ConnPool& pool = ctx.conn_pools.get(ep->address, ep->port,
-                                     cluster.protocol,
-                                     m->snapshot_->upstream_tls_for(&cluster));
   m->head_ = head;
   m->head_.authority = shadow_authority(head.authority);
   m->request_complete_ = end_stream;
-  m->upstream_ = pool.new_stream(*m, m->stats_);
-  if (!m->upstream_) {
+  UpstreamStream* stream =
+      ctx.conn_pools.new_stream(*ep, cluster.protocol, m->snapshot_->upstream_tls_for(&cluster), *m, *m->stats_);
+  if (!m->upstream_.open(stream, *ep, *m->stats_)) {
     ctx.stats.count(MirrorResult::Failed);
     return nullptr;
   }
-  m->endpoint_ = const_cast<pools::EndpointState*>(ep);
-  m->endpoint_->active_requests.fetch_add(1, std::memory_order_relaxed);
-  m->stats_->upstream_rq_total.inc();
-  m->stats_->upstream_rq_active.add(1);
   m->self_ = m;
   ctx.stats.count(MirrorResult::Sent);
   return m;
@@ -63,9 +50,9 @@ void MirrorStream::send_data(std::string_view data, bool end_stream) {
     pending_.append(data);
     return;
   }
-  upstream_->send_data(data, end_stream);
+  upstream_.stream()->send_data(data, end_stream);
   if (end_stream) sent_complete_ = true;
-  if (upstream_ && upstream_->buffered_bytes() > Watermarks{}.high) drop();
+  if (upstream_.is_open() && upstream_.stream()->buffered_bytes() > Watermarks{}.high) drop();
 }
 
 void MirrorStream::send_trailers(const HeaderMap& trailers) {
@@ -83,7 +70,7 @@ void MirrorStream::abandon() {
 void MirrorStream::on_upstream_ready() {
   ready_ = true;
   const bool end = request_complete_ && pending_.empty() && !has_trailers_;
-  upstream_->send_headers(head_, end);
+  upstream_.stream()->send_headers(head_, end);
   if (end) {
     sent_complete_ = true;
     return;
@@ -92,24 +79,24 @@ void MirrorStream::on_upstream_ready() {
 }
 
 void MirrorStream::flush() {
-  if (!upstream_ || sent_complete_) return;
+  if (!upstream_.is_open() || sent_complete_) return;
   if (!pending_.empty() || (request_complete_ && !has_trailers_)) {
     std::string body;
     body.swap(pending_);
     const bool end = request_complete_ && !has_trailers_;
-    upstream_->send_data(body, end);
-    if (!upstream_) return;
+    upstream_.stream()->send_data(body, end);
+    if (!upstream_.is_open()) return;
     if (end) sent_complete_ = true;
   }
   if (request_complete_ && has_trailers_ && !sent_complete_) {
-    upstream_->send_trailers(trailers_);
+    upstream_.stream()->send_trailers(trailers_);
     sent_complete_ = true;
   }
 }
 
 void MirrorStream::on_response_headers(ResponseHead&& head, bool end_stream) {
   stats_->count_response(head.status);
-  cluster_.report_result(*endpoint_, head.status < 500);
+  if (pools::EndpointState* ep = upstream_.endpoint()) cluster_.report_result(*ep, head.status < 500);
   if (end_stream) done(true);
 }
 
@@ -120,9 +107,10 @@ void MirrorStream::on_response_data(std::string_view, bool end_stream) {
 void MirrorStream::on_response_trailers(HeaderMap&&) { done(true); }
 
 void MirrorStream::on_upstream_reset(ResetReason) {
-  upstream_ = nullptr;
+  pools::EndpointState* ep = upstream_.endpoint();
+  upstream_.on_reset();
   if (finished_) return;
-  if (endpoint_) cluster_.report_result(*endpoint_, false);
+  if (ep) cluster_.report_result(*ep, false);
   ctx_.stats.count(MirrorResult::Failed);
   done(false);
 }
@@ -130,7 +118,7 @@ void MirrorStream::on_upstream_reset(ResetReason) {
 void MirrorStream::drop() {
   if (finished_) return;
   ctx_.stats.count(MirrorResult::Dropped);
-  if (upstream_) stats_->upstream_rq_tx_reset.inc();
+  if (upstream_.is_open()) stats_->upstream_rq_tx_reset.inc();
   done(false);
 }
 
@@ -139,17 +127,7 @@ void MirrorStream::drop() {
 void MirrorStream::done(bool ok) {
   if (finished_) return;
   finished_ = true;
-  stats_->upstream_rq_active.sub(1);
-  if (upstream_) {
-    UpstreamStream* u = upstream_;
-    upstream_ = nullptr;
-    if (ok && sent_complete_) u->release();
-    else u->reset();
-  }
-  if (endpoint_) {
-    endpoint_->active_requests.fetch_sub(1, std::memory_order_relaxed);
-    endpoint_ = nullptr;
-  }
+  upstream_.close(ok && sent_complete_);
   pending_.clear();
   if (self_) boost::asio::post(ctx_.io, [keep = std::move(self_)] {});
 }

@@ -10,6 +10,7 @@
 
 #include "gateway/http/stream.h"
 #include "gateway/net/worker_context.h"
+#include "gateway/proxy/upstream_request.h"
 
 namespace infergate::gateway {
 
@@ -45,8 +46,7 @@ class MirrorStream final : public UpstreamCallbacks {
   std::shared_ptr<const Snapshot> snapshot_;  // keeps cluster_ and stats_ alive
   const pools::Cluster& cluster_;
   const ClusterStats* stats_;
-  pools::EndpointState* endpoint_ = nullptr;
-  UpstreamStream* upstream_ = nullptr;
+  UpstreamRequest upstream_;
   RequestHead head_;
   std::string pending_;
   HeaderMap trailers_;

@@ -123,6 +123,13 @@ class ConnPools {
   // connections while those already open finish on the old context.
   ConnPool& get(const std::string& address, uint16_t port, UpstreamProtocol protocol,
                     const std::shared_ptr<const tls::ClientContext>& tls = nullptr);
+  // A stream to `endpoint` from its pool (ConnPool::new_stream): the one way requests and
+  // their shadows reach an upstream.
+  UpstreamStream* new_stream(const pools::EndpointState& endpoint, UpstreamProtocol protocol,
+                             const std::shared_ptr<const tls::ClientContext>& tls, UpstreamCallbacks& callbacks,
+                             const ClusterStats& stats, const ConnectionBudget* budget = nullptr) {
+    return get(endpoint.address, endpoint.port, protocol, tls).new_stream(callbacks, &stats, budget);
+  }
   void close_all();
   size_t connections() const;
 

@@ -14,10 +14,9 @@ TEST(EndpointKey, Ipv4HostnameAndIpv6) {
   EXPECT_EQ(endpoint_key("::1", 8000), "[::1]:8000");
   EXPECT_EQ(endpoint_key("fd00::2", 1), "[fd00::2]:1");
   EXPECT_EQ(endpoint_key("[::1]", 8000), "[::1]:8000");  // already bracketed: not twice
-  EndpointState e;
-  e.address = "fd00::2";
-  e.port = 9000;
+  EndpointState e("fd00::2", 9000);
   EXPECT_EQ(e.key(), "[fd00::2]:9000");
+  EXPECT_EQ(&e.key(), &e.key());  // computed once, not per call
 }
 
 TEST(EndpointState, EjectedUntilIsExclusive) {

@@ -1,0 +1,21 @@
+// The default filter chain, in today's order:
+//   body_model         hold a JSON body until its "model" is known (body-based routing)
+//   authorization      Istio AuthorizationPolicy (Envoy's RBAC filter)
+//   local_rate_limit   GatewayConfig localRateLimits (Envoy's local_ratelimit filter)
+//   route_reply        no route: 404; direct responses and redirects
+//   fault              VirtualService fault delay / abort (Envoy's fault filter)
+//   endpoint_picker    an InferencePool's external endpoint picker (ext_proc EPP)
+//   router             backend, retries, per-try timeout, shadows, the upstream request
+// Adding a filter: its own file under proxy/filters/, one line here.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "gateway/proxy/filter.h"
+
+namespace infergate::gateway {
+
+std::vector<std::unique_ptr<StreamFilter>> make_filter_chain(FilterCallbacks& stream);
+
+}  // namespace infergate::gateway

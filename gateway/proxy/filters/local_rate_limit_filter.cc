@@ -1,0 +1,49 @@
+#include "gateway/proxy/filters/local_rate_limit_filter.h"
+
+#include "gateway/control/snapshot.h"
+#include "gateway/proxy/route_match.h"
+#include "gateway/proxy/stream_state.h"
+
+namespace infergate::gateway {
+
+FilterStatus LocalRateLimitFilter::decode_headers(bool) {
+  const Snapshot& snapshot = stream_.snapshot();
+  routing::LocalRateLimiter* limiter = snapshot.rate_limiter.get();
+  // Policies select by route: without one the route_reply filter answers 404 uncounted.
+  const routing::Route* route = match_route(stream_);
+  if (!route || !limiter || limiter->empty()) return FilterStatus::Continue;
+  const StreamState& st = stream_.state();
+  const DownstreamInfo& downstream = stream_.downstream();
+  routing::RateLimitRequest rq;
+  rq.route_name = route->name;
+  rq.route_ns = route->route_ns;
+  rq.route_resource = route->route_name;
+  rq.authority = st.request.authority;
+  rq.path = st.request.path_only();
+  rq.method = st.request.method;
+  rq.principal = downstream.principal();
+  rq.source_ip = downstream.peer_address;
+  rq.headers = &st.request.headers;
+  const routing::RateLimitResult r = limiter->check(rq, st.last_activity);
+  for (size_t i = 0; i < snapshot.rate_limit_stats.size() && i < 64; ++i) {
+    const uint64_t bit = uint64_t{1} << i;
+    if (r.allowed & bit) snapshot.rate_limit_stats[i][0].inc();
+    if (r.refused & bit) snapshot.rate_limit_stats[i][limiter->policy(i).enforce ? 1 : 2].inc();
+  }
+  if (r.send_headers) {
+    headers_.add_lower("x-ratelimit-limit", std::to_string(r.limit));
+    headers_.add_lower("x-ratelimit-remaining", std::to_string(r.remaining));
+    headers_.add_lower("x-ratelimit-reset", std::to_string(r.reset_seconds));
+  }
+  if (!r.limited) return FilterStatus::Continue;
+  HeaderMap extra = headers_;
+  extra.add_lower("x-envoy-ratelimited", "true");
+  stream_.send_local_reply(429, "local_rate_limited", ResponseFlag::RateLimited, std::move(extra));
+  return FilterStatus::StopIteration;
+}
+
+void LocalRateLimitFilter::encode_headers(ResponseHead& head, bool) {
+  for (const auto& h : headers_) head.headers.set(h.name, h.value);
+}
+
+}  // namespace infergate::gateway
