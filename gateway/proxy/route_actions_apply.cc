@@ -102,7 +102,7 @@ bool apply_request_filters(const std::vector<config::HttpRouteFilter>& filters, 
   for (const auto& f : filters) {
     if (f.type == config::FilterType::RequestHeaderModifier) {
       apply_header_modifier(f.header_modifier, head.headers);
-      // The exchange forwards the authority, never a "host" header: a modifier that sets
+      // The router forwards the authority, never a "host" header: a modifier that sets
       // one rewrites the authority instead of sending Host twice.
       if (const std::string* host = head.headers.get("host")) {
         head.authority = *host;

@@ -1,9 +1,9 @@
-// The route actions an Exchange executes besides proxying, as Envoy's router and fault
+// The route actions the request path executes besides proxying, as Envoy's router and fault
 // filter do: local answers (direct response, redirect), header modifiers and URL rewrites
 // (route filters, then the chosen backend's), and fault injection decisions.
 //
-// Pure functions over the request/response heads, so that exchange.cc only decides when
-// each applies and this file decides what it does.
+// Pure functions over the request/response heads, so that the filters (proxy/filters/) and
+// the router only decide when each applies and this file decides what it does.
 #pragma once
 
 #include <chrono>

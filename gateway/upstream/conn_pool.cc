@@ -4,7 +4,6 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 #include "gateway/http/h1_client_codec.h"
 #include "gateway/http/h2_client_codec.h"
@@ -197,35 +196,27 @@ void ConnPool::close_all() {
   }
 }
 
-ConnPool& ConnPools::get(const std::string& address, uint16_t port, UpstreamProtocol protocol,
-                                 const std::shared_ptr<const tls::ClientContext>& tls) {
-  std::string key;
-  key.reserve(address.size() + 24);
-  key.append(address).push_back(':');
-  key.append(std::to_string(port));
-  key.push_back(protocol == UpstreamProtocol::H2c ? 'h' : '1');
-  if (tls) {
-    char ctx[20];
-    std::snprintf(ctx, sizeof ctx, "%p", static_cast<const void*>(tls.get()));
-    key.append(ctx);
-  }
-  auto it = pools_.find(key);
-  if (it != pools_.end()) return *it->second;
+ConnPool& ConnPools::get(std::string_view address, uint16_t port, UpstreamProtocol protocol,
+                         const std::shared_ptr<const tls::ClientContext>& tls) {
+  if (auto it = pools_.find(Key{address, port, protocol, tls.get()}); it != pools_.end()) return *it->second->pool;
+  auto entry = std::make_unique<Entry>();
+  entry->address = std::string(address);
   boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address(address, ec);
-  auto pool = std::make_unique<ConnPool>(io_, boost::asio::ip::tcp::endpoint(addr, port), protocol, opts_, tls);
-  ConnPool& ref = *pool;
-  pools_.emplace(std::move(key), std::move(pool));
+  auto addr = boost::asio::ip::make_address(entry->address, ec);
+  entry->pool = std::make_unique<ConnPool>(io_, boost::asio::ip::tcp::endpoint(addr, port), protocol, opts_, tls);
+  ConnPool& ref = *entry->pool;
+  const Key key{entry->address, port, protocol, tls.get()};
+  pools_.emplace(key, std::move(entry));
   return ref;
 }
 
 void ConnPools::close_all() {
-  for (auto& [k, p] : pools_) p->close_all();
+  for (auto& [k, e] : pools_) e->pool->close_all();
 }
 
 size_t ConnPools::connections() const {
   size_t n = 0;
-  for (const auto& [k, p] : pools_) n += p->connections();
+  for (const auto& [k, e] : pools_) n += e->pool->connections();
   return n;
 }
 

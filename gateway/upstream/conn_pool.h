@@ -13,7 +13,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+
+#include <absl/container/flat_hash_map.h>
 #include <vector>
 
 #include "gateway/http/codec.h"
@@ -121,8 +123,8 @@ class ConnPools {
   ConnPools(boost::asio::io_context& io, const ConnPoolOptions& opts) : io_(io), opts_(opts) {}
   // Pools are per (endpoint, protocol, TLS context): a certificate rotation gets new
   // connections while those already open finish on the old context.
-  ConnPool& get(const std::string& address, uint16_t port, UpstreamProtocol protocol,
-                    const std::shared_ptr<const tls::ClientContext>& tls = nullptr);
+  ConnPool& get(std::string_view address, uint16_t port, UpstreamProtocol protocol,
+                const std::shared_ptr<const tls::ClientContext>& tls = nullptr);
   // A stream to `endpoint` from its pool (ConnPool::new_stream): the one way requests and
   // their shadows reach an upstream.
   UpstreamStream* new_stream(const pools::EndpointState& endpoint, UpstreamProtocol protocol,
@@ -136,7 +138,24 @@ class ConnPools {
  private:
   boost::asio::io_context& io_;
   ConnPoolOptions opts_;
-  std::unordered_map<std::string, std::unique_ptr<ConnPool>> pools_;
+  // Looked up on every attempt, so by a struct of views (no string is built per request);
+  // the map's own keys hold the address.
+  struct Key {
+    std::string_view address;  // points into the ConnPool's target string
+    uint16_t port;
+    UpstreamProtocol protocol;
+    const void* tls;  // the ClientContext; the pool keeps it alive
+    bool operator==(const Key&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.address, k.port, k.protocol, k.tls);
+    }
+  };
+  struct Entry {
+    std::string address;
+    std::unique_ptr<ConnPool> pool;
+  };
+  absl::flat_hash_map<Key, std::unique_ptr<Entry>> pools_;
 };
 
 }  // namespace infergate::gateway
