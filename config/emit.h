@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "config/diagnostic.h"
-#include "config/model.h"
+#include "config/model/common.h"
+#include "config/source_location.h"
 #include "config/str_cat.h"
 
 namespace infergate::config::detail {

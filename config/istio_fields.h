@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/model.h"
+#include "config/model/istio_networking.h"
 #include "config/parse_context.h"
 
 namespace infergate::config::detail {

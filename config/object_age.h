@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "config/model.h"
+#include "config/model/common.h"
 
 namespace infergate::config::detail {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
-#include "config/model.h"
+#include "config/model/common.h"
 
 namespace infergate::config::detail {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "config/model.h"
+#include "config/model/istio_networking.h"
 #include "config/parse_context.h"
 
 namespace infergate::config::detail {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "config/model.h"
+#include "config/model/rollout.h"
 #include "rollout/window.h"
 
 namespace infergate::rollout {

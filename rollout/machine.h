@@ -20,7 +20,7 @@
 #include <optional>
 #include <string>
 
-#include "config/model.h"
+#include "config/model/rollout.h"
 #include "rollout/analysis.h"
 
 namespace infergate::rollout {

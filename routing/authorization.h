@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/authorization_policy.h"
-#include "config/security_model.h"
+#include "config/model/istio_security.h"
+#include "config/model/security.h"
 #include "routing/http_message.h"
 
 namespace infergate::routing {

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/model.h"
+#include "config/model/istio_networking.h"
 #include "routing/http_message.h"
 
 namespace infergate::routing::detail {

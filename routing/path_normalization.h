@@ -32,7 +32,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/model.h"
+#include "config/model/infergate.h"
 
 namespace infergate::routing {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/model.h"
+#include "config/model/gateway_api.h"
 #include "routing/http_message.h"
 
 namespace infergate::routing::detail {

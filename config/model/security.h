@@ -1,6 +1,7 @@
 #pragma once
-// The validated security model: TLS material, mesh identity, PeerAuthentication, upstream TLS
-// and client-certificate forwarding. Plain structs, checked by the loader (see model.h).
+// The validated security model: TLS material, mesh identity, upstream TLS and
+// client-certificate forwarding. Plain structs, checked by the loader (see config/model.h).
+// Istio's PeerAuthentication is in istio_security.h, the admin API's settings in admin_model.h.
 // Every file path here is absolute and named a readable regular file at load time: a relative
 // path is resolved against the directory of the YAML file that wrote it (the process's working
 // directory for documents that came from no file, e.g. POST /config). PEM is not parsed here.
@@ -78,21 +79,6 @@ struct WorkloadIdentity {
   std::string root_namespace = "istio-system";  // Istio's mesh-wide policy namespace
 };
 
-// Istio security.istio.io PeerAuthentication.
-enum class MtlsMode { Unset, Disable, Permissive, Strict };
-
-struct PeerAuthentication {
-  std::string ns = "default";
-  std::string name;
-  std::string creation_timestamp;
-  // spec.selector with at least one matchLabels entry; an empty one is namespace-wide (Istio).
-  bool has_selector = false;
-  std::map<std::string, std::string> selector;    // spec.selector.matchLabels
-  MtlsMode mode = MtlsMode::Unset;                // spec.mtls.mode
-  std::map<uint16_t, MtlsMode> port_level;        // spec.portLevelMtls
-  SourceLocation source;
-};
-
 // Istio DestinationRule trafficPolicy.tls (ClientTLSSettings).
 enum class IstioTlsMode { Disable, Simple, Mutual, IstioMutual };
 
@@ -108,18 +94,5 @@ struct IstioClientTls {
   bool insecure_skip_verify = false;
   int line = 0;  // of the tls mapping, for the cross-resource checks' diagnostics
 };
-
-struct Config;
-
-// The PeerAuthentication mode this gateway's workload (GatewayConfig spec.workload) gets on
-// listener port `port`, Istio's way (ComposePeerAuthentication): the oldest matching workload
-// policy (selector, workload namespace; selector policies in the root namespace apply to
-// nothing) over the oldest namespace-wide one (no selector, workload namespace) over the
-// oldest mesh-wide one (no selector, root namespace); UNSET inherits from the level below and
-// the workload policy's portLevelMtls entry for `port` beats its mtls.mode. Istio's final
-// fallback is PERMISSIVE inside a mesh; outside one nothing set anywhere is Unset: listeners
-// stay as configured. *decided_by (if given) gets the policy whose mode won, nullptr for Unset.
-MtlsMode effective_mtls(const Config& config, uint16_t port,
-                        const PeerAuthentication** decided_by = nullptr);
 
 }  // namespace infergate::config

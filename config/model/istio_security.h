@@ -1,9 +1,10 @@
 #pragma once
-// Istio security.istio.io AuthorizationPolicy (v1, v1beta1), validated (see model.h for the
-// conventions); matching semantics live in routing/authorization.h. Strings are kept as
-// written (the engine compiles Istio's exact / "prefix*" / "*suffix" / "*" forms), hosts
-// lower-cased; addresses, ports and when keys are already parsed, so the engine never meets
-// a value it cannot read.
+// Istio security.istio.io kinds, validated (see config/model.h for the conventions):
+// PeerAuthentication, which effective_mtls resolves for the gateway's workload, and
+// AuthorizationPolicy (v1, v1beta1), whose matching semantics live in routing/authorization.h.
+// AuthorizationPolicy strings are kept as written (the engine compiles Istio's exact /
+// "prefix*" / "*suffix" / "*" forms), hosts lower-cased; addresses, ports and when keys are
+// already parsed, so the engine never meets a value it cannot read.
 
 #include <cstdint>
 #include <map>
@@ -14,6 +15,21 @@
 #include "config/source_location.h"
 
 namespace infergate::config {
+
+// Istio security.istio.io PeerAuthentication.
+enum class MtlsMode { Unset, Disable, Permissive, Strict };
+
+struct PeerAuthentication {
+  std::string ns = "default";
+  std::string name;
+  std::string creation_timestamp;
+  // spec.selector with at least one matchLabels entry; an empty one is namespace-wide (Istio).
+  bool has_selector = false;
+  std::map<std::string, std::string> selector;    // spec.selector.matchLabels
+  MtlsMode mode = MtlsMode::Unset;                // spec.mtls.mode
+  std::map<uint16_t, MtlsMode> port_level;        // spec.portLevelMtls
+  SourceLocation source;
+};
 
 // CUSTOM (ext_authz) is rejected by the parser: it never reaches the model.
 enum class AuthzAction { Allow, Deny, Audit };
@@ -94,5 +110,18 @@ struct AuthorizationPolicy {
   // DENY without rules is rejected, as Istio does.
   std::vector<AuthzRule> rules;
 };
+
+struct Config;
+
+// The PeerAuthentication mode this gateway's workload (GatewayConfig spec.workload) gets on
+// listener port `port`, Istio's way (ComposePeerAuthentication): the oldest matching workload
+// policy (selector, workload namespace; selector policies in the root namespace apply to
+// nothing) over the oldest namespace-wide one (no selector, workload namespace) over the
+// oldest mesh-wide one (no selector, root namespace); UNSET inherits from the level below and
+// the workload policy's portLevelMtls entry for `port` beats its mtls.mode. Istio's final
+// fallback is PERMISSIVE inside a mesh; outside one nothing set anywhere is Unset: listeners
+// stay as configured. *decided_by (if given) gets the policy whose mode won, nullptr for Unset.
+MtlsMode effective_mtls(const Config& config, uint16_t port,
+                        const PeerAuthentication** decided_by = nullptr);
 
 }  // namespace infergate::config
