@@ -145,7 +145,23 @@ TEST(BodyModelFilter, ALaterIdenticalModelIsNotAConflict) {
   c.stream.data(R"(","model":"same"})", true);
   EXPECT_TRUE(c.stream.replies.empty());
   EXPECT_EQ(w.stats.model_conflict.value(), 0u);
+  EXPECT_EQ(w.stats.duplicate_model.value(), 1u);
   EXPECT_EQ(c.next.data_seen, R"(","model":"same"})");
+}
+
+// Routed as naming no model (none in the first maxBytes): a "model" after that would have the
+// server serve a model the gateway never routed on.
+TEST(BodyModelFilter, AModelFirstNamedPastMaxBytesIs400) {
+  FakeWorker w(kRoutes, kSmallLimit);
+  Chain c(w);
+  c.stream.start(json_post(), false);
+  c.stream.data(R"({"prompt":")" + std::string(1100, 'x'), false);
+  EXPECT_EQ(c.stream.continues, 1);
+  EXPECT_FALSE(c.next.model_header.has_value());
+  c.stream.data(R"(","model":"late"})", true);
+  ASSERT_EQ(c.stream.replies.size(), 1u);
+  EXPECT_EQ(c.stream.replies[0].status, 400);
+  EXPECT_EQ(w.stats.model_conflict.value(), 1u);
 }
 
 TEST(BodyModelFilter, Utf16JsonObjectIs415) {

@@ -194,6 +194,19 @@ TEST(Router, RemoteResetAfterTheBodyWasSentReplaysIt) {
   EXPECT_TRUE(c.stream.replies.empty());
 }
 
+TEST(Router, ProtocolErrorIsNotRetried) {
+  FakeWorker w(kRoutes);
+  Chain c(w);
+  c.stream.start(request("GET", "/v1/models"), true);
+  c.upstream(0).callbacks->on_upstream_ready();
+  c.upstream(0).callbacks->on_upstream_reset(ResetReason::ProtocolError);
+  EXPECT_EQ(c.stream.upstreams.size(), 1u) << "the server may have acted on it";
+  ASSERT_EQ(c.stream.replies.size(), 1u);
+  EXPECT_EQ(c.stream.replies[0].status, 503);
+  EXPECT_EQ(c.stream.replies[0].body, std::string(kConnectError) + "reset reason: protocol error");
+  EXPECT_TRUE(c.stream.state().flags.has(ResponseFlag::UpstreamProtocolError));
+}
+
 TEST(Router, SingleEndpointConnectFailureIs503WithoutRetry) {
   FakeWorker w(kRoutes);
   Chain c(w);
