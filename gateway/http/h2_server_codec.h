@@ -23,41 +23,27 @@
 #include <vector>
 
 #include "gateway/http/codec.h"
-#include "gateway/http/h2_session_util.h"
+#include "gateway/http/h2_session.h"
 
 namespace infergate::gateway {
 
-// Per-connection protocol counters, named after Envoy's http2.* stats where one exists.
-struct H2ServerStats {
-  uint64_t streams_total = 0;       // request streams handed to a handler
-  uint64_t rx_reset = 0;            // RST_STREAM received
-  uint64_t tx_reset = 0;            // RST_STREAM sent (ours and nghttp2's)
-  uint64_t header_overflow = 0;     // request headers over max_header_list_bytes / count
-  uint64_t rx_messaging_error = 0;  // malformed requests reset with PROTOCOL_ERROR
+// Per-connection protocol counters (the shared ones in h2::SessionStats).
+struct H2ServerStats : h2::SessionStats {
   uint64_t goaway_sent = 0;
-  uint64_t protocol_error_closes = 0;  // connection closed for a protocol violation
   uint64_t abuse_closes = 0;  // connection closed for abuse: rapid reset, floods, CONTINUATION storms
 
   H2ServerStats& operator+=(const H2ServerStats& o);
 };
 
-struct H2ServerOptions {
-  uint32_t max_concurrent_streams = 100;
+struct H2ServerOptions : h2::SessionOptions {
   // Envoy defaults both windows to 256 MiB, which lets one connection park 256 MiB in
   // the proxy when the upstream stalls. Request bodies here are held by the codec
   // while the Exchange is paused, so the windows ARE the memory bound: 1 MiB per
   // stream keeps a stream streaming at full speed on ordinary RTTs, and 2 MiB per
   // connection caps what one client can park in total (two stalled streams' worth)
   // while leaving the rest of the connection flowing when one stream stalls.
-  uint32_t initial_stream_window = 1024 * 1024;
-  uint32_t connection_window = 2 * 1024 * 1024;
-  // Envoy's max_request_headers_kb (60) and max_request_headers_count (100).
-  uint32_t max_header_list_bytes = 60 * 1024;
-  uint32_t max_headers_count = 100;
-  // Per-stream response buffering reported to the Exchange.
-  Watermarks watermarks;
-  // Frames are produced only while the connection's write queue is below this.
-  size_t connection_write_high = 256 * 1024;
+  H2ServerOptions() : SessionOptions(2 * 1024 * 1024) {}
+
   // Rapid-reset protection (CVE-2023-44487): a token bucket over received
   // RST_STREAM frames; nghttp2's defaults.
   uint64_t reset_burst = 1000;
@@ -68,18 +54,16 @@ struct H2ServerOptions {
   H2ServerStats* stats_sink = nullptr;
 };
 
-class H2ServerCodec final : public ServerCodec {
+class H2ServerCodec final : public ServerCodec, private h2::Session {
  public:
   H2ServerCodec(ConnectionIo& io, StreamHandlerFactory& factory, const H2ServerOptions& opts,
                 std::string peer_address = {});
   ~H2ServerCodec() override;
-  H2ServerCodec(const H2ServerCodec&) = delete;
-  H2ServerCodec& operator=(const H2ServerCodec&) = delete;
 
-  bool on_read(std::string_view bytes) override;
-  void on_write_drained() override;
-  void on_tick() override;
-  void on_connection_closed() override;
+  bool on_read(std::string_view bytes) override { return receive(bytes); }
+  void on_write_drained() override { tick(); }
+  void on_tick() override { tick(); }
+  void on_connection_closed() override { fail_connection(ResetReason::ConnectionTermination); }
   void start_drain() override;
   void finish_drain() override;
   bool idle() const override;
@@ -89,44 +73,35 @@ class H2ServerCodec final : public ServerCodec {
 
  private:
   class Stream;
-  friend class Stream;
-  struct Callbacks;  // nghttp2 callback trampolines
-  friend struct Callbacks;
 
-  void start_request(Stream& s, bool end_stream);
-  void flush();
-  void request_flush();
-  void after_output();
-  // Returns flow-control credit for `n` request bytes that left the codec.
-  void credit(Stream& s, size_t n);
-  void drop_hold(Stream& s);
-  void deliver_held(Stream& s);
-  void release(Stream& s);
-  void reap();
-  void fail_connection(ResetReason reason);
-  void bump(uint64_t H2ServerStats::*counter);
+  // h2::Session hooks, roughly in the order a stream meets them.
+  void request_begins(int32_t id) override;
+  void head_complete(h2::SessionStream& s, bool end_stream) override;
+  void end_sent(h2::SessionStream& s) override;
+  void headers_not_sent(h2::SessionStream& s, int lib_error) override;
   // Takes one RST_STREAM from the rapid-reset budget; false when it is spent.
-  bool take_reset_token();
-  Stream* find(int32_t stream_id);
+  bool take_reset_token() override;
+  void stream_closed(h2::SessionStream& s) override;
+  void reap() override;
+  void ping_acked() override;  // the final GOAWAY of a drain may follow
+  uint32_t receive_failed(ssize_t lib_error) override;
+  void goaway_sent(uint32_t error_code, bool torn_down) override;
+  void fail_streams(ResetReason reason) override;
 
-  ConnectionIo& io_;
+  void release(Stream& s);
+  void count(uint64_t h2::SessionStats::*counter) override { bump(counter); }
+  void bump(uint64_t H2ServerStats::*counter);
+  Stream* find(int32_t stream_id);
+  h2::SessionStream* find_stream(int32_t id) override;
+
   StreamHandlerFactory& factory_;
   H2ServerOptions opts_;
   std::string peer_address_;
-  h2::SessionPtr session_;
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<int32_t> reap_;          // released and closed: destroyed at the next reap()
-  std::vector<int32_t> watch_;         // above the high watermark: waiting to drain
-  std::vector<int32_t> resumed_;       // unpaused with held request bytes to deliver
   H2ServerStats stats_;
-  bool in_dispatch_ = false;           // inside on_read/on_tick/...: flush at its end
-  bool flush_again_ = false;
   bool draining_ = false;
   bool final_goaway_sent_ = false;
-  bool local_goaway_error_ = false;    // we sent an error GOAWAY ourselves
-  bool connection_failed_ = false;     // on_read must answer false
-  bool closed_ = false;                // on_connection_closed ran or we gave up
-  bool close_requested_ = false;
   bool reset_flood_ = false;           // the rapid-reset budget ran out
   uint64_t reset_tokens_;
   std::chrono::steady_clock::time_point reset_refilled_at_;

@@ -1,4 +1,4 @@
-// nghttp2 plumbing shared by the HTTP/2 server and client codecs: session ownership,
+// The nghttp2 building blocks of h2::Session (h2_session.h): session ownership,
 // header blocks, the per-stream outbound body behind a deferred data provider, the
 // per-stream inbound body that withholds flow-control credit while its consumer is
 // paused, and the output pump that stops at the connection's write watermark.

@@ -351,6 +351,142 @@ TEST(H2Codec, RequestBodyBacklogReportsUpstreamWritable) {
   EXPECT_EQ(p.factory.calls[0]->body.size(), 1024u * 1024u);
 }
 
+// The same session machinery serves both sides: what one side's tests show for the
+// server (held request bodies, write-queue gating) is shown here for the client too.
+
+TEST(H2Codec, PausedResponseHoldsItsEndAndTrailersUntilResumed) {
+  H2Pair p;
+  p.factory.on_end = [](ServerCall& c) { c.respond(200, "tail", trailers_of({{"x-sum", "7"}})); };
+  ClientCall& call = p.start(make_request("GET", "/trailers"));
+  call.after_headers = [](ClientCall& c) { c.stream->pause_response(true); };
+  p.pump();
+  ASSERT_TRUE(call.got_headers);
+  EXPECT_TRUE(call.body.empty()) << "data delivered while paused";
+  EXPECT_FALSE(call.got_trailers) << "trailers delivered while paused";
+  ASSERT_NE(call.stream, nullptr);
+
+  call.stream->pause_response(false);
+  p.pump();
+  EXPECT_EQ(call.body, "tail");
+  EXPECT_FALSE(call.data_end) << "the end came with the data, not with the trailers";
+  ASSERT_TRUE(call.got_trailers);
+  EXPECT_EQ(call.trailers.get_or("x-sum", ""), "7");
+  EXPECT_EQ(call.events.back(), "trailers");
+}
+
+TEST(H2Codec, ReleasingAPausedResponseReturnsItsConnectionCredit) {
+  H2ClientOptions co;
+  co.initial_stream_window = 64 * 1024;
+  co.connection_window = 64 * 1024;
+  H2Pair p(co, {});
+  p.factory.on_end = [](ServerCall& c) {
+    c.respond(200, pattern_body(c.head.path == "/held" ? 128 * 1024 : 256 * 1024, 'c'));
+  };
+  ClientCall& held = p.start(make_request("GET", "/held"));
+  held.after_headers = [](ClientCall& c) { c.stream->pause_response(true); };
+  p.pump();
+  ASSERT_TRUE(held.got_headers);
+  EXPECT_TRUE(held.body.empty());
+
+  // The held bytes fill the whole connection window: nothing else can arrive.
+  ClientCall& next = p.start(make_request("GET", "/next"));
+  p.pump();
+  EXPECT_FALSE(next.complete());
+  EXPECT_TRUE(next.body.empty());
+
+  // Giving the held stream up credits its bytes back to the connection.
+  ASSERT_NE(held.stream, nullptr);
+  held.stream->release();
+  held.stream = nullptr;
+  p.pump();
+  EXPECT_TRUE(next.data_end);
+  EXPECT_EQ(next.body.size(), 256u * 1024u);
+  EXPECT_TRUE(held.body.empty());
+  EXPECT_FALSE(held.reset.has_value()) << "a released stream is owed no callback";
+}
+
+TEST(H2Codec, ServerOutputStopsAtTheConnectionWriteHigh) {
+  H2ServerOptions so;
+  so.connection_write_high = 32 * 1024;
+  H2Pair p({}, so);
+  const std::string down = pattern_body(512 * 1024, 's');
+  p.factory.on_end = [&](ServerCall& c) {
+    c.stream->send_headers(ResponseHead{}, false);
+    c.stream->send_data(down, true);
+  };
+  p.wire.stall_b_to_a = true;  // the client reads nothing
+  ClientCall& call = p.start(make_request("GET", "/slow-reader"));
+  p.pump();
+  ASSERT_EQ(p.factory.calls.size(), 1u);
+  ServerCall& s = *p.factory.calls[0];
+  ASSERT_NE(s.stream, nullptr);
+  // One frame may cross the mark; the rest waits in the stream's buffer.
+  EXPECT_LE(p.se.io.out.size(), so.connection_write_high + 16 * 1024 + 256);
+  EXPECT_GE(s.stream->buffered_bytes(), down.size() - so.connection_write_high - 16 * 1024);
+
+  p.wire.stall_b_to_a = false;
+  p.pump();
+  EXPECT_TRUE(call.data_end);
+  EXPECT_TRUE(call.body == down);
+  EXPECT_EQ(s.stream->buffered_bytes(), 0u);
+}
+
+TEST(H2Codec, ClientOutputStopsAtTheConnectionWriteHigh) {
+  H2ClientOptions co;
+  co.connection_write_high = 16 * 1024;
+  H2Pair p(co, {});
+  const std::string up = pattern_body(512 * 1024, 'u');
+  p.wire.stall_a_to_b = true;  // the server reads nothing
+  ClientCall& call = p.start(make_request("POST", "/slow-upstream"), up);
+  p.pump();
+  ASSERT_NE(call.stream, nullptr);
+  EXPECT_LE(p.ce.io.out.size(), co.connection_write_high + 16 * 1024 + 256);
+  EXPECT_GE(call.stream->buffered_bytes(), up.size() - co.connection_write_high - 16 * 1024);
+  EXPECT_TRUE(p.factory.calls.empty());
+
+  p.wire.stall_a_to_b = false;
+  p.pump();
+  ASSERT_EQ(p.factory.calls.size(), 1u);
+  EXPECT_TRUE(p.factory.calls[0]->body == up);
+  EXPECT_TRUE(call.data_end);
+  EXPECT_TRUE(call.body == up) << "the echo came back short";
+}
+
+TEST(H2Codec, StatsAddTheSharedAndTheSideCounters) {
+  H2ServerStats server;
+  H2ServerStats more_server;
+  more_server.rx_reset = 2;
+  more_server.protocol_error_closes = 1;
+  more_server.goaway_sent = 3;
+  more_server.abuse_closes = 4;
+  server += more_server;
+  server += more_server;
+  EXPECT_EQ(server.rx_reset, 4u);
+  EXPECT_EQ(server.protocol_error_closes, 2u);
+  EXPECT_EQ(server.goaway_sent, 6u);
+  EXPECT_EQ(server.abuse_closes, 8u);
+
+  H2ClientStats client;
+  H2ClientStats more_client;
+  more_client.tx_reset = 5;
+  more_client.goaway_received = 1;
+  client += more_client;
+  EXPECT_EQ(client.tx_reset, 5u);
+  EXPECT_EQ(client.goaway_received, 1u);
+  EXPECT_EQ(client.streams_total, 0u);
+}
+
+TEST(H2Codec, BothSidesCountIntoTheirSinks) {
+  H2Pair p;
+  p.start(make_request("GET", "/counted"));
+  p.pump();
+  EXPECT_EQ(p.client_sink.streams_total, 1u);
+  EXPECT_EQ(p.server_sink.streams_total, 1u);
+  EXPECT_EQ(p.client->stats().streams_total, 1u);
+  EXPECT_EQ(p.server->stats().streams_total, 1u);
+  EXPECT_EQ(p.client_sink.tx_reset + p.server_sink.tx_reset, 0u);
+}
+
 // ---- resets ------------------------------------------------------------------
 
 TEST(H2Codec, ClientResetReachesHandlerAsRemoteReset) {
