@@ -346,9 +346,11 @@ void Router::upstream_failed(ResetReason reason) {
 }
 
 void Router::detach_upstream(bool success) {
+  // The circuit-breaker slots go back even without an open stream: a retry refused by a limit
+  // holds its retry slot and has no stream (kept, the cluster would never retry again).
+  release_attempt_slots();
   if (!upstream_.is_open()) return;
   StreamState& st = stream_.state();
-  release_attempt_slots();
   st.endpoints.release_prefill();
   if (!success) st.cstats->upstream_rq_tx_reset.inc();
   upstream_.close(success);

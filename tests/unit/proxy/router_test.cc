@@ -382,13 +382,11 @@ TEST(Router, PendingLimitAnswers503Overflow) {
   EXPECT_TRUE(b.stream.upstreams.empty());
 }
 
-// BUG (reported, not fixed here): a retry whose attempt is refused by the cluster's circuit
-// breakers (pending requests) or finds no endpoint is answered with a local reply while the
-// router holds the retry slot it took; detach_upstream() only releases slots when an upstream
-// stream is open, so the cluster's rq_retry never comes back down. With maxRetries: 1 the
-// cluster then never retries again (upstream_rq_retry_overflow). Disabled so the suite passes;
-// run with --gtest_also_run_disabled_tests to see it fail.
-TEST(Router, DISABLED_RetryRefusedByCircuitBreakerGivesItsRetrySlotBack) {
+// A retry whose attempt is refused by the cluster's circuit breakers (pending requests) is
+// answered with a local reply while the router holds the retry slot it took; the slot must
+// come back, or with maxRetries: 1 the cluster never retries again (the Exchange before the
+// filter chain leaked it).
+TEST(Router, RetryRefusedByCircuitBreakerGivesItsRetrySlotBack) {
   FakeWorker w(kLimited);
   {
     Chain a(w);
