@@ -10,14 +10,13 @@ namespace {
 struct Scratch {
   std::vector<EndpointState*> candidates;
   std::vector<uint32_t> ids, matched;
-  std::vector<double> load, prefill, score;
+  std::vector<double> work, score;  // work: each scorer's in turn (ScoringInput)
   std::vector<uint8_t> saturated;
   void resize(size_t n) {
     candidates.resize(n);
     ids.resize(n);
     matched.resize(n);
-    load.resize(n);
-    prefill.resize(n);
+    work.resize(n);
     score.resize(n);
     saturated.resize(n);
   }
@@ -32,15 +31,10 @@ double jitter(uint64_t draw, size_t i) {
   return static_cast<double>(x >> 11) * 0x1.0p-53 * 1e-9;
 }
 
-constexpr double kLoadDamping = 2;
-constexpr double kPrefillDampingBytes = 1024;  // ~256 tokens: a few ms of prefill
-
 }  // namespace
 
 config::ScorerWeights EndpointPicker::profile_weights(config::PickerProfile profile) {
-  config::ScorerWeights w;  // queue 2, kv-cache 2, prefix-cache 3, lora 1
-  if (profile == config::PickerProfile::InferenceExtension) w.lora_affinity = w.prefill = 0;
-  return w;
+  return ScoringProfile::profile_weights(profile);
 }
 
 EndpointPicker::EndpointPicker(const config::PickerSettings& settings, const config::Config& config,
@@ -48,7 +42,8 @@ EndpointPicker::EndpointPicker(const config::PickerSettings& settings, const con
     : settings_(settings),
       weights_(settings.weights.value_or(profile_weights(settings.profile))),
       stale_after_(config.gateway.model_server_metrics.stale_after),
-      own_load_(settings.profile == config::PickerProfile::Infergate),
+      profile_(ScoringProfile::from(settings)),
+      wants_prompt_(profile_.reads_prompt()),
       index_(std::move(index)) {
   for (const auto& m : config.inference_models) {
     if (m.pool_ref.ns != pool.meta.ns || m.pool_ref.name != pool.meta.name) continue;
@@ -128,65 +123,25 @@ PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> 
     if (kept > 0) n = kept;
   }
 
-  // Queue scorer input.
-  double lo = 0, hi = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const EndpointState& ep = *s.candidates[i];
-    double q = ep.queue_size.load(std::memory_order_relaxed);
-    if (own_load_) {
-      q = std::max<double>(ep.active_requests.load(std::memory_order_relaxed),
-                           q + ep.running_requests.load(std::memory_order_relaxed));
-    }
-    s.load[i] = q;
-    lo = i == 0 ? q : std::min(lo, q);
-    hi = i == 0 ? q : std::max(hi, q);
-  }
-
-  // Prefix-cache scorer input.
-  const bool prefix = wants_prompt() && !request.prefix.empty();  // the prefill scorer reads it too
+  // The prompt's blocks each candidate was sent before, looked up once: the profile's scorers
+  // that read the prompt share them, the result reports the primary's, and the index then
+  // records the prompt for the primary.
+  const bool prefix = wants_prompt_ && !request.prefix.empty();
   if (prefix) {
     for (size_t i = 0; i < n; ++i) s.ids[i] = s.candidates[i]->id;
     index_->match(request.prefix, std::span(s.ids.data(), n), std::span(s.matched.data(), n));
   }
 
-  // Prefill ahead of each candidate if this request went there.
-  double plo = 0, phi = 0;
-  const bool prefill = weights_.prefill > 0;
-  if (prefill) {
-    for (size_t i = 0; i < n; ++i) {
-      const double cached = prefix ? static_cast<double>(s.matched[i]) * settings_.prefix_block_bytes : 0.0;
-      const double p = static_cast<double>(std::max<int64_t>(0, s.candidates[i]->prefill_bytes.load(std::memory_order_relaxed))) +
-                       std::max(0.0, static_cast<double>(request.prompt_bytes) - cached);
-      s.prefill[i] = p;
-      plo = i == 0 ? p : std::min(plo, p);
-      phi = i == 0 ? p : std::max(phi, p);
-    }
-  }
-
-
-  for (size_t i = 0; i < n; ++i) {
-    const EndpointState& ep = *s.candidates[i];
-    // The Inference Extension spreads the scraped queues over 0..1; infergate damps the
-    // spread of its in-flight counts by kLoadDamping requests, so that one request more
-    // does not outweigh a prefix-cache hit while a large imbalance still counts in full.
-    const double queue = own_load_ ? 1.0 - (s.load[i] - lo) / (hi - lo + kLoadDamping)
-                         : hi > lo ? (hi - s.load[i]) / (hi - lo)
-                                   : 1.0;
-    double total = weights_.queue * queue;
-    total += weights_.kv_cache * (1.0 - std::clamp(ep.kv_cache_usage.load(std::memory_order_relaxed), 0.0, 1.0));
-    if (prefix && weights_.prefix_cache > 0)
-      total += weights_.prefix_cache * static_cast<double>(s.matched[i]) / request.prefix.size();
-    if (prefill) total += weights_.prefill * (1.0 - (s.prefill[i] - plo) / (phi - plo + kPrefillDampingBytes));
-    if (adapter) {
-      const AdapterPresence p = ep.adapter(request.adapter);
-      const double a = p == AdapterPresence::Loaded ? 1.0
-                       : ep.adapter_slot_free()     ? 0.8
-                       : p == AdapterPresence::Waiting ? 0.6
-                                                       : 0.0;
-      total += weights_.lora_affinity * a;
-    }
-    s.score[i] = total + jitter(request.draw, i);
-  }
+  // The profile's scorers, summed; then a jitter far below any score step breaks ties.
+  ScoringInput in;
+  in.candidates = std::span<const EndpointState* const>(s.candidates.data(), n);
+  if (prefix) in.matched = std::span<const uint32_t>(s.matched.data(), n);
+  in.prompt_blocks = request.prefix.size();
+  in.prompt_bytes = request.prompt_bytes;
+  in.block_bytes = settings_.prefix_block_bytes;
+  in.adapter = adapter ? request.adapter : 0;
+  profile_.score(in, std::span(s.work.data(), n), std::span(s.score.data(), n));
+  for (size_t i = 0; i < n; ++i) s.score[i] += jitter(request.draw, i);
 
   // The best three, best first.
   for (size_t k = 0; k < PickResult::kMaxEndpoints && k < n; ++k) {

@@ -10,24 +10,18 @@
 //  - LoRA (infergate's profile): for a request naming an adapter, servers with neither the
 //    adapter loaded nor a free adapter slot are left out while any other is not (they would
 //    evict an adapter or hold the request until a slot frees);
-//  - scorers, each 0..1, summed with the profile's weights:
-//      queue        the Inference Extension: (max - q) / (max - min) over the candidates (1
-//                   when all are equal), q = the scraped waiting queue. infergate:
-//                   1 - (q - min) / (max - min + 2), q = max(the gateway's own in-flight
-//                   requests to the server, scraped waiting + running): it moves with every
-//                   pick instead of every 50 ms scrape, and a difference of a request or two
-//                   does not outweigh a prefix-cache hit;
-//      kv-cache     1 - KV-cache use;
-//      prefix-cache the share of the prompt's leading blocks recently sent to the server
-//                   (pools/prefix_index.h);
-//      lora         1 the adapter is loaded, 0.8 a free adapter slot, 0.6 the adapter is
-//                   queued for loading there, 0 otherwise (infergate's profile; neutral for
-//                   a model no server lists as an adapter and no InferenceModel targets);
-//      prefill      infergate's: p = the prefill bytes the server still has ahead of it
-//                   (EndpointState::prefill_bytes) + this prompt's bytes it is not expected
-//                   to have cached; 1 - (p - min) / (max - min + 1024). Time to first token
-//                   is the prefill in front of a request, which in-flight counts (mostly
-//                   decodes) do not show.
+//  - scorers (pools/scorer.h), each 0..1, summed with the weights of the pool's
+//    ScoringProfile (pools/scoring_profile.h); each is described in its file under
+//    pools/scorers/:
+//      queue         the Inference Extension's: the scraped waiting queue, spread over 0..1;
+//      inFlight      infergate's instead of queue: the gateway's own in-flight requests (or
+//                    the scraped waiting + running when more), damped by two requests;
+//      kvCache       1 - KV-cache use;
+//      prefixCache   the share of the prompt's leading blocks recently sent to the server
+//                    (pools/prefix_index.h);
+//      prefill       infergate's: the prefill bytes the server would have ahead of this
+//                    prompt (its pending prefill + the prompt less what it has cached);
+//      loraAffinity  infergate's: adapter loaded, a free adapter slot, or queued for loading.
 // The highest total wins (random among equals); the next two are the fallbacks a failed
 // attempt retries on. A pick reads atomics and a lock-free index, allocates nothing (scratch
 // space is per thread and reused) and records the prompt's blocks for the primary.
@@ -47,6 +41,7 @@
 #include "config/model.h"
 #include "pools/endpoint_state.h"
 #include "pools/prefix_index.h"
+#include "pools/scoring_profile.h"
 
 namespace infergate::pools {
 
@@ -85,7 +80,8 @@ class EndpointPicker {
 
   const config::PickerSettings& settings() const { return settings_; }
   const config::ScorerWeights& weights() const { return weights_; }
-  bool wants_prompt() const { return weights_.prefix_cache > 0 || weights_.prefill > 0; }
+  // Whether a scorer reads the prompt: the gateway hashes it into PickRequest::prefix.
+  bool wants_prompt() const { return wants_prompt_; }
   uint32_t max_blocks() const { return settings_.prefix_max_blocks; }
   uint32_t block_bytes() const { return settings_.prefix_block_bytes; }
   const PrefixIndex& index() const { return *index_; }
@@ -97,7 +93,8 @@ class EndpointPicker {
   config::PickerSettings settings_;
   config::ScorerWeights weights_;
   std::chrono::milliseconds stale_after_;
-  bool own_load_;  // infergate's queue signal (in-flight) rather than the scraped queue
+  ScoringProfile profile_;
+  bool wants_prompt_;
   std::shared_ptr<PrefixIndex> index_;
   absl::flat_hash_set<std::string> sheddable_models_;
   absl::flat_hash_map<std::string, int32_t> objective_priority_;

@@ -1,9 +1,10 @@
 // What one InferencePool pick costs: hashing an 8k-token prompt into prefix blocks, looking
-// them up in the prefix index, scoring every endpoint (queue, KV cache, prefix, LoRA) and
-// recording the blocks for the chosen one, at 8, 64 and 256 endpoints. The index holds the
-// prompts of earlier requests (500 conversations spread over the endpoints), the endpoints
-// carry scraped signals and adapters, and half the prompts share a system prompt with
-// earlier ones, as the shared-prefix workload does.
+// them up in the prefix index, scoring every endpoint (infergate's profile: in-flight, KV
+// cache, prefix, prefill, LoRA; pools/scoring_profile.h) and recording the blocks for the
+// chosen one, at 8, 64 and 256 endpoints. The index holds the prompts of earlier requests
+// (500 conversations spread over the endpoints), the endpoints carry scraped signals and
+// adapters, and half the prompts share a system prompt with earlier ones, as the
+// shared-prefix workload does.
 //
 //   build/picker_bench [--benchmark_filter=Pick/64]
 #include <benchmark/benchmark.h>
