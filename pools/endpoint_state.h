@@ -31,7 +31,7 @@ struct EndpointState {
   // Identity and description: written once at creation, then read-only (workers read them
   // without locks). A reload that changes name or labels gets a fresh EndpointState.
   // `id` is unique in the process: the picker's prefix index records endpoints by it.
-  EndpointState() = default;
+  EndpointState() = default;  // no address: for tests of the counters alone
   EndpointState(std::string_view address, uint16_t port);
 
   const uint32_t id = next_id();

@@ -110,8 +110,11 @@ void ActiveStream::on_request_data(std::string_view data, bool end_stream) {
       break;
     }
   }
-  if (!held || !stopped_ || unbounded_hold) return;
-  if (state_.pending_body.size() > Watermarks{}.high && !downstream_paused_) pause_request_body(true);
+  // Held bodies pause the client at the high watermark, also when the chain went on during
+  // this chunk and the router now waits for its connection with the body; a filter reading
+  // the body whole (the body model within maxBytes) is not paused.
+  if (!held || unbounded_hold) return;
+  if (state_.pending_body.size() > Watermarks{}.high) pause_request_body(true);
 }
 
 void ActiveStream::on_request_trailers(HeaderMap&& trailers) {

@@ -19,8 +19,8 @@ struct SplitSequences {
 // sessionPersistence session, else the weights. Then: the InferenceModel rewrite of the body's
 // model for that pool, the per-version series, and the route's and backend's request filters
 // and path rewrite (the original path kept in x-envoy-original-path); the route's request
-// timeout starts. False when the request
-// was answered instead: 500 when every backend weighs 0 or its cluster does not exist.
+// timeout starts. False when the request was answered instead: 500 when every backend
+// weighs 0 or its cluster does not exist.
 bool choose_backend(FilterCallbacks& stream, SplitSequences draws);
 
 }  // namespace infergate::gateway

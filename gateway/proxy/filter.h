@@ -11,7 +11,8 @@
 // from the endpoint picker), or answers the request itself with send_local_reply() and
 // returns StopIteration. Request body that arrives while iteration is stopped is held by
 // the stream in StreamState::pending_body; the filters after the stopping one find it there
-// when their decode_headers runs, and get decode_data only for what arrives after.
+// when their decode_headers runs, and get decode_data only for what arrives after. The
+// router keeps adding to it until its upstream connection is ready.
 //
 // Filters see the stream only through FilterCallbacks: no sockets, no Asio, so each filter
 // is unit-tested with fake callbacks (tests/unit/proxy/).
@@ -107,6 +108,8 @@ class FilterCallbacks {
 class StreamFilter {
  public:
   virtual ~StreamFilter() = default;
+  // `end_stream`: the request came without a body (a resumed chain passes the same value;
+  // StreamState::request_complete says what has arrived since).
   virtual FilterStatus decode_headers(bool end_stream) {
     (void)end_stream;
     return FilterStatus::Continue;

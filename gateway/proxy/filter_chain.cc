@@ -6,18 +6,20 @@
 #include "gateway/proxy/filters/fault_filter.h"
 #include "gateway/proxy/filters/local_rate_limit_filter.h"
 #include "gateway/proxy/filters/route_reply_filter.h"
+#include "gateway/proxy/filters/shadow_filter.h"
 #include "gateway/proxy/router.h"
 
 namespace infergate::gateway {
 
 std::vector<std::unique_ptr<StreamFilter>> make_filter_chain(FilterCallbacks& stream) {
   std::vector<std::unique_ptr<StreamFilter>> chain;
-  chain.reserve(7);
+  chain.reserve(8);
   chain.push_back(std::make_unique<BodyModelFilter>(stream));
   chain.push_back(std::make_unique<AuthorizationFilter>(stream));
   chain.push_back(std::make_unique<LocalRateLimitFilter>(stream));
   chain.push_back(std::make_unique<RouteReplyFilter>(stream));
   chain.push_back(std::make_unique<FaultFilter>(stream));
+  chain.push_back(std::make_unique<ShadowFilter>(stream));
   chain.push_back(std::make_unique<EndpointPickerFilter>(stream));
   chain.push_back(std::make_unique<Router>(stream));  // terminal: the last one
   return chain;

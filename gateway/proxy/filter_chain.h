@@ -4,8 +4,9 @@
 //   local_rate_limit   GatewayConfig localRateLimits (Envoy's local_ratelimit filter)
 //   route_reply        no route: 404; direct responses and redirects
 //   fault              VirtualService fault delay / abort (Envoy's fault filter)
+//   shadow             copies to the route's mirror clusters, once the backend is chosen
 //   endpoint_picker    an InferencePool's external endpoint picker (ext_proc EPP)
-//   router             backend, retries, per-try timeout, shadows, the upstream request
+//   router             endpoint, retries, per-try timeout, the upstream request
 // Adding a filter: its own file under proxy/filters/, one line here.
 #pragma once
 

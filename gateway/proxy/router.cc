@@ -3,7 +3,6 @@
 #include "gateway/control/snapshot.h"
 #include "gateway/upstream/conn_pool.h"
 #include "gateway/proxy/header_policy.h"
-#include "gateway/proxy/mirror_stream.h"
 #include "gateway/proxy/route_actions_apply.h"
 #include "gateway/proxy/stream_state.h"
 #include "routing/route_actions.h"
@@ -18,49 +17,19 @@ int64_t ms_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-Router::~Router() {
-  detach_upstream(false);
-  end_mirrors();
-}
+Router::~Router() { detach_upstream(false); }
 
 FilterStatus Router::decode_headers(bool) {
   if (!stream_.resolve_backend()) return FilterStatus::Continue;
   const routing::Route& route = *stream_.state().route;
   if (route.retry && route.retry->attempts) max_attempts_ = 1 + *route.retry->attempts;
-  start_mirrors();
   start_attempt();
   return FilterStatus::Continue;
 }
 
-// Envoy shadows the request as the router forwards it (route header changes and rewrites
-// applied); each mirror draws its own percentage.
-void Router::start_mirrors() {
-  StreamState& st = stream_.state();
-  for (const routing::Mirror& m : st.route->mirrors) {
-    if (!routing::fraction_hit(m.per_million, stream_.random())) continue;
-    const pools::Cluster* c = stream_.snapshot().clusters->find(m.cluster);
-    if (!c) continue;
-    const bool end = st.request_complete && !st.has_request_trailers;
-    auto copy = stream_.start_mirror(*c, st.request, end && st.pending_body.empty());
-    if (!copy) continue;
-    if (!st.pending_body.empty()) copy->send_data(st.pending_body, end);
-    if (st.request_complete && st.has_request_trailers) copy->send_trailers(st.request_trailers);
-    mirrors_.push_back(std::move(copy));
-  }
-}
-
-void Router::end_mirrors() {
-  for (auto& m : mirrors_) m->abandon();
-  mirrors_.clear();
-}
-
-void Router::on_stream_end() {
-  ended_ = true;
-  end_mirrors();
-}
+void Router::on_stream_end() { ended_ = true; }
 
 FilterDataStatus Router::decode_data(std::string_view data, bool end_stream) {
-  for (auto& m : mirrors_) m->send_data(data, end_stream);
   StreamState& st = stream_.state();
   if (!upstream_.is_open() || !upstream_ready_) {
     st.pending_body.append(data);
@@ -75,7 +44,6 @@ FilterDataStatus Router::decode_data(std::string_view data, bool end_stream) {
 }
 
 FilterStatus Router::decode_trailers() {
-  for (auto& m : mirrors_) m->send_trailers(stream_.state().request_trailers);
   if (upstream_.is_open() && upstream_ready_) send_buffered_request();
   return FilterStatus::Continue;
 }

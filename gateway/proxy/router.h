@@ -6,7 +6,6 @@
 //    connectionPool: active requests, pending requests, retries, connections);
 //  - retries: on another endpoint, only while nothing of the response went downstream and
 //    the body sent so far is small enough to replay; per-try timeout;
-//  - shadows: copies of the request to the route's mirror clusters (proxy/mirror_stream.h);
 //  - the response: the route's and backend's response header changes, Envoy's
 //    x-envoy-upstream-service-time, passive outlier detection on the endpoint.
 #pragma once
@@ -20,8 +19,6 @@
 #include "gateway/proxy/upstream_request.h"
 
 namespace infergate::gateway {
-
-class MirrorStream;
 
 class Router final : public TerminalFilter, public UpstreamCallbacks {
  public:
@@ -53,8 +50,6 @@ class Router final : public TerminalFilter, public UpstreamCallbacks {
   static constexpr size_t kRetryBufferLimit = 64 * 1024;
 
  private:
-  void start_mirrors();
-  void end_mirrors();
   void start_attempt();
   bool choose_endpoint();
   bool take_attempt_slots();
@@ -67,7 +62,6 @@ class Router final : public TerminalFilter, public UpstreamCallbacks {
 
   FilterCallbacks& stream_;
   bool ended_ = false;  // the stream finished: no more upstream work
-  std::vector<std::shared_ptr<MirrorStream>> mirrors_;  // copies of this request (shadows)
   UpstreamRequest upstream_;
   bool upstream_ready_ = false;
   bool request_sent_complete_ = false;

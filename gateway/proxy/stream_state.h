@@ -55,7 +55,7 @@ struct StreamState {
     return std::nullopt;
   }
 
-  // Route match, done once (FilterCallbacks::route()).
+  // Route match, done once (proxy/route_match.h).
   bool route_matched = false;
   const routing::Route* route = nullptr;
   std::string_view matched_prefix;  // the HTTPRoute PathPrefix that matched

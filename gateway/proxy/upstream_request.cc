@@ -1,6 +1,5 @@
 #include "gateway/proxy/upstream_request.h"
 
-
 namespace infergate::gateway {
 
 bool UpstreamRequest::open(UpstreamStream* stream, pools::EndpointState& endpoint, const ClusterStats& stats) {

@@ -141,7 +141,7 @@ class ConnPools {
   // Looked up on every attempt, so by a struct of views (no string is built per request);
   // the map's own keys hold the address.
   struct Key {
-    std::string_view address;  // points into the ConnPool's target string
+    std::string_view address;  // points into its Entry's address (heap-held: rehashing keeps it)
     uint16_t port;
     UpstreamProtocol protocol;
     const void* tls;  // the ClientContext; the pool keeps it alive

@@ -131,9 +131,19 @@ class FakeStream final : public FilterCallbacks {
   UpstreamStream* new_upstream_stream(const pools::Cluster& cluster, const pools::EndpointState& endpoint,
                                       UpstreamCallbacks& callbacks, const ClusterStats& stats,
                                       const ConnectionBudget* budget) override;
-  std::shared_ptr<MirrorStream> start_mirror(const pools::Cluster&, const RequestHead&, bool) override {
+  // Records the copies asked for; a MirrorStream needs a worker's connection pools, so none
+  // is started (the mirrors' own behaviour is covered end to end).
+  std::shared_ptr<MirrorStream> start_mirror(const pools::Cluster& cluster, const RequestHead& head,
+                                             bool end_stream) override {
+    mirrors_started.push_back({cluster.name, head, end_stream});
     return nullptr;
   }
+  struct MirrorStart {
+    std::string cluster;
+    RequestHead head;
+    bool end_stream;
+  };
+  std::vector<MirrorStart> mirrors_started;
   void encode_headers(ResponseHead&& head, bool end_stream) override;
   void encode_data(std::string_view data, bool end_stream) override;
   void encode_trailers(HeaderMap&& t) override;
