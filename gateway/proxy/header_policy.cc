@@ -1,5 +1,6 @@
 #include "gateway/proxy/header_policy.h"
 
+#include "gateway/proxy/stream_state.h"
 #include "tls/xfcc.h"
 
 #include <array>

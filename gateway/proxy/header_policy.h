@@ -2,10 +2,11 @@
 #pragma once
 
 #include "gateway/net/worker_context.h"
-#include "gateway/proxy/stream_state.h"
 #include "routing/http_message.h"
 
 namespace infergate::gateway {
+
+struct DownstreamInfo;
 
 // Removes hop-by-hop headers (RFC 9110 §7.6.1): connection and the names it lists,
 // keep-alive, proxy-connection, transfer-encoding, upgrade, and te unless it is

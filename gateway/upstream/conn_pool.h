@@ -121,10 +121,6 @@ class ConnPool {
 class ConnPools {
  public:
   ConnPools(boost::asio::io_context& io, const ConnPoolOptions& opts) : io_(io), opts_(opts) {}
-  // Pools are per (endpoint, protocol, TLS context): a certificate rotation gets new
-  // connections while those already open finish on the old context.
-  ConnPool& get(std::string_view address, uint16_t port, UpstreamProtocol protocol,
-                const std::shared_ptr<const tls::ClientContext>& tls = nullptr);
   // A stream to `endpoint` from its pool (ConnPool::new_stream): the one way requests and
   // their shadows reach an upstream.
   UpstreamStream* new_stream(const pools::EndpointState& endpoint, UpstreamProtocol protocol,
@@ -136,6 +132,11 @@ class ConnPools {
   size_t connections() const;
 
  private:
+  // Pools are per (endpoint, protocol, TLS context): a certificate rotation gets new
+  // connections while those already open finish on the old context.
+  ConnPool& get(std::string_view address, uint16_t port, UpstreamProtocol protocol,
+                const std::shared_ptr<const tls::ClientContext>& tls);
+
   boost::asio::io_context& io_;
   ConnPoolOptions opts_;
   // Looked up on every attempt, so by a struct of views (no string is built per request);

@@ -7,8 +7,6 @@
 
 namespace infergate::gateway {
 
-ShadowFilter::~ShadowFilter() { on_stream_end(); }
-
 FilterStatus ShadowFilter::decode_headers(bool) {
   StreamState& st = stream_.state();
   if (!st.route || st.route->mirrors.empty()) return FilterStatus::Continue;

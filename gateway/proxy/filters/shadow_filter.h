@@ -15,7 +15,6 @@ namespace infergate::gateway {
 class ShadowFilter final : public StreamFilter {
  public:
   explicit ShadowFilter(FilterCallbacks& stream) : stream_(stream) {}
-  ~ShadowFilter() override;
   FilterStatus decode_headers(bool end_stream) override;
   FilterDataStatus decode_data(std::string_view data, bool end_stream) override;
   FilterStatus decode_trailers() override;

@@ -19,12 +19,7 @@ spec:
   - to: [{operation: {paths: ["/admin/*"]}}]
 )";
 
-struct Chain {
-  explicit Chain(FakeWorker& w) : stream(w), filter(stream.add<AuthorizationFilter>()), next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  AuthorizationFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<AuthorizationFilter>;
 
 TEST(AuthorizationFilter, DenyPolicyAnswers403AndCountsThePolicy) {
   FakeWorker w(kDenyAdmin);

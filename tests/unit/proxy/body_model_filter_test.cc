@@ -23,12 +23,7 @@ const std::string kSmallLimit = "  bodyRouting: {maxBytes: 1024}\n";
 
 uint64_t body_model(const FakeWorker& w, BodyModelResult r) { return w.stats.body_model[static_cast<size_t>(r)].value(); }
 
-struct Chain {
-  explicit Chain(FakeWorker& w) : stream(w), filter(stream.add<BodyModelFilter>()), next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  BodyModelFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<BodyModelFilter>;
 
 RequestHead json_post(std::string content_type = "application/json") {
   return request("POST", "/v1/chat/completions", "llm.example.com", {{"content-type", content_type}});

@@ -30,15 +30,7 @@ spec:
     - {group: inference.networking.k8s.io, kind: InferencePool, name: pool}
 )";
 
-struct Chain {
-  explicit Chain(FakeWorker& w)
-      : stream(w), route(stream.add<RouteReplyFilter>()), filter(stream.add<EndpointPickerFilter>()),
-        next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  RouteReplyFilter& route;
-  EndpointPickerFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<EndpointPickerFilter, RouteReplyFilter>;
 
 TEST(EndpointPickerFilter, PoolWithoutExternalPickerContinuesWithItsBackendChosen) {
   FakeWorker w(kRoutes);

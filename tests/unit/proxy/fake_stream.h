@@ -220,4 +220,20 @@ class ProbeFilter final : public StreamFilter {
   FilterCallbacks& stream_;
 };
 
+// A filter under test on its own stream, after the filters `Before` (e.g. RouteReplyFilter,
+// which matches the route), with a ProbeFilter after it.
+template <typename Filter, typename... Before>
+struct FilterUnderTest {
+  explicit FilterUnderTest(FakeWorker& w) : stream(w), filter(add_chain(stream)), next(stream.add<ProbeFilter>()) {}
+  FakeStream stream;
+  Filter& filter;
+  ProbeFilter& next;
+
+ private:
+  static Filter& add_chain(FakeStream& s) {
+    (s.add<Before>(), ...);
+    return s.add<Filter>();
+  }
+};
+
 }  // namespace infergate::gateway::testing

@@ -42,14 +42,7 @@ spec:
 )";
 
 // The route is matched by the filter before it in the chain, as in the real order.
-struct Chain {
-  explicit Chain(FakeWorker& w)
-      : stream(w), route(stream.add<RouteReplyFilter>()), filter(stream.add<FaultFilter>()), next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  RouteReplyFilter& route;
-  FaultFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<FaultFilter, RouteReplyFilter>;
 
 TEST(FaultFilter, AbortAnswersItsStatusWithFlagFI) {
   FakeWorker w(kVs);

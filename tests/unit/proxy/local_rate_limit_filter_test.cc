@@ -26,12 +26,7 @@ const std::string kOneToken = R"(  localRateLimits:
     tokenBucket: {maxTokens: 1, fillInterval: 1h}
 )";
 
-struct Chain {
-  explicit Chain(FakeWorker& w) : stream(w), filter(stream.add<LocalRateLimitFilter>()), next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  LocalRateLimitFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<LocalRateLimitFilter>;
 
 TEST(LocalRateLimitFilter, EmptyBucketAnswers429WithRateLimitedHeaderAndFlag) {
   FakeWorker w(kRoutes, kOneToken);

@@ -27,12 +27,7 @@ spec:
     route: [{destination: {host: llm}}]
 )";
 
-struct Chain {
-  explicit Chain(FakeWorker& w) : stream(w), filter(stream.add<RouteReplyFilter>()), next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  RouteReplyFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<RouteReplyFilter>;
 
 TEST(RouteReplyFilter, NoRouteIs404WithFlagNR) {
   FakeWorker w(kVs);

@@ -33,15 +33,7 @@ spec:
   - backendRefs: [{name: llm, port: 80}]
 )";
 
-struct Chain {
-  explicit Chain(FakeWorker& w)
-      : stream(w), route(stream.add<RouteReplyFilter>()), filter(stream.add<ShadowFilter>()),
-        next(stream.add<ProbeFilter>()) {}
-  FakeStream stream;
-  RouteReplyFilter& route;
-  ShadowFilter& filter;
-  ProbeFilter& next;
-};
+using Chain = FilterUnderTest<ShadowFilter, RouteReplyFilter>;
 
 TEST(ShadowFilter, CopiesTheRequestAsForwardedOnceTheBackendIsChosen) {
   FakeWorker w(kRoutes);
