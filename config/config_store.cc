@@ -45,7 +45,15 @@ std::string rfc3339_ms(int64_t unix_ms) {
 const Manifest* ConfigStore::base_document(const ResourceKey& key) const {
   for (const Manifest& m : base_)
     if (!m.key.empty() && m.key == key) return &m;
+  for (const Manifest& m : *cluster_)
+    if (!m.key.empty() && m.key == key) return &m;
   return nullptr;
+}
+
+void ConfigStore::set_cluster(std::shared_ptr<const std::vector<Manifest>> objects,
+                              std::shared_ptr<const std::vector<Endpoint>> endpoints) {
+  if (objects) cluster_ = std::move(objects);
+  if (endpoints) cluster_endpoints_ = std::move(endpoints);
 }
 
 bool ConfigStore::still_valid(const Change& c) const {
@@ -114,19 +122,23 @@ bool ConfigStore::revert(const ResourceKey& key) {
 
 std::vector<Manifest> ConfigStore::effective() const {
   std::vector<Manifest> out;
-  out.reserve(base_.size() + overlay_.size());
+  out.reserve(base_.size() + cluster_->size() + overlay_.size());
   std::vector<bool> used(overlay_.size(), false);
-  for (const Manifest& m : base_) {
-    const Change* over = nullptr;
-    if (!m.key.empty())
-      for (size_t i = 0; i < overlay_.size() && !over; ++i)
-        if (overlay_[i].key == m.key) {
-          over = &overlay_[i];
-          used[i] = true;
-        }
-    if (!over) out.push_back(m);
-    else if (!over->deleted) out.push_back(over->manifest);
-  }
+  auto layer = [&](const std::vector<Manifest>& docs) {
+    for (const Manifest& m : docs) {
+      const Change* over = nullptr;
+      if (!m.key.empty())
+        for (size_t i = 0; i < overlay_.size() && !over; ++i)
+          if (overlay_[i].key == m.key) {
+            over = &overlay_[i];
+            used[i] = true;
+          }
+      if (!over) out.push_back(m);
+      else if (!over->deleted) out.push_back(over->manifest);
+    }
+  };
+  layer(base_);
+  layer(*cluster_);
   for (size_t i = 0; i < overlay_.size(); ++i)
     if (!used[i] && !overlay_[i].deleted) out.push_back(overlay_[i].manifest);
   return out;

@@ -14,12 +14,14 @@
 // rejected change leaves the old configuration serving.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/manifests.h"
+#include "config/model/infergate.h"
 
 namespace infergate::config {
 
@@ -47,8 +49,22 @@ class ConfigStore {
   bool revert(const ResourceKey& key);
   void revert_all() { overlay_.clear(); }
 
-  // Files first, in file order, each replaced in place by its overlay entry (or left out when
-  // deleted), then the documents the overlay adds, in the order they were applied.
+  // The objects read from the Kubernetes API (Origin::Kubernetes) and the endpoints of its
+  // ready pods and EndpointSlices: a layer after the files, replaced whole whenever the watch
+  // brings a change. Shared, because a store is copied for every change and a cluster has
+  // thousands of pods.
+  void set_cluster(std::shared_ptr<const std::vector<Manifest>> objects,
+                   std::shared_ptr<const std::vector<Endpoint>> endpoints);
+  const std::vector<Manifest>& cluster() const { return *cluster_; }
+  const std::vector<Endpoint>& cluster_endpoints() const { return *cluster_endpoints_; }
+  // Whether the cluster layer is the one `other` holds (no copy compared).
+  bool same_cluster(const ConfigStore& other) const {
+    return cluster_ == other.cluster_ && cluster_endpoints_ == other.cluster_endpoints_;
+  }
+
+  // Files first, in file order, then the cluster's objects, each replaced in place by its
+  // overlay entry (or left out when deleted), then the documents the overlay adds, in the
+  // order they were applied.
   std::vector<Manifest> effective() const;
   // The effective document of `key`; nullptr when none (or when it is deleted).
   const Manifest* find(const ResourceKey& key) const;
@@ -67,6 +83,8 @@ class ConfigStore {
   bool still_valid(const Change& c) const;
 
   std::vector<Manifest> base_;
+  std::shared_ptr<const std::vector<Manifest>> cluster_ = std::make_shared<const std::vector<Manifest>>();
+  std::shared_ptr<const std::vector<Endpoint>> cluster_endpoints_ = std::make_shared<const std::vector<Endpoint>>();
   std::vector<Change> overlay_;
 };
 

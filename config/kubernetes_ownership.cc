@@ -45,7 +45,7 @@ std::string kubernetes_change_refusal(const ConfigStore& store, const ResourceKe
                                                                      kubectl_target(key) + ")");
 }
 
-std::string kubectl_weights_patch(const RuleWeights& rule, const WeightsChange& change) {
+std::string weights_json_patch(const RuleWeights& rule, const WeightsChange& change) {
   const bool http_route = rule.kind == "HTTPRoute";
   const std::string base = http_route ? "/spec/rules/" + std::to_string(rule.rule) + "/backendRefs/"
                                       : "/spec/http/" + std::to_string(rule.rule) + "/route/";
@@ -62,8 +62,57 @@ std::string kubectl_weights_patch(const RuleWeights& rule, const WeightsChange& 
                      {"value", {{"destination", {{"host", rule.backends.front().host}, {"subset", name}}}, {"weight", weight}}}});
     }
   }
+  return ops.dump();
+}
+
+std::string kubectl_weights_patch(const RuleWeights& rule, const WeightsChange& change) {
   return "kubectl patch " + lower(rule.kind) + " " + rule.name + " -n " + rule.ns + " --type=json -p " +
-         quoted(ops.dump());
+         quoted(weights_json_patch(rule, change));
+}
+
+std::optional<std::string> weights_json_patch(const Config& config, const WeightsChange& change, std::string* error) {
+  std::vector<RuleWeights> rules;
+  for (auto& w : list_weights(config))
+    if ((change.kind.empty() || w.kind == change.kind) && w.ns == change.ns && w.name == change.name)
+      rules.push_back(std::move(w));
+  const RuleWeights* rule = nullptr;
+  for (const auto& w : rules)
+    if ((change.rule && w.rule == *change.rule) || (!change.rule_name.empty() && w.rule_name == change.rule_name))
+      rule = &w;
+  if (!rule && !change.rule && change.rule_name.empty() && rules.size() == 1) rule = &rules[0];
+  if (!rule) {
+    *error = "no single rule of " + change.kind + " " + change.ns + "/" + change.name + " matches the change";
+    return std::nullopt;
+  }
+  return weights_json_patch(*rule, change);
+}
+
+std::optional<std::string> target_models_json_patch(const Config& config, const std::string& ns, const std::string& name,
+                                                    const std::vector<std::pair<std::string, uint32_t>>& weights,
+                                                    std::string* error) {
+  const InferenceModel* model = nullptr;
+  for (const auto& m : config.inference_models)
+    if (m.meta.ns == ns && m.meta.name == name) model = &m;
+  if (!model) {
+    *error = "InferenceModel " + ns + "/" + name + " not found";
+    return std::nullopt;
+  }
+  // The same list patch_target_models writes: every target with its weight, 0 = left out.
+  std::vector<std::pair<std::string, uint32_t>> next;
+  for (const auto& t : model->target_models) next.emplace_back(t.name, t.weight);
+  for (const auto& [target, weight] : weights) {
+    auto it = std::find_if(next.begin(), next.end(), [&](const auto& p) { return p.first == target; });
+    if (it == next.end()) next.emplace_back(target, weight);
+    else it->second = weight;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [target, weight] : next)
+    if (weight > 0) list.push_back({{"name", target}, {"weight", weight}});
+  if (list.empty()) {
+    *error = "every targetModels weight would be 0";
+    return std::nullopt;
+  }
+  return nlohmann::json::array({{{"op", "add"}, {"path", "/spec/targetModels"}, {"value", list}}}).dump();
 }
 
 std::string kubernetes_weights_refusal(const ConfigStore& store, const Config& config, const ResourceKey& key,

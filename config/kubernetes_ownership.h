@@ -7,7 +7,10 @@
 //
 // The marker is Manifest::origin, set by the Kubernetes source; file documents and run-time
 // changes are Origin::Files and stay changeable.
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config_store.h"
 #include "config/weights.h"
@@ -25,5 +28,15 @@ std::string kubernetes_weights_refusal(const ConfigStore& store, const Config& c
 
 // The kubectl patch (JSON patch) that sets `change`'s weights on `rule` (exposed for tests).
 std::string kubectl_weights_patch(const RuleWeights& rule, const WeightsChange& change);
+// That JSON patch alone (RFC 6902), for the API.
+std::string weights_json_patch(const RuleWeights& rule, const WeightsChange& change);
+// The JSON patch of the one rule of `config` that `change` means; nullopt with *error when
+// no single rule is meant. What a rollout sends to the API server (as Argo Rollouts does).
+std::optional<std::string> weights_json_patch(const Config& config, const WeightsChange& change, std::string* error);
+// The JSON patch that sets an InferenceModel's targetModels weights (0 = left out), as
+// patch_target_models (config/weights.h) does to a document.
+std::optional<std::string> target_models_json_patch(const Config& config, const std::string& ns, const std::string& name,
+                                                    const std::vector<std::pair<std::string, uint32_t>>& weights,
+                                                    std::string* error);
 
 }  // namespace infergate::config

@@ -169,9 +169,15 @@ LoadResult finish(Collected& collected, LoadResult& result) {
 }  // namespace
 
 LoadResult load_manifests(const std::vector<Manifest>& manifests) {
+  return load_manifests(manifests, {});
+}
+
+LoadResult load_manifests(const std::vector<Manifest>& manifests, const std::vector<Endpoint>& cluster_endpoints) {
   LoadResult result;
   Collected collected;
   for (const Manifest& m : manifests) load_manifest(m, collected, result);
+  auto& eps = collected.config.endpoints;
+  eps.insert(eps.end(), cluster_endpoints.begin(), cluster_endpoints.end());
   return finish(collected, result);
 }
 

@@ -73,5 +73,8 @@ LoadResult load_documents(const std::vector<std::pair<std::string, std::string>>
 // Manifests (config/manifests.h) loaded as one configuration: what the three above do after
 // splitting, and what a ConfigStore's effective() set is loaded with.
 LoadResult load_manifests(const std::vector<Manifest>& manifests);
+// The same, with endpoints read from the Kubernetes API (config/kubernetes_endpoints.h) added
+// to the static ones before validation.
+LoadResult load_manifests(const std::vector<Manifest>& manifests, const std::vector<Endpoint>& cluster_endpoints);
 
 }  // namespace infergate::config

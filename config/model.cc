@@ -122,4 +122,14 @@ bool selector_matches(const Labels& selector, const Labels& labels) {
   return true;
 }
 
+bool endpoint_selected(const Labels& selector, std::string_view ns, const Endpoint& ep) {
+  if (!ep.service.empty()) return false;
+  if (!ep.ns.empty() && ep.ns != ns) return false;
+  return selector_matches(selector, ep.labels);
+}
+
+bool endpoint_of_service(std::string_view ns, std::string_view name, const Endpoint& ep) {
+  return !ep.service.empty() && ep.ns == ns && ep.service == name;
+}
+
 }  // namespace infergate::config

@@ -99,6 +99,9 @@ void check_endpoints(Reporter& r, const Collected& c) {
   std::map<std::string, const Endpoint*> names;
   std::map<std::pair<std::string, int>, const Endpoint*> addresses;
   for (const auto& ep : c.config.endpoints) {
+    // Cluster endpoints are the API server's: their names are unique per namespace and two
+    // pods sharing an address (hostNetwork) are the cluster's business, not a config error.
+    if (!ep.ns.empty()) continue;
     const std::string resource = "GatewayConfig/" + c.config.gateway.meta.name;
     if (auto [it, ok] = names.emplace(ep.name, &ep); !ok)
       r.error(ep.source, resource, "spec.endpoints", ep.source.line,
@@ -112,20 +115,21 @@ void check_endpoints(Reporter& r, const Collected& c) {
 }
 
 void check_selectors(Reporter& r, const Collected& c) {
-  auto selects_any = [&](const Labels& selector) {
+  auto selects_any = [&](const Labels& selector, const std::string& ns) {
     for (const auto& ep : c.config.endpoints)
-      if (selector_matches(selector, ep.labels)) return true;
+      if (endpoint_selected(selector, ns, ep)) return true;
     return false;
   };
   for (const auto& s : c.config.services) {
-    if (!selects_any(s.selector))
+    if (s.selector.empty()) continue;  // endpoints from its EndpointSlices, or none by design
+    if (!selects_any(s.selector, s.meta.ns))
       r.warning(s.meta.source, "Service/" + s.meta.name, "spec.selector", s.meta.source.line,
-                "selects no endpoint (GatewayConfig spec.endpoints labels)");
+                "selects no endpoint (no ready pod, nor GatewayConfig spec.endpoints entry, has these labels)");
   }
   for (const auto& p : c.config.pools) {
-    if (!selects_any(p.selector))
+    if (!selects_any(p.selector, p.meta.ns))
       r.warning(p.meta.source, "InferencePool/" + p.meta.name, "spec.selector", p.meta.source.line,
-                "selects no endpoint (GatewayConfig spec.endpoints labels)");
+                "selects no endpoint (no ready pod, nor GatewayConfig spec.endpoints entry, has these labels)");
   }
 }
 

@@ -31,7 +31,7 @@ void check_duplicates(Emit& e, const std::vector<T>& items, std::string_view kin
 // Endpoints of `svc` that also carry every label of `subset_labels`.
 bool subset_selects_any(const Config& c, const Service& svc, const Labels& subset_labels) {
   for (const auto& ep : c.endpoints) {
-    if (!selector_matches(svc.selector, ep.labels)) continue;
+    if (!endpoint_selected(svc.selector, svc.meta.ns, ep) && !endpoint_of_service(svc.meta.ns, svc.meta.name, ep)) continue;
     bool all = true;
     for (const auto& [k, v] : subset_labels) {
       auto it = ep.labels.find(k);

@@ -9,6 +9,7 @@
 
 #include "config/loader.h"
 #include "gateway/control/config_state.h"
+#include "gateway/kube/initial_sync.h"
 #include "gateway/options.h"
 #include "gateway/rollout_cli.h"
 #include "gateway/net/server.h"
@@ -48,11 +49,27 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
 
-  gateway::InitialConfig init = gateway::load_initial_config(cl.server.config_path, cl.server.state_dir);
+  // Kubernetes mode: the cluster's objects are read once before start, because the Gateways
+  // among them decide which sockets open.
+  std::optional<config::ConfigStore> cluster;
+  if (const auto& k = cl.server.kubernetes; k && !cl.check_only) {
+    std::string error;
+    auto access = gateway::kube::cluster_access(*k, &error);
+    cluster.emplace();
+    if (!access || !gateway::kube::initial_cluster_sync(*k, *access, &*cluster, &error)) {
+      spdlog::error("kubernetes: {}", error);
+      return 1;
+    }
+  }
+  gateway::InitialConfig init =
+      gateway::load_initial_config(cl.server.config_path, cl.server.state_dir, cluster ? &*cluster : nullptr);
   config::LoadResult& loaded = init.loaded;
   for (const auto& w : loaded.warnings) std::cerr << "warning: " << w.to_string() << "\n";
   for (const auto& e : loaded.errors) std::cerr << "error: " << e.to_string() << "\n";
   for (const auto& n : init.notes) std::cerr << "state: " << n << "\n";
+  for (const auto& r : init.rejected)
+    for (const auto& e : r.errors)
+      spdlog::error("kubernetes: {} left out, it does not validate: {}", r.key.to_string(), e.to_string());
   if (cl.check_only) {
     if (!loaded.ok()) {
       std::cerr << cl.server.config_path << ": configuration invalid (" << loaded.errors.size() << " error"

@@ -18,6 +18,7 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t* out) {
 
 std::string usage() {
   return "usage: infergate --config PATH [options]\n"
+         "       infergate --kubernetes | --kubeconfig PATH [--config PATH] [options]\n"
          "       infergate --check --config PATH\n"
          "       infergate rollout status|promote|abort|pause|resume|retry [NAME] [--admin HOST:PORT]\n"
          "                 [--admin-token-file PATH]\n"
@@ -32,6 +33,12 @@ std::string usage() {
          "      --state-dir DIR       keep run-time changes (POST /config, /weights) in DIR across restarts\n"
          "      --no-watch            do not reload when the config files change (SIGHUP still does)\n"
          "      --watch-debounce MS   quiet time after a file change before reloading (default 200)\n"
+         "      --kubernetes          follow the cluster this pod runs in (service account token and CA)\n"
+         "      --kubeconfig PATH     follow the cluster of PATH's current context\n"
+         "      --watch-namespace NS  only this namespace (repeatable; default all)\n"
+         "      --controller-name N   GatewayClass controllerName we own (default infergate.dev/gateway-controller)\n"
+         "      --leader-election-namespace NS  namespace of the Lease (default: the pod's)\n"
+         "      --leader-election-name NAME     name of the Lease (default infergate-leader)\n"
          "      --log-level LEVEL     trace|debug|info|warning|error|critical|off (default info)\n"
          "      --version             print the version\n"
          "  -h, --help                this text\n"
@@ -69,6 +76,10 @@ CommandLine parse_command_line(int argc, char** argv) {
       return true;
     };
     std::string v;
+    auto k8s = [&]() -> kube::KubernetesOptions& {
+      if (!cl.server.kubernetes) cl.server.kubernetes.emplace();
+      return *cl.server.kubernetes;
+    };
     if (a == "-h" || a == "--help") {
       cl.show_help = true;
     } else if (a == "--version") {
@@ -101,13 +112,37 @@ CommandLine parse_command_line(int argc, char** argv) {
       uint64_t n;
       if (!need(&v) || !parse_uint(v, 60000, &n)) return fail("--watch-debounce needs milliseconds (0..60000)");
       cl.server.watch_debounce = std::chrono::milliseconds(n);
+    } else if (a == "--kubernetes") {
+      k8s().in_cluster = true;
+    } else if (a == "--kubeconfig") {
+      if (!need(&v) || v.empty()) return fail("--kubeconfig needs a path");
+      k8s().kubeconfig = v;
+    } else if (a == "--watch-namespace") {
+      if (!need(&v) || v.empty()) return fail("--watch-namespace needs a namespace");
+      k8s().namespaces.push_back(v);
+    } else if (a == "--controller-name") {
+      if (!need(&v) || v.empty()) return fail("--controller-name needs a name");
+      k8s().controller_name = v;
+    } else if (a == "--leader-election-namespace") {
+      if (!need(&v) || v.empty()) return fail("--leader-election-namespace needs a namespace");
+      k8s().lease_namespace = v;
+    } else if (a == "--leader-election-name") {
+      if (!need(&v) || v.empty()) return fail("--leader-election-name needs a name");
+      k8s().lease_name = v;
     } else if (a == "--log-level") {
       if (!need(&cl.log_level)) return fail("--log-level needs a level");
     } else {
       return fail("unknown option '" + std::string(a) + "'");
     }
   }
-  if (!cl.show_help && !cl.show_version && cl.server.config_path.empty()) return fail("--config PATH is required");
+  if (const auto& k = cl.server.kubernetes) {
+    if (k->in_cluster && !k->kubeconfig.empty())
+      return fail("--kubernetes and --kubeconfig exclude each other");
+    if (!k->in_cluster && k->kubeconfig.empty())
+      return fail("--watch-namespace, --controller-name and --leader-election-* need --kubernetes or --kubeconfig");
+  }
+  if (!cl.show_help && !cl.show_version && cl.server.config_path.empty() && !cl.server.kubernetes)
+    return fail("--config PATH is required (or --kubernetes / --kubeconfig PATH)");
   return cl;
 }
 

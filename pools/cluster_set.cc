@@ -25,14 +25,14 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
   if (const auto& epp = pool.endpoint_picker) {
     const config::Service* svc = config.find_service(pool.meta.ns, epp->name);
     for (const auto& ep : config.endpoints) {
-      if (!svc || !config::selector_matches(svc->selector, ep.labels)) continue;
+      if (!svc || !config::endpoint_selected(svc->selector, pool.meta.ns, ep)) continue;
       c.epp_target = endpoint_key(ep.address, ep.port.value_or(epp->port));
       break;
     }
     if (c.epp_target.empty()) c.epp_target = endpoint_key(epp->name + "." + pool.meta.ns, epp->port);
   }
   for (const auto& ep : config.endpoints) {
-    if (!config::selector_matches(pool.selector, ep.labels)) continue;
+    if (!config::endpoint_selected(pool.selector, pool.meta.ns, ep)) continue;
     if (ep.port) {
       c.endpoints.push_back(registry.get_or_create(ep.address, *ep.port, ep.name, ep.labels));
       continue;
@@ -76,7 +76,7 @@ void add_service_cluster(const config::Config& config, const std::string& ns,
   c.protocol = sp->app_protocol == "kubernetes.io/h2c" ? UpstreamProtocol::H2c
                                                        : UpstreamProtocol::Http1;
   for (const auto& ep : config.endpoints) {
-    if (!config::selector_matches(svc->selector, ep.labels)) continue;
+    if (!config::endpoint_selected(svc->selector, ns, ep) && !config::endpoint_of_service(ns, name, ep)) continue;
     uint16_t target = ep.port.value_or(sp->target_port);
     if (target == 0) {
       if (errors)

@@ -77,7 +77,9 @@ void add_cluster(const config::Config& config, const config::IstioDestination& d
   apply_policy(rule ? config::merged_traffic_policy(*rule, subset) : config::IstioTrafficPolicy{},
                c);
   for (const auto& ep : config.endpoints) {
-    if (!config::selector_matches(svc->selector, ep.labels)) continue;
+    if (!config::endpoint_selected(svc->selector, svc->meta.ns, ep) &&
+        !config::endpoint_of_service(svc->meta.ns, svc->meta.name, ep))
+      continue;
     if (subset && !carries(subset->labels, ep.labels)) continue;
     const uint16_t target = ep.port.value_or(sp->target_port);
     if (target == 0) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/admin_model.h"
@@ -130,16 +131,29 @@ struct GatewayConfig {
   PathNormalization path_normalization;          // spec.pathNormalization
 };
 
-// A pod outside a cluster (GatewayConfig spec.endpoints[]). Selected by InferencePool and
-// Service selectors through `labels`, exactly as the pod's labels would be inside a cluster.
-// `port`, when given, REPLACES the target port of every Service/InferencePool selecting this
-// endpoint: several simulated pods on one host cannot all listen on the pool's targetPort.
+// A pod outside a cluster (GatewayConfig spec.endpoints[]), or a ready pod / EndpointSlice
+// address read from the Kubernetes API (config/kubernetes_endpoints.h). Selected by
+// InferencePool and Service selectors through `labels`, exactly as the pod's labels would be
+// inside a cluster. `port`, when given, REPLACES the target port of every Service/InferencePool
+// selecting this endpoint: several simulated pods on one host cannot all listen on the pool's
+// targetPort.
 struct Endpoint {
   std::string name;       // unique among endpoints
   std::string address;    // IP or hostname
   std::optional<uint16_t> port;
   Labels labels;
   SourceLocation source;
+  // From the cluster: the pod's namespace, so only selectors of that namespace pick it. ""
+  // (static endpoints) = selectable from every namespace, as before.
+  std::string ns;
+  // From an EndpointSlice of a Service without a selector: that Service's name (in `ns`); such
+  // an endpoint is that Service's only, never picked by a label selector.
+  std::string service;
 };
+
+// Whether a Service or InferencePool of namespace `ns` with `selector` picks `ep`.
+bool endpoint_selected(const Labels& selector, std::string_view ns, const Endpoint& ep);
+// Whether the selector-less Service `ns`/`name` owns `ep` (its EndpointSlices).
+bool endpoint_of_service(std::string_view ns, std::string_view name, const Endpoint& ep);
 
 }  // namespace infergate::config

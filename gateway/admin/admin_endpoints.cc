@@ -235,6 +235,18 @@ void Server::register_admin() {
                          {"source", c.source},
                          {"applied_at", c.applied_at}});
     d["overlay"] = overlay;
+    if (cluster_) {
+      // Kubernetes mode: what the watch sees and which objects were left out, and why.
+      json k = cluster_->describe();
+      json rejected = json::array();
+      for (const auto& r : rejected_) {
+        json errors = json::array();
+        for (const auto& e : r.errors) errors.push_back(e.to_string());
+        rejected.push_back({{"kind", r.key.kind}, {"namespace", r.key.ns}, {"name", r.key.name}, {"errors", errors}});
+      }
+      k["rejected"] = std::move(rejected);
+      d["kubernetes"] = std::move(k);
+    }
     // What each listening socket does with a new connection now (never key material).
     json sockets = json::array();
     for (const auto& b : bound_) {

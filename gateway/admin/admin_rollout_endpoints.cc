@@ -43,6 +43,7 @@ std::optional<Target> target_of(const AdminRequest& req, std::string* error) {
 
 std::string Server::apply_rollout_weight(const config::Rollout& r, uint32_t canary_weight) {
   if (!current_) return "no config yet";
+  if (std::string why; rollout_target_in_cluster(r, canary_weight, &why)) return why;
   const std::vector<std::pair<std::string, uint32_t>> weights = {{r.stable, 100 - canary_weight},
                                                                  {r.canary, canary_weight}};
   std::string error;

@@ -1,5 +1,9 @@
 #include "gateway/control/config_state.h"
 
+#include "pools/cluster.h"
+#include "pools/endpoint_state.h"
+#include "routing/route_table.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,10 +20,28 @@ std::string describe(const config::ConfigStore::Change& c) {
 
 }  // namespace
 
-InitialConfig load_initial_config(const std::string& config_path, const std::optional<std::string>& state_dir) {
+config::ClusterLoad load_for_serving(const config::ConfigStore& store) {
+  if (store.cluster().empty() && store.cluster_endpoints().empty()) {
+    config::ClusterLoad out;
+    out.loaded = config::load_manifests(store.effective());
+    return out;
+  }
+  // Errors the snapshot build would find are blamed on their objects here, so one route the
+  // route table refuses is left out instead of refusing the whole cluster.
+  return config::load_store(store, [](const config::Config& c, std::vector<config::Diagnostic>* errors) {
+    pools::EndpointRegistry scratch;
+    routing::RouteTable::build(c, errors);
+    pools::ClusterSet::build(c, scratch, errors);
+  });
+}
+
+InitialConfig load_initial_config(const std::string& config_path, const std::optional<std::string>& state_dir,
+                                  const config::ConfigStore* cluster) {
   InitialConfig init;
   std::vector<config::Diagnostic> read_errors;
-  init.store.set_base(config::read_manifests(config_path, &read_errors));
+  if (!config_path.empty()) init.store.set_base(config::read_manifests(config_path, &read_errors));
+  if (cluster) init.store.set_cluster(std::make_shared<const std::vector<config::Manifest>>(cluster->cluster()),
+                                      std::make_shared<const std::vector<config::Endpoint>>(cluster->cluster_endpoints()));
   if (!read_errors.empty()) {
     init.loaded.errors = std::move(read_errors);
     return init;
@@ -45,11 +67,15 @@ InitialConfig load_initial_config(const std::string& config_path, const std::opt
       }
     }
   }
-  init.loaded = config::load_manifests(init.store.effective());
+  config::ClusterLoad first = load_for_serving(init.store);
+  init.loaded = std::move(first.loaded);
+  init.rejected = std::move(first.rejected);
   if (!init.loaded.ok() && !init.store.overlay().empty()) {
     config::ConfigStore files_only = init.store;
     files_only.revert_all();
-    config::LoadResult plain = config::load_manifests(files_only.effective());
+    config::ClusterLoad again = load_for_serving(files_only);
+    init.rejected = std::move(again.rejected);
+    config::LoadResult plain = std::move(again.loaded);
     if (plain.ok()) {
       for (const auto& e : init.loaded.errors)
         init.notes.push_back("saved run-time changes do not validate with the current files: " + e.to_string());

@@ -58,14 +58,15 @@ ChangeResult Server::commit(config::ConfigStore candidate, const std::string& so
   ChangeResult r;
   r.version = version_;
   std::vector<config::Manifest> docs = candidate.effective();
-  if (same_documents(docs, store_.effective()) && !dry_run) {
+  if (same_documents(docs, store_.effective()) && candidate.same_cluster(store_) && !dry_run) {
     // The overlay may differ in bookkeeping only (an entry the files caught up with).
     keep_store(std::move(candidate));
     r.ok = true;
     r.unchanged = true;
     return r;
   }
-  config::LoadResult loaded = config::load_manifests(docs);
+  config::ClusterLoad cluster_load = load_for_serving(candidate);
+  config::LoadResult loaded = std::move(cluster_load.loaded);
   r.warnings = loaded.warnings;
   if (!loaded.ok()) {
     r.errors = std::move(loaded.errors);
@@ -91,6 +92,7 @@ ChangeResult Server::commit(config::ConfigStore candidate, const std::string& so
   }
   r.ok = true;
   r.version = version_;
+  note_rejected(std::move(cluster_load.rejected));
   for (const auto& w : restart_only) spdlog::warn("config: {}", w.message);
   if (std::string error = keep_store(std::move(candidate)); !error.empty())
     r.notes.push_back("applied but not saved: " + error);
@@ -108,7 +110,9 @@ std::string Server::keep_store(config::ConfigStore candidate) {
 
 ChangeResult Server::reload_files(const std::string& why) {
   std::vector<config::Diagnostic> read_errors;
-  std::vector<config::Manifest> files = config::read_manifests(opts_.config_path, &read_errors);
+  // Kubernetes mode may run without files: then there is nothing to read again.
+  std::vector<config::Manifest> files;
+  if (!opts_.config_path.empty()) files = config::read_manifests(opts_.config_path, &read_errors);
   if (!read_errors.empty()) {
     ChangeResult r;
     r.version = version_;

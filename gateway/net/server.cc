@@ -252,6 +252,7 @@ void Server::stop_now(int exit_code) {
   exit_code_ = exit_code;
   if (watcher_) watcher_->stop();
   if (cert_watcher_) cert_watcher_->stop();
+  stop_kubernetes();
   scraper_->stop();
   rollouts_->stop();
   admin_.close();
@@ -296,7 +297,8 @@ int Server::run() {
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
   wait_signals();
-  if (opts_.watch) {
+  start_kubernetes();  // server_kubernetes.cc; nothing without --kubernetes / --kubeconfig
+  if (opts_.watch && !opts_.config_path.empty()) {
     watcher_ = std::make_unique<ConfigWatcher>(control_, opts_.config_path, opts_.watch_debounce,
                                                [this] { reload_files("file change"); });
     std::string error;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "config/cluster_load.h"
 #include "config/config_store.h"
 #include "config/loader.h"
 #include "gateway/admin/admin_audit.h"
@@ -28,6 +29,9 @@
 #include "gateway/net/worker.h"
 #include "gateway/control/model_server_scraper.h"
 #include "gateway/control/rollout_controller.h"
+#include "gateway/kube/api_client.h"
+#include "gateway/kube/cluster_source.h"
+#include "gateway/kube/kubernetes_options.h"
 #include "metrics/access_log.h"
 #include "metrics/registry.h"
 #include "pools/endpoint_state.h"
@@ -44,6 +48,8 @@ struct ServerOptions {
   bool watch = true;                         // reload when the config files change
   std::chrono::milliseconds watch_debounce{200};
   std::vector<std::string> command_line;
+  // --kubernetes / --kubeconfig: the cluster is a source of configuration and endpoints.
+  std::optional<kube::KubernetesOptions> kubernetes;
 };
 
 // The outcome of one configuration change, whatever its source (files, POST /config,
@@ -99,6 +105,17 @@ class Server {
   // Makes `candidate` the store and, with --state-dir, saves its overlay when it changed.
   // Returns why saving failed ("" = saved, or nothing to save).
   std::string keep_store(config::ConfigStore candidate);
+  // Kubernetes mode (server_kubernetes.cc): the cluster's objects and endpoints as the store's
+  // cluster layer, committed whenever the watch brings a change.
+  void start_kubernetes();
+  void stop_kubernetes();
+  void on_cluster_change();
+  // A Rollout whose target comes from the cluster has its weights written there (as Argo
+  // Rollouts' Gateway API plugin does), so every replica and `kubectl get` see them: true
+  // when so (*why: "" sent, else why not); false when the target is not the cluster's.
+  bool rollout_target_in_cluster(const config::Rollout& r, uint32_t canary_weight, std::string* why);
+  // The rejected cluster objects of the last commit: logged when new, counted, shown.
+  void note_rejected(std::vector<config::RejectedObject> rejected);
   void wait_signals();
   void begin_drain(bool then_exit);
   void poll_drain(std::chrono::steady_clock::time_point deadline, bool then_exit);
@@ -132,6 +149,10 @@ class Server {
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
   std::unique_ptr<RolloutController> rollouts_;
+  std::unique_ptr<kube::ApiClient> kube_api_;
+  std::unique_ptr<kube::ClusterSource> cluster_;
+  std::vector<config::RejectedObject> rejected_;  // cluster objects left out of the serving config
+  metrics::Counter kube_rejected_;
   struct BoundSocket {
     boost::asio::ip::tcp::endpoint ep;
     std::shared_ptr<ListenerInfo> info;

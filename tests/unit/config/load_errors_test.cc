@@ -382,7 +382,7 @@ spec:
   ASSERT_TRUE(l.r.ok()) << render(l.r.errors);
   EXPECT_TRUE(l.has_warning("apiVersion:",
                             "document 5 (InferencePool/empty): spec.selector: selects no endpoint "
-                            "(GatewayConfig spec.endpoints labels)"));
+                            "(no ready pod, nor GatewayConfig spec.endpoints entry, has these labels)"));
   EXPECT_EQ(l.r.config->pools[1].target_ports, std::vector<uint16_t>{8000});
 }
 

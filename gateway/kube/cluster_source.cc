@@ -1,0 +1,230 @@
+#include "gateway/kube/cluster_source.h"
+
+#include <spdlog/spdlog.h>
+
+#include "config/cluster_load.h"
+#include "config/kubernetes_endpoints.h"
+
+namespace infergate::gateway::kube {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::pair<std::string, std::string> identity(const json& obj) {
+  const json& meta = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"] : json::object();
+  return {str(meta, "namespace"), str(meta, "name")};
+}
+
+bool is(const ApiResource& r, std::string_view kind) { return r.kind == kind; }
+
+}  // namespace
+
+ClusterSource::ClusterSource(boost::asio::io_context& io, ApiClient& api, ClusterSourceOptions opts,
+                             std::function<void()> on_change)
+    : io_(io), api_(api), opts_(std::move(opts)), on_change_(std::move(on_change)), debounce_(io) {
+  std::vector<std::string> scopes = opts_.namespaces.empty() ? std::vector<std::string>{""} : opts_.namespaces;
+  for (const ApiResource& r : watched_resources()) {
+    objects_[&r];
+    for (const std::string& ns : r.namespaced ? scopes : std::vector<std::string>{""}) {
+      Informer::Handlers h;
+      h.replace = [this, &r, ns](std::vector<json> items) { on_replace(r, ns, std::move(items)); };
+      h.event = [this, &r](const std::string& type, json obj) { on_event(r, type, std::move(obj)); };
+      informers_.push_back(std::make_unique<Informer>(io_, api_, r, ns, std::move(h)));
+    }
+  }
+}
+
+ClusterSource::~ClusterSource() {
+  *alive_ = false;
+  stop();
+}
+
+void ClusterSource::start() {
+  for (auto& i : informers_) i->start();
+}
+
+void ClusterSource::stop() {
+  debounce_.cancel();
+  for (auto& i : informers_) i->stop();
+}
+
+bool ClusterSource::synced() const {
+  for (const auto& i : informers_)
+    if (!i->synced()) return false;
+  return true;
+}
+
+void ClusterSource::store(const ApiResource& r, json obj) {
+  if (obj.contains("metadata") && obj["metadata"].is_object()) obj["metadata"].erase("managedFields");
+  if (!obj.contains("apiVersion"))
+    obj["apiVersion"] = r.group.empty() ? std::string(r.version) : std::string(r.group) + "/" + std::string(r.version);
+  if (!obj.contains("kind")) obj["kind"] = std::string(r.kind);
+  auto id = identity(obj);
+  if (id.first.empty() && r.namespaced) id.first = "default";
+  objects_[&r][id] = Entry{std::move(obj)};
+}
+
+void ClusterSource::on_replace(const ApiResource& r, const std::string& ns, std::vector<json> items) {
+  ObjectMap& map = objects_[&r];
+  // Only this informer's namespace is replaced: others of the same resource keep theirs.
+  std::erase_if(map, [&](const auto& kv) { return ns.empty() || kv.first.first == ns; });
+  for (json& item : items) store(r, std::move(item));
+  changed(is(r, "Pod") || is(r, "EndpointSlice"));
+}
+
+void ClusterSource::on_event(const ApiResource& r, const std::string& type, json obj) {
+  if (type == "DELETED") {
+    auto id = identity(obj);
+    if (id.first.empty() && r.namespaced) id.first = "default";
+    objects_[&r].erase(id);
+  } else {
+    // A pod's status changes often (probes, restarts counts): only what makes an endpoint
+    // matters, so an event that changes none of it changes nothing here.
+    if (is(r, "Pod")) {
+      auto id = identity(obj);
+      if (id.first.empty()) id.first = "default";
+      auto& map = objects_[&r];
+      auto it = map.find(id);
+      if (it != map.end()) {
+        auto before = config::pod_endpoint(it->second.object);
+        auto after = config::pod_endpoint(obj);
+        const bool same = before.has_value() == after.has_value() &&
+                          (!before || (before->address == after->address && before->labels == after->labels));
+        store(r, std::move(obj));
+        if (same) return;
+        return changed(true);
+      }
+    }
+    store(r, std::move(obj));
+  }
+  changed(is(r, "Pod") || is(r, "EndpointSlice"));
+}
+
+void ClusterSource::changed(bool endpoints_only) {
+  ++changes_;
+  endpoints_dirty_ = true;
+  if (!endpoints_only) manifests_dirty_ = true;
+  // Before every informer has listed, nothing is announced: the first change announced is
+  // the whole cluster, never a view with routes but without their pools.
+  if (pending_ || !synced()) return;
+  pending_ = true;
+  debounce_.expires_after(opts_.debounce);
+  debounce_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    pending_ = false;
+    if (on_change_) on_change_();
+  });
+}
+
+std::set<std::pair<std::string, std::string>> ClusterSource::our_gateways() const {
+  std::set<std::string> classes;
+  for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "GatewayClass"))) {
+    const json& spec = e.object.value("spec", json::object());
+    if (str(spec, "controllerName") == opts_.controller_name) classes.insert(id.second);
+  }
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "Gateway"))) {
+    const json& spec = e.object.value("spec", json::object());
+    if (classes.count(str(spec, "gatewayClassName"))) out.insert(id);
+  }
+  return out;
+}
+
+bool ClusterSource::route_is_ours(const json& route, const std::set<std::pair<std::string, std::string>>& gateways) const {
+  const std::string route_ns = identity(route).first.empty() ? "default" : identity(route).first;
+  const json& spec = route.value("spec", json::object());
+  const json& parents = spec.value("parentRefs", json::array());
+  if (!parents.is_array()) return false;
+  for (const json& p : parents) {
+    if (!p.is_object()) continue;
+    const std::string kind = p.value("kind", "Gateway");
+    const std::string group = p.value("group", "gateway.networking.k8s.io");
+    // A Service parent is a mesh (GAMMA) route: the mesh's, never ours.
+    if (kind == "Service" && (group.empty() || group == "core")) continue;
+    // A Gateway of ours; or a parent of a kind no Gateway API implementation defines that
+    // names one of our Gateways (the GKE guide's `kind: InferenceGateway`), which is how
+    // files treat it too.
+    if (kind == "Gateway" && group != "gateway.networking.k8s.io") continue;
+    const std::string ns = p.value("namespace", route_ns);
+    if (gateways.count({ns, str(p, "name")})) return true;
+  }
+  return false;
+}
+
+std::shared_ptr<const std::vector<config::Manifest>> ClusterSource::manifests() {
+  if (!manifests_dirty_ && manifests_) return manifests_;
+  auto out = std::make_shared<std::vector<config::Manifest>>();
+  const auto gateways = our_gateways();
+  for (const ApiResource& r : watched_resources()) {
+    // Classes only decide which Gateways are ours; pods and slices are endpoints.
+    if (is(r, "GatewayClass") || is(r, "Pod") || is(r, "EndpointSlice")) continue;
+    for (const auto& [id, e] : objects_.at(&r)) {
+      if (is(r, "Gateway") && !gateways.count(id)) continue;
+      if (is(r, "HTTPRoute") && !route_is_ours(e.object, gateways)) continue;
+      json spec_only = e.object;
+      spec_only.erase("status");
+      config::Manifest m;
+      m.key = config::ResourceKey{std::string(r.group), std::string(r.kind), id.first, id.second};
+      m.file = config::cluster_manifest_file(m.key);
+      m.document = 1;
+      m.text = spec_only.dump();
+      m.origin = config::Manifest::Origin::Kubernetes;
+      out->push_back(std::move(m));
+    }
+  }
+  manifests_ = std::move(out);
+  manifests_dirty_ = false;
+  return manifests_;
+}
+
+std::shared_ptr<const std::vector<config::Endpoint>> ClusterSource::endpoints() {
+  if (!endpoints_dirty_ && endpoints_) return endpoints_;
+  auto out = std::make_shared<std::vector<config::Endpoint>>();
+  for (const auto& [id, e] : objects_.at(find_resource("", "Pod")))
+    if (auto ep = config::pod_endpoint(e.object)) out->push_back(std::move(*ep));
+  for (const auto& [id, e] : objects_.at(find_resource("discovery.k8s.io", "EndpointSlice")))
+    for (auto& ep : config::endpoint_slice_endpoints(e.object)) out->push_back(std::move(ep));
+  endpoints_ = std::move(out);
+  endpoints_dirty_ = false;
+  return endpoints_;
+}
+
+const json* ClusterSource::object(const config::ResourceKey& key) const {
+  for (const ApiResource& r : watched_resources()) {
+    if (r.group != key.group || r.kind != key.kind) continue;
+    const auto& map = objects_.at(&r);
+    auto it = map.find({r.namespaced ? key.ns : std::string(), key.name});
+    if (it != map.end()) return &it->second.object;
+  }
+  return nullptr;
+}
+
+json ClusterSource::describe() const {
+  json informers = json::array();
+  for (const auto& i : informers_) {
+    const auto& c = i->counters();
+    informers.push_back({{"resource", i->describe()},
+                         {"synced", i->synced()},
+                         {"served", i->served()},
+                         {"resource_version", i->resource_version()},
+                         {"objects", objects_.at(&i->resource()).size()},
+                         {"lists", c.lists},
+                         {"watches", c.watches},
+                         {"relists", c.relists},
+                         {"errors", c.errors},
+                         {"events", c.events}});
+  }
+  return {{"controller_name", opts_.controller_name},
+          {"namespaces", opts_.namespaces},
+          {"synced", synced()},
+          {"changes", changes_},
+          {"informers", std::move(informers)}};
+}
+
+}  // namespace infergate::gateway::kube

@@ -1,0 +1,315 @@
+// infergate following a cluster: tests/kube's API server (HTTPS, bearer token) changed with
+// the real kubectl, modelsim instances as the pods (each on its own 127.0.0.x address, all on
+// the pool's one targetPort, as pods are), the gateway started with --kubeconfig.
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tests/e2e/canary_util.h"
+#include "tests/e2e/kubernetes_cluster.h"
+#include "tests/e2e/paced_load.h"
+
+namespace infergate::e2e {
+namespace {
+
+std::string read_source(const std::string& relative) {
+  std::ifstream in(source_path(relative));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
+// The documents of a multi-document file whose kind is one of `kinds`.
+std::string documents_of(const std::string& text, const std::vector<std::string>& kinds) {
+  std::string out, doc;
+  std::istringstream in(text + "\n---\n");
+  for (std::string line; std::getline(in, line);) {
+    if (line == "---") {
+      for (const auto& k : kinds)
+        if (doc.find("\nkind: " + k + "\n") != std::string::npos) out += "---\n" + doc;
+      doc = "\n";
+      continue;
+    }
+    doc += line + "\n";
+  }
+  return out;
+}
+
+// Pods are modelsim instances on 127.0.0.N, all listening on one port (the pool's targetPort).
+class Pods {
+ public:
+  Modelsim& start(const std::string& name, int n) {
+    std::vector<std::string> args = {"--name", name, "--address", ip(n)};
+    if (port_) {
+      args.push_back("--port");
+      args.push_back(std::to_string(port_));
+    }
+    sims_.push_back(std::make_unique<Modelsim>(args));
+    port_ = sims_.back()->port();
+    return *sims_.back();
+  }
+  static std::string ip(int n) { return "127.0.0." + std::to_string(n); }
+  uint16_t port() const { return port_; }
+
+ private:
+  uint16_t port_ = 0;
+  std::vector<std::unique_ptr<Modelsim>> sims_;
+};
+
+std::string gateway_config(uint16_t admin) {
+  return "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: e2e}\nspec:\n  workers: 2\n"
+         "  admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\n";
+}
+
+std::string gateway_object(const std::string& name, uint16_t port) {
+  return "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " + name +
+         "}\nspec:\n  gatewayClassName: infergate\n  listeners: [{name: http, port: " + std::to_string(port) +
+         ", protocol: HTTP}]\n";
+}
+
+// The backends' weights of route `name` as the gateway serves them ("" when absent).
+std::string served_weights(Gateway& gw, const std::string& name) {
+  auto j = nlohmann::json::parse(gw.admin("GET", "/weights").body, nullptr, false);
+  if (!j.is_object()) return {};
+  for (const auto& r : j["rules"]) {
+    if (r.value("name", "") != name) continue;
+    std::string out;
+    for (const auto& b : r["backends"]) out += b.value("name", "") + "=" + std::to_string(b.value("weight", 0)) + " ";
+    return out;
+  }
+  return {};
+}
+
+template <class Pred>
+bool wait_for(Pred pred, milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  while (Clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return pred();
+}
+
+std::map<std::string, int> by_prefix(const std::map<std::string, int>& seen) {
+  std::map<std::string, int> out;
+  for (const auto& [instance, n] : seen) out[instance.substr(0, instance.rfind('-'))] += n;
+  return out;
+}
+
+#define REQUIRE_KUBECTL() \
+  if (!KubeCluster::have_kubectl()) GTEST_SKIP() << "kubectl not installed"
+
+TEST(Kubernetes, SeedManifestsCreatedWithKubectlServeTraffic) {
+  REQUIRE_KUBECTL();
+  KubeCluster cluster;
+  Pods pods;
+  pods.start("llm-a", 2);
+  pods.start("llm-b", 3);
+  pods.start("llm-new-a", 4);
+  pods.start("v1-a", 5);
+  pods.start("v2-a", 6);
+  cluster.add_gateway_class();
+  // Seed 004 (GKE guide): its two InferencePools and routes-to-llm exactly as the guide
+  // writes them, `rules:` mapping and InferenceGateway parent included.
+  std::string pools = documents_of(read_source("examples/gke-pool-rollout/cluster.yaml"), {"InferencePool"});
+  replace_all(pools, "number: 8000", "number: " + std::to_string(pods.port()));
+  cluster.create(pools);
+  cluster.create(read_source("examples/gke-pool-rollout/routes-to-llm.yaml"));
+  cluster.add_pod("llm-a", Pods::ip(2), {{"app", "vllm-llama3-8b-instruct"}, {"nodepool", "current"}});
+  cluster.add_pod("llm-b", Pods::ip(3), {{"app", "vllm-llama3-8b-instruct"}, {"nodepool", "current"}});
+  cluster.add_pod("llm-new-a", Pods::ip(4), {{"app", "vllm-llama3-8b-instruct"}, {"nodepool", "updated"}});
+  // Seed 000 (Istio canary): the Service and DestinationRule the post leaves to the cluster,
+  // and its VirtualService verbatim, bound to the Gateway `llm-gateway`.
+  std::string istio = documents_of(read_source("examples/istio-canary/cluster.yaml"), {"Service", "DestinationRule"});
+  replace_all(istio, "targetPort: 8080", "targetPort: " + std::to_string(pods.port()));
+  cluster.create(istio + documents_of(read_source("examples/istio-canary/seed.yaml"), {"VirtualService"}));
+  cluster.add_pod("v1-a", Pods::ip(5), {{"app", "llm-model"}, {"version", "v1"}});
+  cluster.add_pod("v2-a", Pods::ip(6), {{"app", "llm-model"}, {"version", "v2"}});
+  const uint16_t istio_port = free_port();
+  Gateway gw(
+      [&](uint16_t port, uint16_t admin) {
+        cluster.create(gateway_object("my-inference-gateway", port));
+        cluster.create(gateway_object("llm-gateway", istio_port));
+        return gateway_config(admin);
+      },
+      {"--kubeconfig", cluster.kubeconfig()});
+  auto split = by_prefix(count_instances(gw.port(), 400));
+  EXPECT_EQ(split["llm"] + split["llm-new"], 400) << "every request answered by a pod of the cluster";
+  EXPECT_NEAR(split["llm-new"], 40, 20) << "the guide's 90/10";
+
+  auto v1 = count_instances(istio_port, 20, {{"version", "v1"}});
+  EXPECT_EQ(v1["v1-a"], 20) << "header version: v1 -> subset v1";
+  auto rest = count_instances(istio_port, 20);
+  EXPECT_EQ(rest["v2-a"], 20) << "everything else -> subset v2";
+}
+
+
+// Two InferencePools (pool-v1, pool-v2: pods labelled version v1 / v2) and HTTPRoute "canary"
+// splitting w1/w2 between them, all created with kubectl.
+void create_canary(KubeCluster& cluster, uint16_t target_port, unsigned w1, unsigned w2) {
+  std::string y;
+  for (const char* v : {"v1", "v2"})
+    y += std::string("---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool-") + v +
+         "}\nspec:\n  selector: {matchLabels: {version: " + v + "}}\n  targetPorts: [{number: " +
+         std::to_string(target_port) + "}]\n";
+  y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary}\nspec:\n"
+       "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs:\n";
+  y += "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool-v1, weight: " + std::to_string(w1) + "}\n";
+  y += "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool-v2, weight: " + std::to_string(w2) + "}\n";
+  cluster.create(y);
+}
+
+// What Argo Rollouts' Gateway API plugin does: a merge patch of the rule's backendRefs.
+std::string weights_patch(unsigned w1, unsigned w2) {
+  return R"({"spec":{"rules":[{"backendRefs":[{"group":"inference.networking.k8s.io","kind":"InferencePool","name":"pool-v1","weight":)" +
+         std::to_string(w1) + R"(},{"group":"inference.networking.k8s.io","kind":"InferencePool","name":"pool-v2","weight":)" +
+         std::to_string(w2) + "}]}]}}";
+}
+
+std::string chat_request() {
+  const std::string body = chat_body(1, false);
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: llm\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+struct CanaryCluster {
+  KubeCluster cluster;
+  Pods pods;
+  std::unique_ptr<Gateway> gw;
+
+  explicit CanaryCluster(unsigned w1 = 90, unsigned w2 = 10) {
+    pods.start("v1-a", 2);
+    pods.start("v2-a", 3);
+    cluster.add_gateway_class();
+    create_canary(cluster, pods.port(), w1, w2);
+    cluster.add_pod("v1-a", Pods::ip(2), {{"app", "llm"}, {"version", "v1"}});
+    cluster.add_pod("v2-a", Pods::ip(3), {{"app", "llm"}, {"version", "v2"}});
+    gw = std::make_unique<Gateway>(
+        [&](uint16_t port, uint16_t admin) {
+          cluster.create(gateway_object("gw", port));
+          return gateway_config(admin);
+        },
+        std::vector<std::string>{"--kubeconfig", cluster.kubeconfig()});
+  }
+};
+
+TEST(Kubernetes, WeightPatchesWithKubectlFollowUnderLoadWithoutAnError) {
+  REQUIRE_KUBECTL();
+  CanaryCluster c;
+  PacedLoad load(c.gw->port(), chat_request(), 4, 200);
+  load.start();
+  for (auto [w1, w2] : {std::pair{90u, 10u}, {50u, 50u}, {0u, 100u}}) {
+    c.cluster.kubectl({"patch", "httproute", "canary", "--type=merge", "-p", weights_patch(w1, w2)});
+    const std::string want = "pool-v1=" + std::to_string(w1) + " pool-v2=" + std::to_string(w2) + " ";
+    const auto patched = Clock::now();
+    ASSERT_TRUE(wait_for([&] { return served_weights(*c.gw, "canary") == want; }, scaled(5000)))
+        << served_weights(*c.gw, "canary") << "\n" << c.gw->process().describe();
+    const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - patched);
+    std::cout << "[ weights " << w1 << "/" << w2 << " served " << took.count() << " ms after kubectl patch returned ]\n";
+    auto split = count_instances(c.gw->port(), 100);
+    EXPECT_NEAR(split["v2-a"], w2, 12) << w1 << "/" << w2;
+  }
+  load.stop();
+  EXPECT_EQ(load.errors(), 0u) << (load.error_reasons().empty() ? "" : load.error_reasons()[0]);
+  size_t not_ok = 0;
+  for (const auto& s : load.samples()) not_ok += s.status != 200;
+  EXPECT_EQ(not_ok, 0u);
+  EXPECT_GT(load.samples().size(), 100u);
+}
+
+TEST(Kubernetes, PoolScalesTwoFiveOneUnderLoadAndANotReadyPodGetsNothingNew) {
+  REQUIRE_KUBECTL();
+  CanaryCluster c(100, 0);
+  // pool-v1 has v1-a; add v1-b, then scale to five, then down to one.
+  c.pods.start("v1-b", 4);
+  PacedLoad load(c.gw->port(), chat_request(), 4, 200);
+  load.start();
+  c.cluster.add_pod("v1-b", Pods::ip(4), {{"app", "llm"}, {"version", "v1"}});
+  for (int n = 5; n <= 7; ++n) {
+    c.pods.start("v1-" + std::string(1, static_cast<char>('a' + n - 3)), n);
+    c.cluster.add_pod("v1-" + std::string(1, static_cast<char>('a' + n - 3)), Pods::ip(n), {{"app", "llm"}, {"version", "v1"}});
+  }
+  std::set<std::string> seen;
+  ASSERT_TRUE(wait_for([&] {
+    for (const auto& [instance, n] : count_instances(c.gw->port(), 20)) seen.insert(instance);
+    return seen.size() == 5;
+  }, scaled(5000))) << seen.size() << " of 5 pods served";
+  // Down to one: as a kubelet does, each pod turns NotReady, then goes away.
+  for (const char* name : {"v1-b", "v1-c", "v1-d", "v1-e"}) c.cluster.set_ready(name, false);
+  std::this_thread::sleep_for(milliseconds(1000));
+  const auto after = Clock::now();
+  for (const char* name : {"v1-b", "v1-c", "v1-d", "v1-e"}) c.cluster.kubectl({"delete", "pod", name, "--wait=false"});
+  std::this_thread::sleep_for(milliseconds(500));
+  load.stop();
+  EXPECT_EQ(load.errors(), 0u) << (load.error_reasons().empty() ? "" : load.error_reasons()[0]);
+  size_t not_ok = 0, late = 0;
+  for (const auto& s : load.samples()) {
+    not_ok += s.status != 200;
+    if (s.at > after && s.instance != "v1-a") ++late;
+  }
+  EXPECT_EQ(not_ok, 0u);
+  EXPECT_EQ(late, 0u) << "a pod NotReady for 1 s gets no new request";
+}
+
+TEST(Kubernetes, ApiOutagesDroppedWatchesAndGoneKeepServingAndRecover) {
+  REQUIRE_KUBECTL();
+  CanaryCluster c(100, 0);
+  PacedLoad load(c.gw->port(), chat_request(), 2, 100);
+  load.start();
+  auto expect_follow = [&](unsigned w1, unsigned w2, const char* after) {
+    c.cluster.kubectl({"patch", "httproute", "canary", "--type=merge", "-p", weights_patch(w1, w2)});
+    const std::string want = "pool-v1=" + std::to_string(w1) + " pool-v2=" + std::to_string(w2) + " ";
+    // The informer's backoff after a failure is up to 1.6 s (client-go's 0.8 s doubling, jittered).
+    EXPECT_TRUE(wait_for([&] { return served_weights(*c.gw, "canary") == want; }, scaled(10000)))
+        << after << ": " << served_weights(*c.gw, "canary");
+  };
+  // The API server goes away: the gateway keeps serving what it has.
+  c.cluster.api().stop();
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(count_instances(c.gw->port(), 20)["v1-a"], 20) << "serving the last good state during the outage";
+  c.cluster.api().start();
+  expect_follow(50, 50, "API server restart");
+  c.cluster.api().drop_watches();
+  expect_follow(0, 100, "dropped watches");
+  // History compacted while the watches were down: 410 Gone, list again.
+  c.cluster.api().compact();
+  c.cluster.api().drop_watches();
+  expect_follow(30, 70, "410 Gone");
+  auto dump = nlohmann::json::parse(c.gw->admin("GET", "/config_dump").body, nullptr, false);
+  uint64_t relists = 0;
+  for (const auto& i : dump["kubernetes"]["informers"]) relists += i.value("relists", 0);
+  EXPECT_GT(relists, 0u) << dump["kubernetes"].dump();
+  load.stop();
+  EXPECT_EQ(load.errors(), 0u) << (load.error_reasons().empty() ? "" : load.error_reasons()[0]);
+  size_t not_ok = 0;
+  for (const auto& s : load.samples()) not_ok += s.status != 200;
+  EXPECT_EQ(not_ok, 0u);
+}
+
+TEST(Kubernetes, AnInvalidRouteIsReportedAndLeftOutWhileTheOthersServe) {
+  REQUIRE_KUBECTL();
+  CanaryCluster c(0, 100);
+  c.cluster.create("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: broken}\nspec:\n"
+                   "  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: RegularExpression, value: \"([\"}}]\n"
+                   "    backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-v1}]\n");
+  ASSERT_TRUE(c.gw->process().wait_err("HTTPRoute default/broken left out", scaled(5000))) << c.gw->process().err();
+  auto stats = parse_stats(c.gw->admin("GET", "/stats").body);
+  EXPECT_EQ(stats["infergate.kubernetes.rejected_objects"], 1);
+  auto dump = nlohmann::json::parse(c.gw->admin("GET", "/config_dump").body, nullptr, false);
+  ASSERT_EQ(dump["kubernetes"]["rejected"].size(), 1u) << dump["kubernetes"].dump();
+  EXPECT_EQ(dump["kubernetes"]["rejected"][0]["name"], "broken");
+  EXPECT_EQ(count_instances(c.gw->port(), 20)["v2-a"], 20) << "the good route keeps serving";
+  // Fixed in the cluster: it is no longer left out.
+  c.cluster.kubectl({"patch", "httproute", "broken", "--type=merge", "-p",
+                     R"({"spec":{"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/fixed"}}],"backendRefs":[{"group":"inference.networking.k8s.io","kind":"InferencePool","name":"pool-v1"}]}]}})"});
+  EXPECT_TRUE(c.gw->process().wait_err("HTTPRoute default/broken is no longer left out", scaled(5000)));
+}
+
+}  // namespace
+}  // namespace infergate::e2e
