@@ -144,6 +144,7 @@ void Store::compact() {
   std::lock_guard lock(mu_);
   history_.clear();
   floor_ = rv_;
+  ++compactions_;
 }
 
 void Store::emit(const ResourceKind& k, const std::string& type, const json& object, json previous) {
@@ -171,11 +172,15 @@ ApiResult Store::list(const ResourceKind& k, const std::string& version, const F
   std::lock_guard lock(mu_);
   std::string after;
   if (!o.continue_token.empty()) {
+    // "rv|compactions|key": a token from before a compaction is as dead as one from before
+    // the oldest kept event.
     const auto raw = unhex(o.continue_token);
-    const auto slash = raw ? raw->find('|') : std::string::npos;
+    const auto bar1 = raw ? raw->find('|') : std::string::npos;
+    const auto slash = bar1 == std::string::npos ? bar1 : raw->find('|', bar1 + 1);
     if (slash == std::string::npos) return failure(400, "BadRequest", "invalid continue token");
-    const uint64_t token_rv = std::strtoull(raw->substr(0, slash).c_str(), nullptr, 10);
-    if (token_rv < floor_) {
+    const uint64_t token_rv = std::strtoull(raw->substr(0, bar1).c_str(), nullptr, 10);
+    const uint64_t token_epoch = std::strtoull(raw->substr(bar1 + 1, slash - bar1 - 1).c_str(), nullptr, 10);
+    if (token_rv < floor_ || token_epoch != compactions_) {
       return failure(410, "Expired",
                      "The provided continue parameter is too old to display a consistent list result. "
                      "You can start a new list without the continue parameter.");
@@ -199,7 +204,7 @@ ApiResult Store::list(const ResourceKind& k, const std::string& version, const F
   }
   json meta = {{"resourceVersion", std::to_string(rv_)}};
   if (remaining > 0) {
-    meta["continue"] = hex(std::to_string(rv_) + "|" + last);
+    meta["continue"] = hex(std::to_string(rv_) + "|" + std::to_string(compactions_) + "|" + last);
     meta["remainingItemCount"] = remaining;
   }
   return {200, {{"kind", k.kind + "List"}, {"apiVersion", k.group.empty() ? version : k.group + "/" + version},

@@ -103,6 +103,7 @@ class Store {
   std::map<const ResourceKind*, Objects> data_;
   uint64_t rv_ = 0;
   uint64_t floor_ = 0;  // history holds every event after this resourceVersion
+  uint64_t compactions_ = 0;
   size_t history_limit_;
   std::deque<EventPtr> history_;
   Sink sink_;
