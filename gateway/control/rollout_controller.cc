@@ -343,8 +343,12 @@ void RolloutController::after_change(Entry& e) {
   }
 }
 
-void RolloutController::save() const {
-  if (!state_dir_) return;
+void RolloutController::restore(std::map<std::string, json> saved_by_key) {
+  for (auto& [key, state] : saved_by_key) saved_[key] = std::move(state);
+}
+
+void RolloutController::save() {
+  if (!state_dir_ && !save_state_) return;
   json all = json::object();
   for (const auto& [key, e] : entries_) {
     json events = json::array();
@@ -360,6 +364,25 @@ void RolloutController::save() const {
                 {"failures", e->status.failures},
                 {"events", std::move(events)}};
   }
+  if (save_state_) {
+    for (const auto& [key, e] : entries_) {
+      json summary = {{"phase", rollout::phase_name(e->status.phase)},
+                      {"step", e->status.step + 1},
+                      {"steps", e->spec.steps.size()},
+                      {"canaryWeight", e->status.weight},
+                      {"stableWeight", 100 - e->status.weight}};
+      if (e->last_verdict)
+        summary["lastVerdict"] = {{"verdict", rollout::verdict_name(e->last_verdict->kind)},
+                                  {"time", config::rfc3339_ms(e->last_verdict_ms)},
+                                  {"reasons", e->last_verdict->reasons}};
+      // Only on change: the status write is an API request.
+      std::string text = all[key].dump() + summary.dump();
+      if (last_saved_[key] == text) continue;
+      last_saved_[key] = std::move(text);
+      save_state_(e->spec.meta.ns, e->spec.meta.name, all[key], summary);
+    }
+  }
+  if (!state_dir_) return;
   for (const auto& [key, s] : saved_) all[key] = s;  // not in the configuration now: kept for later
   std::string error;
   if (!config::write_file_atomically(*state_dir_ + "/rollouts.json", json{{"rollouts", all}}.dump(2) + "\n", &error))

@@ -44,6 +44,15 @@ class RolloutController {
   RolloutController(const RolloutController&) = delete;
   RolloutController& operator=(const RolloutController&) = delete;
 
+  // Kubernetes mode keeps each rollout's state in its Rollout's status, so a new leader
+  // resumes where the old one was: `save` gets a rollout's state (the same JSON as
+  // rollouts.json holds) and what a user reads there (phase, step, weights, last verdict)
+  // after every change; restore() hands back states read from the cluster.
+  using SaveState = std::function<void(const std::string& ns, const std::string& name, const nlohmann::json& state,
+                                       const nlohmann::json& summary)>;
+  void set_save_state(SaveState save) { save_state_ = std::move(save); }
+  void restore(std::map<std::string, nlohmann::json> saved_by_key);
+
   // A new snapshot serves: its Rollouts are reconciled on the next turn of the control loop
   // (never inside the call, which may come from a weight this controller applied).
   void update(std::shared_ptr<const Snapshot> snap);
@@ -65,13 +74,15 @@ class RolloutController {
   void query_prometheus(Entry& e);
   void apply(Entry& e, uint32_t weight);
   void after_change(Entry& e);
-  void save() const;
+  void save();
   void load_saved();
 
   boost::asio::io_context& io_;
   metrics::Registry& registry_;
   ApplyWeight apply_;
   std::optional<std::string> state_dir_;
+  SaveState save_state_;
+  std::map<std::string, std::string> last_saved_;  // by key: what save_state_ last got
   boost::asio::steady_timer timer_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;  // by "namespace/name"

@@ -164,13 +164,13 @@ std::optional<ClusterAccess> kubeconfig_access(const std::string& path, std::str
       return std::nullopt;
     }
     YAML::Node ctx = named(root["contexts"], context_name, "context");
-    if (!ctx) {
+    if (!ctx || !ctx.IsMap()) {
       *error = "kubeconfig " + path + ": context \"" + context_name + "\" not found";
       return std::nullopt;
     }
     const std::string cluster_name = ctx["cluster"] ? ctx["cluster"].as<std::string>() : "";
     YAML::Node cluster = named(root["clusters"], cluster_name, "cluster");
-    if (!cluster || !cluster["server"]) {
+    if (!cluster || !cluster.IsMap() || !cluster["server"]) {
       *error = "kubeconfig " + path + ": cluster \"" + cluster_name + "\" not found or has no server";
       return std::nullopt;
     }
@@ -185,7 +185,7 @@ std::optional<ClusterAccess> kubeconfig_access(const std::string& path, std::str
     }
     if (ctx["namespace"]) a.ns = ctx["namespace"].as<std::string>();
     const std::string user_name = ctx["user"] ? ctx["user"].as<std::string>() : "";
-    if (YAML::Node user = named(root["users"], user_name, "user")) {
+    if (YAML::Node user = named(root["users"], user_name, "user"); user && user.IsMap()) {
       if (user["token"]) a.token = user["token"].as<std::string>();
       if (user["tokenFile"]) a.token_file = resolve(base, user["tokenFile"].as<std::string>());
       if (!pem_field(user, "client-certificate", base, &a.client_cert_pem, &why) ||

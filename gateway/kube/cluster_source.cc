@@ -67,13 +67,25 @@ void ClusterSource::store(const ApiResource& r, json obj) {
   if (!obj.contains("kind")) obj["kind"] = std::string(r.kind);
   auto id = identity(obj);
   if (id.first.empty() && r.namespaced) id.first = "default";
-  objects_[&r][id] = Entry{std::move(obj)};
+  Entry& e = objects_[&r][id];
+  e.object = std::move(obj);
+  if (observer_) observer_(r, e.object, false);
 }
 
 void ClusterSource::on_replace(const ApiResource& r, const std::string& ns, std::vector<json> items) {
   ObjectMap& map = objects_[&r];
   // Only this informer's namespace is replaced: others of the same resource keep theirs.
-  std::erase_if(map, [&](const auto& kv) { return ns.empty() || kv.first.first == ns; });
+  std::set<std::pair<std::string, std::string>> listed;
+  for (const json& item : items) {
+    auto id = identity(item);
+    if (id.first.empty() && r.namespaced) id.first = "default";
+    listed.insert(id);
+  }
+  std::erase_if(map, [&](const auto& kv) {
+    if (!ns.empty() && kv.first.first != ns) return false;
+    if (observer_ && !listed.count(kv.first)) observer_(r, kv.second.object, true);
+    return true;
+  });
   for (json& item : items) store(r, std::move(item));
   changed(is(r, "Pod") || is(r, "EndpointSlice"));
 }
@@ -83,6 +95,7 @@ void ClusterSource::on_event(const ApiResource& r, const std::string& type, json
     auto id = identity(obj);
     if (id.first.empty() && r.namespaced) id.first = "default";
     objects_[&r].erase(id);
+    if (observer_) observer_(r, obj, true);
   } else {
     // A pod's status changes often (probes, restarts counts): only what makes an endpoint
     // matters, so an event that changes none of it changes nothing here.
@@ -193,6 +206,27 @@ std::shared_ptr<const std::vector<config::Endpoint>> ClusterSource::endpoints() 
   endpoints_ = std::move(out);
   endpoints_dirty_ = false;
   return endpoints_;
+}
+
+std::vector<std::pair<std::string, int64_t>> ClusterSource::our_gateway_classes() const {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "GatewayClass"))) {
+    const json& spec = e.object.value("spec", json::object());
+    if (str(spec, "controllerName") != opts_.controller_name) continue;
+    const json& meta = e.object.value("metadata", json::object());
+    out.emplace_back(id.second, meta.value("generation", int64_t{0}));
+  }
+  return out;
+}
+
+std::map<std::string, json> ClusterSource::rollout_states() const {
+  std::map<std::string, json> out;
+  for (const auto& [id, e] : objects_.at(find_resource("infergate.dev", "Rollout"))) {
+    const json& status = e.object.value("status", json::object());
+    if (status.is_object() && status.contains("infergate") && status["infergate"].is_object())
+      out[id.first + "/" + id.second] = status["infergate"];
+  }
+  return out;
 }
 
 const json* ClusterSource::object(const config::ResourceKey& key) const {

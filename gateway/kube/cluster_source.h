@@ -54,6 +54,16 @@ class ClusterSource {
   std::shared_ptr<const std::vector<config::Manifest>> manifests();
   std::shared_ptr<const std::vector<config::Endpoint>> endpoints();
 
+  // Every object as the informers see it (status writer): after an add or update, and with
+  // `deleted` when it went away (a relist reports what it no longer has the same way).
+  using Observer = std::function<void(const ApiResource&, const nlohmann::json& object, bool deleted)>;
+  void set_observer(Observer o) { observer_ = std::move(o); }
+
+  // Our GatewayClasses (spec.controllerName ours): name and metadata.generation.
+  std::vector<std::pair<std::string, int64_t>> our_gateway_classes() const;
+  // Each Rollout's saved controller state (status.infergate), by "namespace/name".
+  std::map<std::string, nlohmann::json> rollout_states() const;
+
   // The object of `key` as last seen (with its status and resourceVersion); nullptr when
   // absent or not ours. For the status writer.
   const nlohmann::json* object(const config::ResourceKey& key) const;
@@ -78,6 +88,7 @@ class ClusterSource {
   ApiClient& api_;
   ClusterSourceOptions opts_;
   std::function<void()> on_change_;
+  Observer observer_;
   boost::asio::steady_timer debounce_;
   bool pending_ = false;
   std::vector<std::unique_ptr<Informer>> informers_;

@@ -40,6 +40,19 @@ constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // this long lost its connection without a FIN.
 constexpr auto kWatchIdle = std::chrono::seconds(660);
 
+ApiResponse failure(std::string why) {
+  ApiResponse r;
+  r.error = std::move(why);
+  return r;
+}
+
+ApiResponse answer(int status, std::string body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 struct Shared {
   asio::io_context& io;
   ClusterAccess access;
@@ -83,10 +96,10 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     resolver.async_resolve(shared->access.host, std::to_string(shared->access.port),
                            [self](beast::error_code ec, tcp::resolver::results_type results) {
                              if (self->cancelled) return;
-                             if (ec) return self->finish({"resolve " + self->shared->access.host + ": " + ec.message()});
+                             if (ec) return self->finish(failure("resolve " + self->shared->access.host + ": " + ec.message()));
                              self->tcp_layer().async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
                                if (self->cancelled) return;
-                               if (ec) return self->finish({"connect " + self->shared->access.describe() + ": " + ec.message()});
+                               if (ec) return self->finish(failure("connect " + self->shared->access.describe() + ": " + ec.message()));
                                self->handshake();
                              });
                            });
@@ -108,7 +121,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     auto self = shared_from_this();
     tls->async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
       if (self->cancelled) return;
-      if (ec) return self->finish({"TLS handshake with " + self->shared->access.describe() + ": " + ec.message()});
+      if (ec) return self->finish(failure("TLS handshake with " + self->shared->access.describe() + ": " + ec.message()));
       self->write();
     });
   }
@@ -124,7 +137,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     with_stream([&](auto& s) {
       http::async_write(s, request, [self](beast::error_code ec, size_t) {
         if (self->cancelled) return;
-        if (ec) return self->finish({"write: " + ec.message()});
+        if (ec) return self->finish(failure("write: " + ec.message()));
         self->read_header();
       });
     });
@@ -137,7 +150,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     with_stream([&](auto& s) {
       http::async_read_header(s, buffer, *parser, [self](beast::error_code ec, size_t) {
         if (self->cancelled) return;
-        if (ec) return self->finish({"read: " + ec.message()});
+        if (ec) return self->finish(failure("read: " + ec.message()));
         const int status = static_cast<int>(self->parser->get().result_int());
         if (self->watching && status == 200) {
           self->tcp_layer().expires_after(kWatchIdle);
@@ -153,8 +166,8 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     with_stream([&](auto& s) {
       http::async_read(s, buffer, *parser, [self, status](beast::error_code ec, size_t) {
         if (self->cancelled) return;
-        if (ec) return self->finish({"read: " + ec.message()});
-        self->finish({"", status, std::move(self->parser->get().body())});
+        if (ec) return self->finish(failure("read: " + ec.message()));
+        self->finish(answer(status, std::move(self->parser->get().body())));
       });
     });
   }
@@ -168,8 +181,8 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
         self->drain_body();
         if (self->cancelled) return;
         if (ec == http::error::end_of_stream || (!ec && self->parser->is_done()))
-          return self->finish({"", 200, {}});
-        if (ec) return self->finish({"watch: " + ec.message()});
+          return self->finish(answer(200, {}));
+        if (ec) return self->finish(failure("watch: " + ec.message()));
         self->tcp_layer().expires_after(kWatchIdle);
         self->read_stream();
       });
@@ -267,14 +280,14 @@ std::unique_ptr<ApiClient> make_https_api_client(asio::io_context& io, ClusterAc
     } else {
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
       if (!a.ca_pem.empty()) {
-        if (!tls::use_trust(ctx, tls::PemSource{a.ca_pem, "the API server CA"}, tls::PemSource{}, error)) return nullptr;
+        if (!tls::detail::use_trust(ctx, tls::PemSource{a.ca_pem, "the API server CA"}, tls::PemSource{}, error)) return nullptr;
       } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        *error = "cannot load the system CA roots: " + tls::openssl_errors();
+        *error = "cannot load the system CA roots: " + tls::detail::openssl_errors();
         return nullptr;
       }
     }
     if (!a.client_cert_pem.empty() &&
-        !tls::use_certificate(ctx, tls::PemSource{a.client_cert_pem, "the kubeconfig client certificate"},
+        !tls::detail::use_certificate(ctx, tls::PemSource{a.client_cert_pem, "the kubeconfig client certificate"},
                               tls::PemSource{a.client_key_pem, "the kubeconfig client key"}, error))
       return nullptr;
   }

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <future>
 #include <stdexcept>
 
@@ -72,6 +73,9 @@ void TestApiServer::Impl::open_listener() {
   acceptor.emplace(ioc);
   acceptor->open(ep.protocol());
   acceptor->set_option(net::socket_base::reuse_address(true));
+  // Tests fork model servers and the gateway while this listens: without close-on-exec they
+  // would inherit the socket and keep the port listening after stop().
+  ::fcntl(acceptor->native_handle(), F_SETFD, FD_CLOEXEC);
   acceptor->bind(ep);
   acceptor->listen(net::socket_base::max_listen_connections);
   port = acceptor->local_endpoint().port();
@@ -82,6 +86,7 @@ void TestApiServer::Impl::accept() {
   acceptor->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor || !acceptor->is_open()) return;
     if (!ec) {
+      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
       socket.set_option(tcp::no_delay(true), ec);
       serve_connection(*this, std::move(socket));
     }
