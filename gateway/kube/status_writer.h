@@ -66,7 +66,8 @@ class StatusWriter {
   void set_leading(bool leading);
 
   const Stats& stats() const { return stats_; }
-  // Objects whose status still differs or is being written (0 in a steady state).
+  // Objects not yet known to be in step: to be compared (a follower keeps them so), being
+  // written, or waiting to retry. 0 in a leader's steady state.
   size_t pending() const;
 
   // The key status_writer uses for `object` of `resource`: group and kind from the resource,

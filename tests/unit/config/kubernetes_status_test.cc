@@ -373,6 +373,39 @@ TEST_F(KubernetesStatusTest, PoolParentsOfOtherGatewaysAreKept) {
   EXPECT_EQ(out["parents"][1]["parentRef"]["name"], "gw");
 }
 
+TEST_F(KubernetesStatusTest, V1Alpha2PoolReportsUnderParent) {
+  const char* yaml = R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infer}
+spec:
+  gatewayClassName: infergate
+  listeners: [{name: http, port: 8080, protocol: HTTP}]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferencePool
+metadata: {name: old, namespace: infer}
+spec:
+  selector: {app: llm}
+  targetPortNumber: 8000
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: infer}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs: [{group: inference.networking.x-k8s.io, kind: InferencePool, name: old}]
+)";
+  auto loaded = load_string(yaml, "c");
+  ASSERT_TRUE(loaded.ok()) << testing::render(loaded.errors);
+  in_.config = &*loaded.config;
+  out_ = compute_statuses(in_);
+  const json& s = status(ResourceKey{"inference.networking.x-k8s.io", "InferencePool", "infer", "old"});
+  ASSERT_TRUE(s.contains("parent")) << s.dump();
+  EXPECT_EQ(s["parent"][0]["parentRef"]["name"], "gw");
+}
+
 TEST(KubernetesMetadata, GenerationIsRead) {
   auto loaded = load_string(R"(
 apiVersion: v1
