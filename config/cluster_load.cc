@@ -13,9 +13,10 @@ ClusterLoad load_store(const ConfigStore& store,
                        const std::function<void(const Config&, std::vector<Diagnostic>*)>& also_check) {
   ClusterLoad out;
   std::vector<Manifest> docs = store.effective();
-  std::map<std::string, ResourceKey> cluster_files;
-  for (const Manifest& m : docs)
-    if (m.origin == Manifest::Origin::Kubernetes) cluster_files.emplace(m.file, m.key);
+  std::map<std::string, const Manifest*> cluster_files;
+  const std::vector<Manifest> all = docs;
+  for (const Manifest& m : all)
+    if (m.origin == Manifest::Origin::Kubernetes) cluster_files.emplace(m.file, &m);
   // Each round leaves out at least one object, so this ends; the bound only guards against a
   // surprise costing a reload per object.
   for (size_t round = 0; round <= cluster_files.size(); ++round) {
@@ -30,8 +31,11 @@ ClusterLoad load_store(const ConfigStore& store,
       if (!cluster_files.count(d.file)) return out;  // the files' fault: reject the change
       blamed[d.file].push_back(d);
     }
-    for (auto& [file, errors] : blamed)
-      out.rejected.push_back(RejectedObject{cluster_files[file], file, std::move(errors)});
+    for (auto& [file, errors] : blamed) {
+      const Manifest* m = cluster_files[file];
+      out.rejected.push_back(
+          RejectedObject{m->key, file, nlohmann::json::parse(m->text, nullptr, false), std::move(errors)});
+    }
     std::erase_if(docs, [&](const Manifest& m) { return blamed.count(m.file) > 0; });
   }
   return out;

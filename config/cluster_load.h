@@ -9,6 +9,8 @@
 // or errors no cluster object can be blamed for, still reject the whole change.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,7 +23,8 @@ namespace infergate::config {
 struct RejectedObject {
   ResourceKey key;
   std::string file;                 // its Manifest::file ("kubernetes/HTTPRoute/ns/name")
-  std::vector<Diagnostic> errors;   // why
+  nlohmann::json object;            // as read from the API (without status): for its status
+  std::vector<Diagnostic> errors;   // why; messages become condition messages
 };
 
 struct ClusterLoad {

@@ -26,6 +26,7 @@ namespace infergate::config {
 
 struct Config {
   GatewayConfig gateway;
+  std::vector<Gateway> gateways;       // the Gateways whose listeners are `listeners`
   std::vector<Listener> listeners;
   std::vector<Endpoint> endpoints;     // from GatewayConfig spec.endpoints
   std::vector<Service> services;

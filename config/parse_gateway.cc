@@ -15,6 +15,9 @@ void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out) {
   spec->allow({"gatewayClassName", "listeners", "addresses", "infrastructure", "backendTLS",
                "allowedListeners"});
 
+  Gateway gateway;
+  gateway.meta = meta;
+  if (auto c = spec->string("gatewayClassName")) gateway.class_name = *c;
   std::string address = "0.0.0.0";
   auto addresses = spec->list("addresses");
   for (size_t i = 0; i < addresses.size(); ++i) {
@@ -24,6 +27,7 @@ void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out) {
     auto type = one_of(ctx, a, "type", {"IPAddress", "Hostname", "NamedAddress"});
     auto value = a.string("value", true);
     if (!value) continue;
+    gateway.addresses.push_back(GatewayAddress{type.value_or("IPAddress"), *value});
     if (type && *type == "NamedAddress") {
       ctx.error(addresses[i].second, a.path_of("type"),
                 "NamedAddress cannot be bound outside a cluster; use IPAddress");
@@ -35,6 +39,7 @@ void parse_gateway(ParseContext& ctx, const MapView& doc, Collected& out) {
                   "only the first address is bound; this one is ignored");
   }
 
+  out.config.gateways.push_back(std::move(gateway));
   auto listeners = spec->list("listeners", true);
   if (spec->find("listeners") && listeners.empty())
     ctx.error(spec->node(), spec->path_of("listeners"), "must have at least one listener");

@@ -45,7 +45,9 @@ std::optional<ParentRef> parse_parent_ref(ParseContext& ctx, const ObjectMeta& r
   ref.name = *name;
   if (auto g = m.string("group")) ref.group = *g;
   if (auto k = m.string("kind")) ref.kind = *k;
-  ref.ns = m.string("namespace").value_or(route.ns);
+  auto ns = m.string("namespace");
+  ref.ns = ns.value_or(route.ns);
+  ref.ns_written = ns.has_value();
   if (auto s = m.string("sectionName")) ref.section_name = *s;
   ref.port = optional_port(m);
   return ref;

@@ -1,3 +1,6 @@
+#include <cstdint>
+#include <limits>
+
 #include "config/parsers.h"
 
 namespace infergate::config::detail {
@@ -23,6 +26,8 @@ ObjectMeta parse_metadata(ParseContext& ctx, const MapView& doc, bool name_optio
   }
   if (auto labels = m->labels("labels")) meta.labels = std::move(*labels);
   if (auto ts = m->string("creationTimestamp")) meta.creation_timestamp = *ts;
+  // What status conditions' observedGeneration echo (config/kubernetes_status.h).
+  if (auto g = m->integer("generation", 0, std::numeric_limits<int64_t>::max())) meta.generation = *g;
   return meta;
 }
 

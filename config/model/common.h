@@ -21,6 +21,7 @@ struct ObjectMeta {
   std::string ns = "default";
   Labels labels;
   std::string creation_timestamp;  // RFC 3339 as written, "" when absent (route precedence)
+  int64_t generation = 0;          // metadata.generation (set by the API server; 0 in files)
   SourceLocation source;
 };
 

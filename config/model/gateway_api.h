@@ -13,7 +13,20 @@
 
 namespace infergate::config {
 
-// Gateway API Gateway (gateway.networking.k8s.io): one Listener per spec.listeners[] entry.
+// Gateway API Gateway (gateway.networking.k8s.io): one Listener per spec.listeners[] entry,
+// and the Gateway itself for what is not per listener (its class and addresses: what its
+// status reports, config/kubernetes_status.h).
+
+struct GatewayAddress {
+  std::string type = "IPAddress";  // spec.addresses[].type as written (default IPAddress)
+  std::string value;
+};
+
+struct Gateway {
+  ObjectMeta meta;
+  std::string class_name;                  // spec.gatewayClassName
+  std::vector<GatewayAddress> addresses;   // spec.addresses as written
+};
 
 enum class ListenerProtocol { Http, Https };
 
@@ -40,6 +53,7 @@ struct ParentRef {
   std::string kind = "Gateway";
   std::string name;
   std::string ns;             // resolved: the route's namespace when not written
+  bool ns_written = false;    // spec said namespace (status echoes the parentRef as written)
   std::string section_name;   // a listener name; "" = every listener of the parent
   std::optional<uint16_t> port;
   // True when the parent is of a foreign kind (e.g. GKE's InferenceGateway) that is not defined

@@ -93,6 +93,7 @@ ChangeResult Server::commit(config::ConfigStore candidate, const std::string& so
   r.ok = true;
   r.version = version_;
   note_rejected(std::move(cluster_load.rejected));
+  cluster_warnings_ = r.warnings;
   for (const auto& w : restart_only) spdlog::warn("config: {}", w.message);
   if (std::string error = keep_store(std::move(candidate)); !error.empty())
     r.notes.push_back("applied but not saved: " + error);

@@ -76,9 +76,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
                                       {{"result", "failure"}}, "infergate.config.reload_failure");
   access_log_ = open_access_log(initial_, *registry_);
   scraper_ = std::make_unique<ModelServerScraper>(control_, *registry_);
-  rollouts_ = std::make_unique<RolloutController>(
-      control_, *registry_, [this](const config::Rollout& r, uint32_t w) { return apply_rollout_weight(r, w); },
-      opts_.state_dir);
+  rollouts_ = make_rollout_controller();
   const WorkerOptions wo = worker_options(initial_);
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(i, wo, stats_, security_stats_, access_log_.get()));
@@ -115,7 +113,8 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   current_ = snap;
   for (auto& w : workers_) w->publish(snap);
   scraper_->update(snap);
-  rollouts_->update(snap);
+  // In Kubernetes mode only the leader runs rollouts (on_leading).
+  if (!elector_ || elector_->leading()) rollouts_->update(snap);
   endpoints_.prune();
   config_version_gauge_.set(static_cast<double>(version_));
   reload_ok_.inc();

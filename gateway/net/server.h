@@ -32,6 +32,8 @@
 #include "gateway/kube/api_client.h"
 #include "gateway/kube/cluster_source.h"
 #include "gateway/kube/kubernetes_options.h"
+#include "gateway/kube/leader_elector.h"
+#include "gateway/kube/status_writer.h"
 #include "metrics/access_log.h"
 #include "metrics/registry.h"
 #include "pools/endpoint_state.h"
@@ -116,6 +118,16 @@ class Server {
   bool rollout_target_in_cluster(const config::Rollout& r, uint32_t canary_weight, std::string* why);
   // The rejected cluster objects of the last commit: logged when new, counted, shown.
   void note_rejected(std::vector<config::RejectedObject> rejected);
+  // The status the served configuration gives the cluster's objects, handed to the writer
+  // (which writes only while this replica leads, and only differences).
+  void update_statuses();
+  // Leader election's verdict: the leader writes status and runs the rollouts; a follower
+  // only follows the API (its rollout controller is idle, and a new leader resumes every
+  // rollout from its Rollout's status).
+  void on_leading(bool leading);
+  std::unique_ptr<RolloutController> make_rollout_controller();
+  void write_rollout_status(const std::string& ns, const std::string& name, const nlohmann::json& state,
+                            const nlohmann::json& summary);
   void wait_signals();
   void begin_drain(bool then_exit);
   void poll_drain(std::chrono::steady_clock::time_point deadline, bool then_exit);
@@ -151,6 +163,9 @@ class Server {
   std::unique_ptr<RolloutController> rollouts_;
   std::unique_ptr<kube::ApiClient> kube_api_;
   std::unique_ptr<kube::ClusterSource> cluster_;
+  std::unique_ptr<kube::StatusWriter> status_writer_;
+  std::unique_ptr<kube::LeaderElector> elector_;
+  std::vector<config::Diagnostic> cluster_warnings_;  // of the last commit, for status
   std::vector<config::RejectedObject> rejected_;  // cluster objects left out of the serving config
   metrics::Counter kube_rejected_;
   struct BoundSocket {

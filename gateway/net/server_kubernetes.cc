@@ -3,7 +3,12 @@
 // the objects that do not validate left out and reported (config/cluster_load.h).
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "config/kubernetes_ownership.h"
+#include "config/kubernetes_status.h"
 #include "gateway/kube/https_api_client.h"
 #include "gateway/kube/initial_sync.h"
 #include "gateway/net/server.h"
@@ -30,7 +35,29 @@ void Server::start_kubernetes() {
   so.namespaces = k.namespaces;
   so.controller_name = k.controller_name;
   cluster_ = std::make_unique<kube::ClusterSource>(control_, *kube_api_, so, [this] { on_cluster_change(); });
+  status_writer_ = std::make_unique<kube::StatusWriter>(control_, *kube_api_, kube::StatusWriterConfig{}, registry_.get());
+  cluster_->set_observer([this](const kube::ApiResource& r, const nlohmann::json& object, bool deleted) {
+    if (deleted) status_writer_->forget(kube::StatusWriter::key_of(r, object));
+    else status_writer_->observe(r, object);
+  });
+  kube::LeaderElectionConfig le;
+  le.name = k.lease_name;
+  le.ns = k.lease_namespace;
+  if (le.ns.empty()) le.ns = std::getenv("POD_NAMESPACE") ? std::getenv("POD_NAMESPACE") : "";
+  if (le.ns.empty()) le.ns = access->ns;
+  le.identity = k.identity;
+  if (le.identity.empty() && std::getenv("POD_NAME")) le.identity = std::getenv("POD_NAME");
+  if (le.identity.empty()) {
+    // Outside a pod two replicas may share a host name: the process id tells them apart.
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    le.identity = std::string(host) + "_" + std::to_string(::getpid());
+  }
+  elector_ = std::make_unique<kube::LeaderElector>(control_, *kube_api_, le, [this] { on_leading(true); },
+                                                   [this] { on_leading(false); }, registry_.get());
   cluster_->start();
+  elector_->start();
+  spdlog::info("kubernetes: leader election on Lease {}/{} as {}", le.ns, le.name, le.identity);
   spdlog::info("kubernetes: watching {} ({})", access->describe(),
                k.namespaces.empty() ? std::string("all namespaces") : "namespaces " + [&] {
                  std::string s;
@@ -40,7 +67,60 @@ void Server::start_kubernetes() {
 }
 
 void Server::stop_kubernetes() {
+  // Handing the Lease back lets another replica lead at once instead of after 15 s.
+  if (elector_) elector_->stop(true);
   if (cluster_) cluster_->stop();
+}
+
+std::unique_ptr<RolloutController> Server::make_rollout_controller() {
+  auto rc = std::make_unique<RolloutController>(
+      control_, *registry_, [this](const config::Rollout& r, uint32_t w) { return apply_rollout_weight(r, w); },
+      opts_.state_dir);
+  if (opts_.kubernetes)
+    rc->set_save_state([this](const std::string& ns, const std::string& name, const nlohmann::json& state,
+                              const nlohmann::json& summary) { write_rollout_status(ns, name, state, summary); });
+  return rc;
+}
+
+void Server::on_leading(bool leading) {
+  spdlog::info("kubernetes: {}", leading ? "leading: writing status and running rollouts"
+                                         : "not leading: following the API only");
+  if (status_writer_) status_writer_->set_leading(leading);
+  // A fresh controller either way: a leader's resumes every rollout from its Rollout's status
+  // (written by whoever led before), a follower's stays idle.
+  rollouts_->stop();
+  rollouts_ = make_rollout_controller();
+  if (leading && cluster_) {
+    rollouts_->restore(cluster_->rollout_states());
+    if (current_) rollouts_->update(current_);
+  }
+}
+
+void Server::write_rollout_status(const std::string& ns, const std::string& name, const nlohmann::json& state,
+                                  const nlohmann::json& summary) {
+  if (!kube_api_ || !elector_ || !elector_->leading()) return;
+  const kube::ApiResource* r = kube::find_resource("infergate.dev", "Rollout");
+  if (!r || !cluster_ || !cluster_->object(config::ResourceKey{"infergate.dev", "Rollout", ns, name})) return;
+  nlohmann::json status = summary;
+  status["infergate"] = state;
+  const std::string what = ns + "/" + name;
+  kube_api_->request("PATCH", kube::object_path(*r, ns, name, "status"), nlohmann::json{{"status", status}}.dump(),
+                     "application/merge-patch+json", [what](kube::ApiResponse res) {
+                       if (!res.ok()) spdlog::warn("kubernetes: Rollout {} status not written: {}", what, res.describe());
+                     });
+}
+
+void Server::update_statuses() {
+  if (!status_writer_ || !current_ || !cluster_) return;
+  config::StatusInput in;
+  in.config = current_->config.get();
+  in.warnings = cluster_warnings_;
+  in.rejected = rejected_;
+  in.controller_name = opts_.kubernetes->controller_name;
+  for (const auto& [name, generation] : cluster_->our_gateway_classes())
+    in.gateway_classes.push_back(config::GatewayClassRef{name, generation});
+  in.now = config::rfc3339_now();
+  status_writer_->set_desired(config::compute_statuses(in));
 }
 
 void Server::on_cluster_change() {
@@ -49,6 +129,8 @@ void Server::on_cluster_change() {
   candidate.set_cluster(cluster_->manifests(), cluster_->endpoints());
   ChangeResult r = commit(std::move(candidate), "kubernetes");
   if (r.ok && !r.unchanged) spdlog::debug("kubernetes: cluster change served as version {}", r.version);
+  // Also when the documents did not change: an object's generation or our classes may have.
+  if (r.ok) update_statuses();
 }
 
 bool Server::rollout_target_in_cluster(const config::Rollout& r, uint32_t canary_weight, std::string* why) {
