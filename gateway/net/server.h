@@ -23,6 +23,7 @@
 #include "gateway/admin/admin_server.h"
 #include "gateway/control/cert_watcher.h"
 #include "gateway/control/config_watcher.h"
+#include "gateway/control/dns_discovery.h"
 #include "gateway/proxy/proxy_stats.h"
 #include "gateway/control/snapshot.h"
 #include "gateway/net/worker.h"
@@ -132,6 +133,7 @@ class Server {
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
   std::unique_ptr<RolloutController> rollouts_;
+  std::unique_ptr<DnsDiscovery> dns_;  // endpoints that name hosts: resolved, kept resolved
   struct BoundSocket {
     boost::asio::ip::tcp::endpoint ep;
     std::shared_ptr<ListenerInfo> info;
