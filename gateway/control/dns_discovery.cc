@@ -29,6 +29,7 @@ struct DnsDiscovery::Tracked {
   std::vector<std::string> addresses;  // the last good answer, sorted
   boost::asio::steady_timer timer;
   bool asking = false;
+  uint64_t failing = 0;  // failed refreshes in a row: logged when it starts and when it ends
   bool gone = false;  // no longer in the config: an answer still in flight is ignored
   metrics::Counter attempt, success, failure, empty, membership_change;
   metrics::Gauge membership_total;
@@ -198,7 +199,10 @@ void DnsDiscovery::activate() {
       schedule(t, refresh_delay(settings_, f->second.ttl, false));
       next[ep.name] = std::move(t);
     } else if (auto old = tracked_.find(ep.name); old != tracked_.end()) {
-      if (settings_changed || !old->second->asking) schedule(old->second, refresh_delay(settings_, std::chrono::seconds(0), false));
+      // Its schedule runs on (every apply would otherwise push it back), unless the settings
+      // changed: then it is asked with them after the new refresh rate.
+      if (settings_changed && !old->second->asking)
+        schedule(old->second, refresh_delay(settings_, std::chrono::seconds(0), false));
       next[ep.name] = old->second;
     }
   }
@@ -247,14 +251,19 @@ void DnsDiscovery::answered(const std::shared_ptr<Tracked>& t, DnsAnswer a) {
     // Envoy STRICT_DNS: a failed resolution changes nothing; the last good addresses serve.
     t->failure.inc();
     get_addr_failure_.inc();
-    spdlog::warn("dns: endpoint {}: resolving {} failed ({}); keeping {} address(es)", t->name, t->host, a.error,
-                 t->addresses.size());
+    if (t->failing++ == 0)
+      spdlog::warn("dns: endpoint {}: resolving {} failed ({}); keeping {} address(es) until it answers", t->name,
+                   t->host, a.error, t->addresses.size());
+    else
+      spdlog::debug("dns: endpoint {}: resolving {} failed again ({})", t->name, t->host, a.error);
     schedule(t, refresh_delay(settings_, std::chrono::seconds(0), true));
     return;
   }
   // Envoy takes "no such name" and "no such record" as an answer: no addresses (a headless
   // Service scaled to zero), counted as update_empty.
   if (a.not_found) not_found_.inc();
+  if (t->failing > 0) spdlog::info("dns: endpoint {}: {} answers again after {} failure(s)", t->name, t->host, t->failing);
+  t->failing = 0;
   std::vector<std::string> addresses = a.ok ? select_addresses(t->family, a.v4, a.v6) : std::vector<std::string>{};
   t->success.inc();
   if (addresses.empty()) t->empty.inc();
