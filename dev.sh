@@ -13,7 +13,8 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libboost-dev libssl-dev openssl libnghttp2-dev libyaml-cpp-dev libabsl-dev libre2-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev libxxhash-dev libmimalloc-dev
       libspdlog-dev curl nghttp2-client nghttp2-proxy procps prometheus
-      libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev)
+      libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+      libc-ares-dev dnsmasq-base)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 

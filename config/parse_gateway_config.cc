@@ -1,6 +1,7 @@
 // GatewayConfig (infergate.dev/v1alpha1): our own kind, so unknown fields are errors.
 #include "config/str_cat.h"
 
+#include "config/ip_block.h"
 #include "config/parsers.h"
 
 namespace infergate::config::detail {
@@ -173,6 +174,62 @@ void parse_endpoint_picker(ParseContext& ctx, const MapView& m, EndpointPickerCo
   }
 }
 
+// spec.dns (config/model/dns.h). A resolver is written as c-ares takes it: "ip", "ip:port",
+// "[ip6]" or "[ip6]:port"; it is checked here so a typo is a precise error, not a resolver
+// that silently falls back to the system's.
+bool valid_resolver(std::string_view r) {
+  std::string_view host = r, port;
+  if (!r.empty() && r.front() == '[') {
+    const size_t close = r.find(']');
+    if (close == std::string_view::npos) return false;
+    host = r.substr(1, close - 1);
+    std::string_view rest = r.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+    if (host.find(':') == std::string_view::npos) return false;  // brackets are for IPv6
+  } else if (const size_t colon = r.find(':'); colon != std::string_view::npos) {
+    if (r.find(':', colon + 1) != std::string_view::npos) return false;  // bare IPv6: needs brackets
+    host = r.substr(0, colon);
+    port = r.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (!parse_ip(host)) return false;
+  if (port.empty()) return true;
+  if (port.size() > 5) return false;
+  int n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  return n >= 1 && n <= 65535;
+}
+
+void parse_dns(ParseContext& ctx, const MapView& m, DnsConfig& dns) {
+  m.allow({"resolvers", "refreshRate", "respectDnsTtl", "lookupFamily"});
+  for (const auto& [path, node] : m.list("resolvers")) {
+    auto r = scalar_string(ctx, node, path);
+    if (!r) continue;
+    if (!valid_resolver(*r)) {
+      ctx.error(node, path, cat("\"", *r, "\" is not a name server address: write an IP, IP:port or [IPv6]:port"));
+      continue;
+    }
+    dns.resolvers.push_back(*r);
+  }
+  if (auto d = m.duration("refreshRate")) {
+    // Envoy's dns_refresh_rate must be at least 1 ms.
+    if (d->count() <= 0) ctx.error(m.node()["refreshRate"], m.path_of("refreshRate"), "must be more than 0");
+    else dns.refresh_rate = *d;
+  }
+  if (auto b = m.boolean("respectDnsTtl")) dns.respect_dns_ttl = *b;
+  if (auto f = one_of(ctx, m, "lookupFamily", {"AUTO", "V4_ONLY", "V6_ONLY", "V4_PREFERRED", "ALL"})) {
+    dns.lookup_family = *f == "V4_ONLY"        ? DnsLookupFamily::V4Only
+                        : *f == "V6_ONLY"      ? DnsLookupFamily::V6Only
+                        : *f == "V4_PREFERRED" ? DnsLookupFamily::V4Preferred
+                        : *f == "ALL"          ? DnsLookupFamily::All
+                                               : DnsLookupFamily::Auto;
+  }
+}
+
 void parse_endpoints(ParseContext& ctx, const MapView& spec, Collected& out) {
   for (const auto& [path, node] : spec.list("endpoints")) {
     MapView m(ctx, node, path);
@@ -208,7 +265,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
                  "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
                  "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
-                 "stats"});
+                 "stats", "dns"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin_spec(ctx, *m, gc.admin);
     if (auto m = spec->map("stats")) parse_stats_spec(ctx, *m, gc.stats.emplace());
@@ -220,6 +277,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     if (auto m = spec->map("modelServerMetrics")) parse_model_server_metrics(ctx, *m, gc.model_server_metrics);
     if (auto m = spec->map("endpointPicker")) parse_endpoint_picker(ctx, *m, gc.endpoint_picker);
     parse_endpoints(ctx, *spec, out);
+    if (auto m = spec->map("dns")) parse_dns(ctx, *m, gc.dns);
     parse_gateway_security(ctx, *spec, gc);
     parse_rate_limits(ctx, *spec, gc);
     if (auto m = spec->map("pathNormalization")) parse_path_normalization(ctx, *m, gc.path_normalization);

@@ -12,6 +12,7 @@
 
 #include "config/admin_model.h"
 #include "config/model/common.h"
+#include "config/model/dns.h"
 #include "config/model/inference.h"
 #include "config/model/security.h"
 #include "config/rate_limit_model.h"
@@ -129,6 +130,7 @@ struct GatewayConfig {
   ConnectionLimits connection_limits;            // spec.connectionLimits
   std::optional<StatsListenerConfig> stats;      // spec.stats (admin_model.h)
   PathNormalization path_normalization;          // spec.pathNormalization
+  DnsConfig dns;                                 // spec.dns (config/model/dns.h)
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]), or a ready pod / EndpointSlice

@@ -1,71 +1,79 @@
 #include "gateway/control/endpoint_resolver.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
+#include <arpa/inet.h>
 
-#include <boost/asio/ip/address.hpp>
-#include <spdlog/spdlog.h>
-
-#include <string>
+#include <algorithm>
+#include <set>
+#include <utility>
 
 namespace infergate::gateway {
 
+bool is_ip_literal(const std::string& address) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, address.c_str(), buf) == 1 || inet_pton(AF_INET6, address.c_str(), buf) == 1;
+}
+
 namespace {
 
-// First address of `host`, preferring IPv4 (loopback-only test boxes and most pod
-// networks), or the getaddrinfo error text.
-bool resolve(const std::string& host, std::string* out) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (rc != 0) {
-    *out = gai_strerror(rc);
-    return false;
-  }
-  const addrinfo* pick = res;
-  for (const addrinfo* a = res; a; a = a->ai_next) {
-    if (a->ai_family == AF_INET) {
-      pick = a;
-      break;
-    }
-  }
-  char buf[NI_MAXHOST];
-  rc = getnameinfo(pick->ai_addr, pick->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
-  freeaddrinfo(res);
-  if (rc != 0) {
-    *out = gai_strerror(rc);
-    return false;
-  }
-  *out = buf;
-  return true;
+std::vector<std::string> sorted_unique(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
 }
 
 }  // namespace
 
-void resolve_endpoint_hosts(config::Config& config, std::vector<config::Diagnostic>* errors) {
-  for (size_t i = 0; i < config.endpoints.size(); ++i) {
-    auto& ep = config.endpoints[i];
-    boost::system::error_code ec;
-    boost::asio::ip::make_address(ep.address, ec);
-    if (!ec) continue;
-    std::string result;
-    if (resolve(ep.address, &result)) {
-      spdlog::debug("endpoint {}: {} resolved to {}", ep.name, ep.address, result);
-      ep.address = std::move(result);
+std::vector<std::string> select_addresses(config::DnsLookupFamily family, std::vector<std::string> v4,
+                                          std::vector<std::string> v6) {
+  using F = config::DnsLookupFamily;
+  switch (family) {
+    case F::V4Only: return sorted_unique(std::move(v4));
+    case F::V6Only: return sorted_unique(std::move(v6));
+    case F::V4Preferred: return sorted_unique(v4.empty() ? std::move(v6) : std::move(v4));
+    case F::Auto: return sorted_unique(v6.empty() ? std::move(v4) : std::move(v6));
+    case F::All: {
+      std::vector<std::string> both = sorted_unique(std::move(v4));
+      for (auto& a : sorted_unique(std::move(v6))) both.push_back(std::move(a));
+      return both;
+    }
+  }
+  return {};
+}
+
+std::chrono::milliseconds refresh_delay(const config::DnsConfig& dns, std::chrono::seconds ttl, bool failed) {
+  if (failed || !dns.respect_dns_ttl || ttl.count() <= 0) return dns.refresh_rate;
+  const std::chrono::milliseconds floor = std::min<std::chrono::milliseconds>(dns.refresh_rate, std::chrono::seconds(5));
+  return std::max<std::chrono::milliseconds>(ttl, floor);
+}
+
+std::string expanded_name(const std::string& name, const std::string& address) { return name + "/" + address; }
+
+std::vector<config::Endpoint> expand_endpoints(const std::vector<config::Endpoint>& endpoints,
+                                               const std::map<std::string, std::vector<std::string>>& resolved) {
+  std::vector<config::Endpoint> out;
+  std::set<std::pair<std::string, int>> taken;  // address, port (-1: the selecting pool's)
+  auto key = [](const std::string& address, const config::Endpoint& ep) {
+    return std::make_pair(address, ep.port ? int{*ep.port} : -1);
+  };
+  // IP literals first claim their address:port: validation already keeps them unique.
+  for (const auto& ep : endpoints)
+    if (is_ip_literal(ep.address)) taken.insert(key(ep.address, ep));
+  for (const auto& ep : endpoints) {
+    if (is_ip_literal(ep.address)) {
+      out.push_back(ep);
       continue;
     }
-    if (!errors) continue;
-    config::Diagnostic d;
-    d.file = ep.source.file;
-    d.document = ep.source.document;
-    d.line = ep.source.line;
-    d.resource = "GatewayConfig";
-    d.path = "spec.endpoints[" + std::to_string(i) + "].address";
-    d.message = "cannot resolve host \"" + ep.address + "\": " + result;
-    errors->push_back(std::move(d));
+    auto it = resolved.find(ep.name);
+    if (it == resolved.end()) continue;
+    for (const auto& address : it->second) {
+      if (!taken.insert(key(address, ep)).second) continue;
+      config::Endpoint e = ep;
+      e.name = expanded_name(ep.name, address);
+      e.address = address;
+      out.push_back(std::move(e));
+    }
   }
+  return out;
 }
 
 }  // namespace infergate::gateway

@@ -1,7 +1,5 @@
 #include "gateway/net/server.h"
 
-#include "gateway/control/endpoint_resolver.h"
-
 #include <boost/asio/ip/address.hpp>
 
 #include <spdlog/spdlog.h>
@@ -77,6 +75,14 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
   access_log_ = open_access_log(initial_, *registry_);
   scraper_ = std::make_unique<ModelServerScraper>(control_, *registry_);
   rollouts_ = make_rollout_controller();
+  // A host name's addresses changed: the config last applied, resolved again (no file is read).
+  dns_ = std::make_unique<DnsDiscovery>(control_, *registry_, [this] {
+    config::LoadResult again;
+    again.config = dns_->unresolved(*current_->config);
+    std::vector<config::Diagnostic> errors;
+    if (!apply(std::move(again), "dns", &errors))
+      for (const auto& e : errors) spdlog::error("dns: endpoints not updated: {}", e.to_string());
+  });
   const WorkerOptions wo = worker_options(initial_);
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(i, wo, stats_, security_stats_, access_log_.get()));
@@ -93,7 +99,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
     return false;
   }
   std::vector<config::Diagnostic> build_errors;
-  resolve_endpoint_hosts(*loaded.config, &build_errors);
+  dns_->prepare(*loaded.config, &build_errors);
   auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
   auto snap = build_snapshot(cfg, version_ + 1, source, endpoints_, *registry_, &build_errors, current_.get());
   std::vector<std::string> tls_files;
@@ -111,6 +117,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
     cert_watcher_->watch(std::move(tls_files), std::chrono::milliseconds(cfg->gateway.tls.watch_interval_ms));
   ++version_;
   current_ = snap;
+  dns_->activate();
   for (auto& w : workers_) w->publish(snap);
   scraper_->update(snap);
   // In Kubernetes mode only the leader runs rollouts (on_leading).
@@ -175,7 +182,7 @@ bool Server::apply_listener_security(const config::Config& cfg, std::vector<conf
 void Server::rotate_certificates() {
   if (!current_) return;
   config::LoadResult again;
-  again.config = *current_->config;
+  again.config = dns_->unresolved(*current_->config);  // host names, not their addresses
   std::vector<config::Diagnostic> errors;
   if (apply(std::move(again), "certificate rotation", &errors)) {
     security_stats_.cert_reload_ok.inc();

@@ -24,6 +24,7 @@
 #include "gateway/admin/admin_server.h"
 #include "gateway/control/cert_watcher.h"
 #include "gateway/control/config_watcher.h"
+#include "gateway/control/dns_discovery.h"
 #include "gateway/proxy/proxy_stats.h"
 #include "gateway/control/snapshot.h"
 #include "gateway/net/worker.h"
@@ -168,6 +169,7 @@ class Server {
   std::vector<config::Diagnostic> cluster_warnings_;  // of the last commit, for status
   std::vector<config::RejectedObject> rejected_;  // cluster objects left out of the serving config
   metrics::Counter kube_rejected_;
+  std::unique_ptr<DnsDiscovery> dns_;  // endpoints that name hosts: resolved, kept resolved
   struct BoundSocket {
     boost::asio::ip::tcp::endpoint ep;
     std::shared_ptr<ListenerInfo> info;
