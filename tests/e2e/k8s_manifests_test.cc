@@ -553,6 +553,12 @@ TEST(K8sManifestsE2E, CrdSchemasRefuseWhatTheParsersRefuse) {
       << "target kind";
   EXPECT_FALSE(validate(ro, ro_head + ok_spec + "steps: [{setWeight: 5}], analysis: {gates: [{metric: p50}]}}").empty())
       << "metric enum";
+  EXPECT_FALSE(validate(ro, ro_head + ok_spec + "steps: [{setWeight: 5}], analysis: {gates: [{metric: errorRate}]}}").empty())
+      << "a gate without a bound";
+  EXPECT_FALSE(validate(ro, ro_head + ok_spec + "steps: [{setWeight: 5}], analysis: {gates: [{prometheus: "
+                                                "{address: http://p:9090, query: q}}]}}")
+                   .empty())
+      << "a prometheus gate without max or min";
   EXPECT_FALSE(validate(ro, ro_head + "spec: {targetRef: {kind: HTTPRoute, name: r}, stable: a, steps: [{setWeight: 1}]}")
                    .empty())
       << "canary is required";
