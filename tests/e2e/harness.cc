@@ -40,6 +40,7 @@ std::string tool_path(const std::string& name) {
       {"prometheus", INFERGATE_E2E_PROMETHEUS},
       {"openssl", INFERGATE_E2E_OPENSSL},
       {"nghttpx", INFERGATE_E2E_NGHTTPX},
+      {"kubectl", INFERGATE_E2E_KUBECTL},
   };
   auto it = tools.find(name);
   if (it == tools.end()) return {};
