@@ -10,13 +10,7 @@ namespace {
 
 const std::string kToken = "e2e-token-0123456789";
 
-std::string kubectl_path() {
-#ifdef INFERGATE_KUBECTL
-  return INFERGATE_KUBECTL;
-#else
-  return {};
-#endif
-}
+std::string kubectl_path() { return tool_path("kubectl"); }
 
 }  // namespace
 
