@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "config/cluster_load.h"
 #include "config/kubernetes_endpoints.h"
 
@@ -191,7 +193,9 @@ std::shared_ptr<const std::vector<config::Manifest>> ClusterSource::manifests() 
       out->push_back(std::move(m));
     }
   }
-  manifests_ = std::move(out);
+  // A status write (ours or another controller's) changes the object, not its manifest: the
+  // layer stays the same object, so the commit sees nothing to do.
+  if (!manifests_ || *out != *manifests_) manifests_ = std::move(out);
   manifests_dirty_ = false;
   return manifests_;
 }
@@ -203,7 +207,12 @@ std::shared_ptr<const std::vector<config::Endpoint>> ClusterSource::endpoints() 
     if (auto ep = config::pod_endpoint(e.object)) out->push_back(std::move(*ep));
   for (const auto& [id, e] : objects_.at(find_resource("discovery.k8s.io", "EndpointSlice")))
     for (auto& ep : config::endpoint_slice_endpoints(e.object)) out->push_back(std::move(ep));
-  endpoints_ = std::move(out);
+  auto same = [](const config::Endpoint& a, const config::Endpoint& b) {
+    return a.name == b.name && a.address == b.address && a.port == b.port && a.labels == b.labels && a.ns == b.ns &&
+           a.service == b.service;
+  };
+  if (!endpoints_ || !std::equal(out->begin(), out->end(), endpoints_->begin(), endpoints_->end(), same))
+    endpoints_ = std::move(out);
   endpoints_dirty_ = false;
   return endpoints_;
 }

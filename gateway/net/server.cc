@@ -121,7 +121,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   for (auto& w : workers_) w->publish(snap);
   scraper_->update(snap);
   // In Kubernetes mode only the leader runs rollouts (on_leading).
-  if (!elector_ || elector_->leading()) rollouts_->update(snap);
+  if (!opts_.kubernetes || (elector_ && elector_->leading())) rollouts_->update(snap);
   endpoints_.prune();
   config_version_gauge_.set(static_cast<double>(version_));
   reload_ok_.inc();
