@@ -129,10 +129,15 @@ void ClusterSource::changed(bool endpoints_only) {
   // the whole cluster, never a view with routes but without their pools.
   if (pending_ || !synced()) return;
   pending_ = true;
-  debounce_.expires_after(opts_.debounce);
+  auto wait = opts_.debounce;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_announce_ + min_interval_ > now + wait)
+    wait = std::chrono::duration_cast<std::chrono::milliseconds>(last_announce_ + min_interval_ - now);
+  debounce_.expires_after(wait);
   debounce_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;
     pending_ = false;
+    last_announce_ = std::chrono::steady_clock::now();
     if (on_change_) on_change_();
   });
 }

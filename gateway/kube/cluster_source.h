@@ -70,6 +70,10 @@ class ClusterSource {
   // Informers, counts, objects skipped as not ours: for /config_dump.
   nlohmann::json describe() const;
   uint64_t changes() const { return changes_; }
+  // The next announcement comes no sooner than this after the last one. The server sets it
+  // from what its last commit cost, so that a storm of events (thousands of pods turning
+  // Ready) cannot keep the control thread reloading back to back.
+  void set_min_interval(std::chrono::milliseconds d) { min_interval_ = d; }
 
  private:
   struct Entry {
@@ -91,6 +95,8 @@ class ClusterSource {
   Observer observer_;
   boost::asio::steady_timer debounce_;
   bool pending_ = false;
+  std::chrono::milliseconds min_interval_{0};
+  std::chrono::steady_clock::time_point last_announce_{};
   std::vector<std::unique_ptr<Informer>> informers_;
   // Objects by resource (group/version/plural).
   std::map<const ApiResource*, ObjectMap> objects_;

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include "config/kubernetes_ownership.h"
@@ -125,9 +126,14 @@ void Server::update_statuses() {
 
 void Server::on_cluster_change() {
   if (!cluster_ || state_ == ServerState::Stopping) return;
+  const auto started = std::chrono::steady_clock::now();
   config::ConfigStore candidate = store_;
   candidate.set_cluster(cluster_->manifests(), cluster_->endpoints());
   ChangeResult r = commit(std::move(candidate), "kubernetes");
+  // Reloading takes at most about a third of the control thread: the next change waits twice
+  // what this one cost (a few ms for a small cluster, longer for thousands of objects).
+  const auto cost = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  cluster_->set_min_interval(std::min(2 * cost, std::chrono::milliseconds(5000)));
   if (r.ok && !r.unchanged) spdlog::debug("kubernetes: cluster change served as version {}", r.version);
   // Also when the documents did not change: an object's generation or our classes may have.
   if (r.ok) update_statuses();
