@@ -29,7 +29,7 @@ bool is(const ApiResource& r, std::string_view kind) { return r.kind == kind; }
 
 ClusterSource::ClusterSource(boost::asio::io_context& io, ApiClient& api, ClusterSourceOptions opts,
                              std::function<void()> on_change)
-    : io_(io), api_(api), opts_(std::move(opts)), on_change_(std::move(on_change)), debounce_(io) {
+    : io_(io), api_(api), opts_(std::move(opts)), on_change_(std::move(on_change)), debounce_(io), secret_timer_(io) {
   std::vector<std::string> scopes = opts_.namespaces.empty() ? std::vector<std::string>{""} : opts_.namespaces;
   for (const ApiResource& r : watched_resources()) {
     objects_[&r];
@@ -49,17 +49,82 @@ ClusterSource::~ClusterSource() {
 
 void ClusterSource::start() {
   for (auto& i : informers_) i->start();
+  refresh_secrets();
 }
 
 void ClusterSource::stop() {
   debounce_.cancel();
+  secret_timer_.cancel();
   for (auto& i : informers_) i->stop();
 }
 
 bool ClusterSource::synced() const {
   for (const auto& i : informers_)
     if (!i->synced()) return false;
-  return true;
+  // A Gateway's certificate is part of the first full view: listeners open once.
+  return secrets_in_flight_.empty();
+}
+
+void ClusterSource::fetch_secrets() {
+  for (const auto& r : watched_resources())
+    if (!objects_.count(&r)) return;
+  const auto gateways = our_gateways();
+  for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "Gateway"))) {
+    if (!gateways.count(id)) continue;
+    const json& listeners = e.object.value("spec", json::object()).value("listeners", json::array());
+    if (!listeners.is_array()) continue;
+    for (const json& l : listeners) {
+      if (!l.is_object() || !l.contains("tls") || !l["tls"].is_object()) continue;
+      const json& refs = l["tls"].value("certificateRefs", json::array());
+      if (!refs.is_array()) continue;
+      for (const json& ref : refs) {
+        if (!ref.is_object() || ref.value("kind", "Secret") != "Secret" || !ref.value("group", "").empty()) continue;
+        std::pair<std::string, std::string> sid{ref.value("namespace", id.first), str(ref, "name")};
+        if (sid.second.empty() || secrets_.count(sid) || secrets_in_flight_.count(sid)) continue;
+        fetch_secret(sid);
+      }
+    }
+  }
+}
+
+void ClusterSource::fetch_secret(const std::pair<std::string, std::string>& id) {
+  secrets_in_flight_.insert(id);
+  api_.request("GET", object_path(secret_resource(), id.first, id.second), {}, {},
+               [this, id, alive = alive_](ApiResponse r) {
+                 if (!*alive) return;
+                 secrets_in_flight_.erase(id);
+                 json obj;  // null: the API has no such Secret (the Gateway then says so)
+                 if (r.ok()) {
+                   obj = json::parse(r.body, nullptr, false);
+                   if (obj.is_discarded()) obj = nullptr;
+                   else if (obj.contains("metadata") && obj["metadata"].is_object()) {
+                     // Only what the manifest needs: a resourceVersion bump alone is no change.
+                     obj["metadata"].erase("managedFields");
+                     obj["metadata"].erase("resourceVersion");
+                   }
+                 } else if (r.status != 404) {
+                   // Unreachable or refused: keep what we had, read it again on the next round.
+                   spdlog::warn("kubernetes: Secret {}/{}: {}", id.first, id.second, r.describe());
+                   if (!secrets_.count(id)) {
+                     secrets_[id] = nullptr;
+                     changed(false);
+                   }
+                   return;
+                 }
+                 auto it = secrets_.find(id);
+                 const bool same = it != secrets_.end() && it->second == obj;
+                 secrets_[id] = std::move(obj);
+                 if (!same) changed(false);
+               });
+}
+
+void ClusterSource::refresh_secrets() {
+  for (const auto& [id, obj] : secrets_)
+    if (!secrets_in_flight_.count(id)) fetch_secret(id);
+  secret_timer_.expires_after(opts_.secret_refresh);
+  secret_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!ec && *alive) refresh_secrets();
+  });
 }
 
 void ClusterSource::store(const ApiResource& r, json obj) {
@@ -123,6 +188,7 @@ void ClusterSource::on_event(const ApiResource& r, const std::string& type, json
 
 void ClusterSource::changed(bool endpoints_only) {
   ++changes_;
+  if (!endpoints_only) fetch_secrets();
   endpoints_dirty_ = true;
   if (!endpoints_only) manifests_dirty_ = true;
   // Before every informer has listed, nothing is announced: the first change announced is
@@ -197,6 +263,19 @@ std::shared_ptr<const std::vector<config::Manifest>> ClusterSource::manifests() 
       m.origin = config::Manifest::Origin::Kubernetes;
       out->push_back(std::move(m));
     }
+  }
+  for (const auto& [id, obj] : secrets_) {
+    if (obj.is_null()) continue;
+    config::Manifest m;
+    m.key = config::ResourceKey{"", "Secret", id.first, id.second};
+    m.file = config::cluster_manifest_file(m.key);
+    m.document = 1;
+    json doc = obj;
+    doc["apiVersion"] = "v1";
+    doc["kind"] = "Secret";
+    m.text = doc.dump();
+    m.origin = config::Manifest::Origin::Kubernetes;
+    out->push_back(std::move(m));
   }
   // A status write (ours or another controller's) changes the object, not its manifest: the
   // layer stays the same object, so the commit sees nothing to do.

@@ -7,6 +7,11 @@
 // of those, and every object of the other kinds in the watched namespaces. Routes and
 // Gateways of other controllers are never loaded (nor given status).
 //
+// Secrets are not watched (the gateway must not hold every Secret of the cluster): those our
+// Gateways' listeners name in tls.certificateRefs are read one by one, again every
+// `secret_refresh` so that a renewed certificate (cert-manager) is served, and only a changed
+// one counts as a change.
+//
 // Changes are coalesced: a burst of events (a Deployment rolling its pods) calls on_change
 // once, `debounce` after the first.
 #pragma once
@@ -36,6 +41,7 @@ struct ClusterSourceOptions {
   std::vector<std::string> namespaces;  // empty = all namespaces
   std::string controller_name = "infergate.dev/gateway-controller";
   std::chrono::milliseconds debounce{20};
+  std::chrono::milliseconds secret_refresh{60000};
 };
 
 class ClusterSource {
@@ -85,6 +91,10 @@ class ClusterSource {
   void on_event(const ApiResource& r, const std::string& type, nlohmann::json obj);
   void store(const ApiResource& r, nlohmann::json obj);
   void changed(bool endpoints_only);
+  // Starts a GET of every Secret our Gateways name that is not known or being read.
+  void fetch_secrets();
+  void fetch_secret(const std::pair<std::string, std::string>& id);
+  void refresh_secrets();
   std::set<std::pair<std::string, std::string>> our_gateways() const;
   bool route_is_ours(const nlohmann::json& route, const std::set<std::pair<std::string, std::string>>& gateways) const;
 
@@ -104,6 +114,10 @@ class ClusterSource {
   std::shared_ptr<const std::vector<config::Manifest>> manifests_;
   std::shared_ptr<const std::vector<config::Endpoint>> endpoints_;
   uint64_t changes_ = 0;
+  // Referenced Secrets by (namespace, name): the object, or null when the API has none.
+  std::map<std::pair<std::string, std::string>, nlohmann::json> secrets_;
+  std::set<std::pair<std::string, std::string>> secrets_in_flight_;
+  boost::asio::steady_timer secret_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -18,6 +18,7 @@ bool KubeCluster::have_kubectl() { return !kubectl_path().empty() && std::filesy
 
 KubeCluster::KubeCluster() {
   testing::ApiServerFiles files = testing::make_apiserver_certs(dir_.path());
+  certs_ = files;
   testing::ApiServerOptions opts;
   opts.cert_pem_path = files.cert_pem;
   opts.key_pem_path = files.key_pem;

@@ -21,6 +21,8 @@ class KubeCluster {
 
   testing::TestApiServer& api() { return *api_; }
   const std::string& kubeconfig() const { return kubeconfig_; }
+  // The test CA and a certificate for 127.0.0.1 / localhost it signed (PEM files).
+  const testing::ApiServerFiles& certs() const { return certs_; }
   static bool have_kubectl();
 
   // kubectl --kubeconfig ... ARGS; fails the test (ADD_FAILURE) when it exits non-zero and
@@ -39,6 +41,7 @@ class KubeCluster {
   TempDir dir_;
   std::unique_ptr<testing::TestApiServer> api_;
   std::string kubeconfig_;
+  testing::ApiServerFiles certs_;
   std::map<std::string, std::string> ips_;
   int files_ = 0;
 };

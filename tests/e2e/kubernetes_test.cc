@@ -460,5 +460,37 @@ TEST(Kubernetes, TwoReplicasOneLeaderWhichResumesARolloutAfterTheLeaderIsKilled)
       << served_weights(*follower, "canary");
 }
 
+
+TEST(Kubernetes, AnHttpsListenerServesTheCertificateOfItsSecret) {
+  REQUIRE_KUBECTL();
+  if (tool_path("curl").empty()) GTEST_SKIP() << "curl not installed";
+  KubeCluster cluster;
+  Pods pods;
+  pods.start("v1-a", 2);
+  cluster.add_gateway_class();
+  create_canary(cluster, pods.port(), 100, 0);
+  cluster.add_pod("v1-a", Pods::ip(2), {{"app", "llm"}, {"version", "v1"}});
+  // The certificate the test API server uses (issued for 127.0.0.1 by the test CA), as a
+  // kubernetes.io/tls Secret with base64 data, as the API stores it. (`kubectl create secret
+  // tls` would send protobuf, which the test API server does not decode for this type.)
+  auto b64 = [](const std::string& file) { return run_command({"/usr/bin/base64", "-w0", file}).out; };
+  cluster.create("apiVersion: v1\nkind: Secret\nmetadata: {name: gw-cert}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: " +
+                 b64(cluster.certs().cert_pem) + "\n  tls.key: " + b64(cluster.certs().key_pem) + "\n");
+  uint16_t https_port = 0;
+  Gateway gw(
+      [&](uint16_t port, uint16_t admin) {
+        https_port = port;
+        cluster.create("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n"
+                       "  gatewayClassName: infergate\n  listeners:\n  - name: https\n    port: " + std::to_string(port) +
+                       "\n    protocol: HTTPS\n    tls: {mode: Terminate, certificateRefs: [{name: gw-cert}]}\n");
+        return gateway_config(admin);
+      },
+      {"--kubeconfig", cluster.kubeconfig()});
+  CommandResult r = run_command({tool_path("curl"), "-sS", "--cacert", cluster.certs().ca_pem, "-o", "/dev/null", "-w",
+                                 "%{http_code}", "-H", "Content-Type: application/json", "-d", chat_body(1, false),
+                                 "https://127.0.0.1:" + std::to_string(https_port) + "/v1/chat/completions"});
+  EXPECT_EQ(r.out, "200") << r.err << gw.process().err();
+}
+
 }  // namespace
 }  // namespace infergate::e2e
