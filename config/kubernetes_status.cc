@@ -152,25 +152,33 @@ class Computer {
       if (!classes_.count(g.class_name)) continue;
       const int64_t gen = g.meta.generation;
       json listeners = json::array();
+      bool all_open = true;
       for (const auto& l : c_.listeners) {
         if (l.gateway_ns != g.meta.ns || l.gateway_name != g.meta.name) continue;
         int attached = 0;
         for (const auto& r : c_.routes) attached += attaches(r, l) ? 1 : 0;
+        const bool open = in_.open_ports.empty() || in_.open_ports.count(l.port) > 0;
+        all_open = all_open && open;
         listeners.push_back(json{
             {"name", l.name},
             {"supportedKinds", json::array({json{{"group", kGatewayGroup}, {"kind", "HTTPRoute"}}})},
             {"attachedRoutes", attached},
-            {"conditions", json::array({condition("Accepted", true, "Accepted", "listener accepted", gen, in_.now),
-                                        condition("Programmed", true, "Programmed", "listener programmed", gen, in_.now),
-                                        condition("ResolvedRefs", true, "ResolvedRefs", "references resolved", gen,
-                                                  in_.now)})}});
+            {"conditions",
+             json::array({condition("Accepted", true, "Accepted", "listener accepted", gen, in_.now),
+                          open ? condition("Programmed", true, "Programmed", "listener programmed", gen, in_.now)
+                               : condition("Programmed", false, "Pending",
+                                           "listeners are opened at start: this port opens after a restart", gen,
+                                           in_.now),
+                          condition("ResolvedRefs", true, "ResolvedRefs", "references resolved", gen, in_.now)})}});
       }
       json addresses = json::array();
       for (const auto& a : g.addresses.empty() ? in_.default_addresses : g.addresses)
         addresses.push_back(json{{"type", a.type}, {"value", a.value}});
       json status{{"conditions", json::array({condition("Accepted", true, "Accepted", "gateway accepted", gen, in_.now),
-                                              condition("Programmed", true, "Programmed", "gateway programmed", gen,
-                                                        in_.now)})},
+                                              all_open ? condition("Programmed", true, "Programmed",
+                                                                   "gateway programmed", gen, in_.now)
+                                                       : condition("Programmed", false, "Pending",
+                                                                   "a listener opens after a restart", gen, in_.now)})},
                   {"listeners", std::move(listeners)}};
       if (!addresses.empty()) status["addresses"] = std::move(addresses);
       out_.status[ResourceKey{kGatewayGroup, "Gateway", g.meta.ns, g.meta.name}] = std::move(status);

@@ -58,6 +58,9 @@ struct StatusInput {
   // status.addresses of a Gateway without spec.addresses (e.g. the pod or Service IP the
   // gateway is reached at); empty = the Gateway reports none.
   std::vector<GatewayAddress> default_addresses;
+  // Ports the process accepts connections on now. Listeners open at start only, so a listener
+  // added later is Programmed=False/Pending until a restart. Empty = every listener is open.
+  std::set<uint16_t> open_ports;
   std::string now;                         // RFC 3339 seconds: lastTransitionTime of new conditions
 };
 

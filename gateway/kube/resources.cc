@@ -21,6 +21,7 @@ constexpr std::array kWatched{
     ApiResource{"inference.networking.x-k8s.io", "v1alpha2", "inferenceobjectives", "InferenceObjective", true, true},
     ApiResource{"inference.networking.k8s.io", "v1alpha2", "inferenceobjectives", "InferenceObjective", true, true},
     ApiResource{"inference.networking.x-k8s.io", "v1alpha2", "inferencemodelrewrites", "InferenceModelRewrite", true, true},
+    ApiResource{"inference.networking.k8s.io", "v1alpha2", "inferencemodelrewrites", "InferenceModelRewrite", true, true},
     ApiResource{"networking.istio.io", "v1", "virtualservices", "VirtualService", true, false},
     ApiResource{"networking.istio.io", "v1", "destinationrules", "DestinationRule", true, false},
     ApiResource{"security.istio.io", "v1", "peerauthentications", "PeerAuthentication", true, false},

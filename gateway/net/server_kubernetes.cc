@@ -120,6 +120,7 @@ void Server::update_statuses() {
   in.controller_name = opts_.kubernetes->controller_name;
   for (const auto& [name, generation] : cluster_->our_gateway_classes())
     in.gateway_classes.push_back(config::GatewayClassRef{name, generation});
+  for (const auto& b : bound_) in.open_ports.insert(b.ep.port());
   in.now = config::rfc3339_now();
   status_writer_->set_desired(config::compute_statuses(in));
 }

@@ -385,6 +385,15 @@ TEST(Kubernetes, StatusIsWrittenBackAsGatewayApiControllersDo) {
   for (const auto& cond : gw["status"].value("conditions", nlohmann::json::array()))
     programmed = programmed || (cond.value("type", "") == "Programmed" && cond.value("status", "") == "True");
   EXPECT_TRUE(programmed) << gw.dump();
+  // A Gateway created after start: its port opens only after a restart, and status says so.
+  c.cluster.create(gateway_object("late", free_port()));
+  nlohmann::json late;
+  EXPECT_TRUE(wait_for([&] {
+    late = kubectl_json(c.cluster, {"get", "gateway", "late"});
+    for (const auto& cond : late.value("status", nlohmann::json::object()).value("conditions", nlohmann::json::array()))
+      if (cond.value("type", "") == "Programmed") return cond.value("status", "") == "False" && cond.value("reason", "") == "Pending";
+    return false;
+  }, scaled(10000))) << late.dump();
   auto pool = kubectl_json(c.cluster, {"get", "inferencepool.inference.networking.k8s.io", "pool-v1"});
   EXPECT_TRUE(pool.contains("status") && pool["status"].contains("parents")) << pool.dump();
   auto other = kubectl_json(c.cluster, {"get", "httproute", "not-ours"});
