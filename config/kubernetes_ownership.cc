@@ -90,28 +90,10 @@ std::optional<std::string> weights_json_patch(const Config& config, const Weight
 std::optional<std::string> target_models_json_patch(const Config& config, const std::string& ns, const std::string& name,
                                                     const std::vector<std::pair<std::string, uint32_t>>& weights,
                                                     std::string* error) {
-  const InferenceModel* model = nullptr;
-  for (const auto& m : config.inference_models)
-    if (m.meta.ns == ns && m.meta.name == name) model = &m;
-  if (!model) {
-    *error = "InferenceModel " + ns + "/" + name + " not found";
-    return std::nullopt;
-  }
-  // The same list patch_target_models writes: every target with its weight, 0 = left out.
-  std::vector<std::pair<std::string, uint32_t>> next;
-  for (const auto& t : model->target_models) next.emplace_back(t.name, t.weight);
-  for (const auto& [target, weight] : weights) {
-    auto it = std::find_if(next.begin(), next.end(), [&](const auto& p) { return p.first == target; });
-    if (it == next.end()) next.emplace_back(target, weight);
-    else it->second = weight;
-  }
+  auto next = next_target_models(config, ns, name, weights, error);
+  if (!next) return std::nullopt;
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& [target, weight] : next)
-    if (weight > 0) list.push_back({{"name", target}, {"weight", weight}});
-  if (list.empty()) {
-    *error = "every targetModels weight would be 0";
-    return std::nullopt;
-  }
+  for (const auto& [target, weight] : *next) list.push_back({{"name", target}, {"weight", weight}});
   return nlohmann::json::array({{{"op", "add"}, {"path", "/spec/targetModels"}, {"value", list}}}).dump();
 }
 

@@ -305,10 +305,9 @@ std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& s
   }, error);
 }
 
-std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
-                                            const std::string& name,
-                                            const std::vector<std::pair<std::string, uint32_t>>& weights,
-                                            std::string* error) {
+std::optional<std::vector<std::pair<std::string, uint32_t>>> next_target_models(
+    const Config& config, const std::string& ns, const std::string& name,
+    const std::vector<std::pair<std::string, uint32_t>>& weights, std::string* error) {
   const InferenceModel* model = nullptr;
   for (const auto& m : config.inference_models)
     if (m.meta.ns == ns && m.meta.name == name) model = &m;
@@ -334,6 +333,15 @@ std::optional<Manifest> patch_target_models(const Config& config, const ConfigSt
     *error = "every targetModel would have weight 0; keep at least one above 0";
     return std::nullopt;
   }
+  return next;
+}
+
+std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
+                                            const std::string& name,
+                                            const std::vector<std::pair<std::string, uint32_t>>& weights,
+                                            std::string* error) {
+  auto next = next_target_models(config, ns, name, weights, error);
+  if (!next) return std::nullopt;
   const Manifest* current = nullptr;
   ResourceKey key;
   for (const char* group : {"inference.networking.x-k8s.io", "inference.networking.k8s.io"}) {
@@ -346,7 +354,7 @@ std::optional<Manifest> patch_target_models(const Config& config, const ConfigSt
   }
   return rewrite_document(*current, std::move(key), "rollout", [&](YAML::Node& doc) {
     YAML::Node targets(YAML::NodeType::Sequence);
-    for (const auto& [n, weight] : next) {
+    for (const auto& [n, weight] : *next) {
       YAML::Node t;
       t["name"] = n;
       t["weight"] = weight;

@@ -61,6 +61,13 @@ std::optional<Manifest> patch_weights(const Config& config, const ConfigStore& s
 // `weights` maps targetModels names to new weights; others keep theirs. GIE weights are
 // 1..1000000, so a target set to 0 leaves the list and one set above 0 joins it; every entry
 // is written with its weight (GIE: all or none).
+// The targetModels list that change makes (every target with its weight, those at 0 left
+// out); nullopt with *error when the model is not defined, a weight is out of range or all
+// would be 0. What patch_target_models writes, and what a rollout sends to the API.
+std::optional<std::vector<std::pair<std::string, uint32_t>>> next_target_models(
+    const Config& config, const std::string& ns, const std::string& name,
+    const std::vector<std::pair<std::string, uint32_t>>& weights, std::string* error);
+
 std::optional<Manifest> patch_target_models(const Config& config, const ConfigStore& store, const std::string& ns,
                                             const std::string& name,
                                             const std::vector<std::pair<std::string, uint32_t>>& weights,

@@ -29,6 +29,13 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// A file of the source tree (examples/, docker/) as text.
+inline std::string read_source(const std::string& relative) { return read_file(source_path(relative)); }
+
+inline void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
 // Waits scaled for sanitizer builds.
 inline milliseconds scaled(int ms) { return milliseconds(ms * time_scale()); }
 

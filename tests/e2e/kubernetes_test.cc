@@ -14,17 +14,6 @@
 namespace infergate::e2e {
 namespace {
 
-std::string read_source(const std::string& relative) {
-  std::ifstream in(source_path(relative));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
-}
-
 // The documents of a multi-document file whose kind is one of `kinds`.
 std::string documents_of(const std::string& text, const std::vector<std::string>& kinds) {
   std::string out, doc;

@@ -11,17 +11,6 @@
 namespace infergate::e2e {
 namespace {
 
-std::string read_source(const std::string& relative) {
-  std::ifstream in(source_path(relative));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
-}
-
 // An example's files as one config, its fixed ports replaced.
 std::string example_config(const std::vector<std::string>& files, const std::vector<std::pair<int, uint16_t>>& ports) {
   std::string y;
