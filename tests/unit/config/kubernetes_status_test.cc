@@ -165,6 +165,24 @@ TEST_F(KubernetesStatusTest, GatewayListenersCountAttachedRoutes) {
   EXPECT_EQ(out_.status.count(gateway_key("other-gw")), 0u) << "a Gateway of another class is not ours";
 }
 
+TEST_F(KubernetesStatusTest, AListenerWhosePortIsNotOpenIsPending) {
+  // Listeners open at start: one added later is not Programmed until a restart, and neither is
+  // its Gateway, whatever the configuration says.
+  in_.open_ports = {8080, 9090};
+  out_ = compute_statuses(in_);
+  const json& s = status(gateway_key("gw"));
+  const json* gateway_programmed = find_condition(s["conditions"], "Programmed");
+  ASSERT_NE(gateway_programmed, nullptr);
+  EXPECT_EQ((*gateway_programmed)["status"], "False");
+  EXPECT_EQ((*gateway_programmed)["reason"], "Pending");
+  ASSERT_EQ(s["listeners"].size(), 2u);
+  EXPECT_EQ((*find_condition(s["listeners"][0]["conditions"], "Programmed"))["status"], "True");
+  EXPECT_EQ((*find_condition(s["listeners"][1]["conditions"], "Programmed"))["reason"], "Pending");
+  in_.open_ports = {8080, 8081};
+  out_ = compute_statuses(in_);
+  EXPECT_EQ((*find_condition(status(gateway_key("gw"))["conditions"], "Programmed"))["status"], "True");
+}
+
 TEST_F(KubernetesStatusTest, GatewaySpecAddressesWin) {
   const char* yaml = R"(
 apiVersion: gateway.networking.k8s.io/v1

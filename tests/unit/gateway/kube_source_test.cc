@@ -229,6 +229,37 @@ TEST(KubeClusterSource, OnlyGatewaysOfOurClassAndTheirRoutesAreLoaded) {
   EXPECT_EQ(changes, 2);
 }
 
+TEST(KubeClusterSource, TheSecretsOurListenersNameAreReadByNameOnly) {
+  boost::asio::io_context io;
+  FakeApi api(io);
+  auto list = [](json items) { return json{{"metadata", {{"resourceVersion", "5"}}}, {"items", items}}; };
+  api.answer("/apis/gateway.networking.k8s.io/v1/gatewayclasses", 200,
+             list({{{"metadata", {{"name", "ours"}}}, {"spec", {{"controllerName", "infergate.dev/gateway-controller"}}}}}));
+  json listener = {{"name", "https"}, {"port", 443}, {"protocol", "HTTPS"},
+                   {"tls", {{"certificateRefs", {{{"name", "cert"}}, {{"name", "absent"}}}}}}};
+  api.answer("/apis/gateway.networking.k8s.io/v1/gateways", 200,
+             list({object("gw", "1", {{"gatewayClassName", "ours"}, {"listeners", {listener}}})}));
+  api.answer("/api/v1/namespaces/default/secrets/cert", 200,
+             {{"metadata", {{"name", "cert"}, {"namespace", "default"}, {"resourceVersion", "9"}}},
+              {"type", "kubernetes.io/tls"},
+              {"data", {{"tls.crt", "Y2VydA=="}, {"tls.key", "a2V5"}}}});
+  api.answer("/api/v1/namespaces/default/secrets/absent", 404, {{"kind", "Status"}, {"code", 404}});
+  ClusterSourceOptions opts;
+  opts.debounce = std::chrono::milliseconds(0);
+  ClusterSource source(io, api, opts, nullptr);
+  source.start();
+  io.restart();
+  io.run_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(source.synced());
+  std::set<std::string> names;
+  for (const auto& m : *source.manifests()) names.insert(m.key.kind + "/" + m.key.name);
+  EXPECT_EQ(names, (std::set<std::string>{"Gateway/gw", "Secret/cert"})) << "a missing Secret is no manifest";
+  for (const auto& r : api.requests) {
+    EXPECT_EQ(r.find("/secrets?"), std::string::npos) << "Secrets are never listed or watched: " << r;
+  }
+  EXPECT_EQ(api.open_watch("secrets"), nullptr);
+}
+
 TEST(KubeClusterAccess, KubeconfigCurrentContextWithTokenAndInlineCa) {
   const auto dir = std::filesystem::temp_directory_path() / ("kubecfg-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
