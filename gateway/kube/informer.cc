@@ -157,6 +157,8 @@ void Informer::on_line(std::string_view line) {
     std::string rv = obj["metadata"].value("resourceVersion", "");
     if (!rv.empty()) rv_ = std::move(rv);
   }
+  // The stream works: the next failure starts its backoff from the beginning again.
+  backoff_ = std::chrono::milliseconds(0);
   if (type == "BOOKMARK") return;
   if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") return;
   ++counters_.events;
