@@ -35,6 +35,22 @@ std::string kubectl_target(const ResourceKey& key) {
   return resource + " " + key.name + " -n " + key.ns;
 }
 
+// The rule of route `kind` ("" = any) ns/name that `change` means: by index or name, or the
+// route's only rule when it names none.
+std::optional<RuleWeights> meant_rule(const Config& config, const std::string& kind, const std::string& ns,
+                                      const std::string& name, const WeightsChange& change) {
+  std::vector<RuleWeights> rules;
+  for (auto& w : list_weights(config))
+    if ((kind.empty() || w.kind == kind) && w.ns == ns && w.name == name) rules.push_back(std::move(w));
+  RuleWeights* meant = nullptr;
+  for (auto& w : rules)
+    if ((change.rule && w.rule == *change.rule) || (!change.rule_name.empty() && w.rule_name == change.rule_name))
+      meant = &w;
+  if (!meant && !change.rule && change.rule_name.empty() && rules.size() == 1) meant = &rules[0];
+  if (!meant) return std::nullopt;
+  return std::move(*meant);
+}
+
 }  // namespace
 
 std::string kubernetes_change_refusal(const ConfigStore& store, const ResourceKey& key, bool deleting) {
@@ -71,15 +87,7 @@ std::string kubectl_weights_patch(const RuleWeights& rule, const WeightsChange& 
 }
 
 std::optional<std::string> weights_json_patch(const Config& config, const WeightsChange& change, std::string* error) {
-  std::vector<RuleWeights> rules;
-  for (auto& w : list_weights(config))
-    if ((change.kind.empty() || w.kind == change.kind) && w.ns == change.ns && w.name == change.name)
-      rules.push_back(std::move(w));
-  const RuleWeights* rule = nullptr;
-  for (const auto& w : rules)
-    if ((change.rule && w.rule == *change.rule) || (!change.rule_name.empty() && w.rule_name == change.rule_name))
-      rule = &w;
-  if (!rule && !change.rule && change.rule_name.empty() && rules.size() == 1) rule = &rules[0];
+  const std::optional<RuleWeights> rule = meant_rule(config, change.kind, change.ns, change.name, change);
   if (!rule) {
     *error = "no single rule of " + change.kind + " " + change.ns + "/" + change.name + " matches the change";
     return std::nullopt;
@@ -100,14 +108,7 @@ std::optional<std::string> target_models_json_patch(const Config& config, const 
 std::string kubernetes_weights_refusal(const ConfigStore& store, const Config& config, const ResourceKey& key,
                                        const WeightsChange& change) {
   if (!from_kubernetes(store, key)) return "";
-  std::vector<RuleWeights> rules;
-  for (auto& w : list_weights(config))
-    if (w.kind == key.kind && w.ns == key.ns && w.name == key.name) rules.push_back(std::move(w));
-  const RuleWeights* rule = nullptr;
-  for (const auto& w : rules)
-    if ((change.rule && w.rule == *change.rule) || (!change.rule_name.empty() && w.rule_name == change.rule_name))
-      rule = &w;
-  if (!rule && !change.rule && change.rule_name.empty() && rules.size() == 1) rule = &rules[0];
+  const std::optional<RuleWeights> rule = meant_rule(config, key.kind, key.ns, key.name, change);
   std::string msg = key.to_string() + " comes from the Kubernetes API; a weight change here would be overwritten by " +
                     "the next watch event and disagree with the cluster meanwhile. Set it in the cluster: ";
   if (rule) return msg + kubectl_weights_patch(*rule, change);

@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <optional>
-#include <regex>
+#include <string_view>
 
+#include "config/route_attachment.h"
 #include "config/str_cat.h"
 
 namespace infergate::config {
@@ -94,13 +95,17 @@ json gateway_parent_ref(const std::pair<std::string, std::string>& gw) {
   return json{{"group", kGatewayGroup}, {"kind", "Gateway"}, {"name", gw.second}, {"namespace", gw.first}};
 }
 
-bool attaches(const HttpRoute& route, const Listener& l) {  // as routing/route_table.cc
-  for (const auto& ref : route.parent_refs) {
-    if (ref.unresolved_foreign) return true;
-    if (ref.ns != l.gateway_ns || ref.name != l.gateway_name) continue;
-    if (!ref.section_name.empty() && ref.section_name != l.name) continue;
-    if (ref.port && *ref.port != l.port) continue;
-    return true;
+// A diagnostic path on a backendRef's kind or group ("spec.rules[0].backendRefs[2].kind").
+bool backend_kind_path(std::string_view path) {
+  for (std::string_view field : {".kind", ".group"}) {
+    if (!path.ends_with(field)) continue;
+    std::string_view head = path.substr(0, path.size() - field.size());
+    if (!head.ends_with("]")) continue;
+    const size_t open = head.rfind('[');
+    if (open == std::string_view::npos) continue;
+    const std::string_view digits = head.substr(open + 1, head.size() - open - 2);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    if (head.substr(0, open).ends_with(".backendRefs")) return true;
   }
   return false;
 }
@@ -156,7 +161,7 @@ class Computer {
       for (const auto& l : c_.listeners) {
         if (l.gateway_ns != g.meta.ns || l.gateway_name != g.meta.name) continue;
         int attached = 0;
-        for (const auto& r : c_.routes) attached += attaches(r, l) ? 1 : 0;
+        for (const auto& r : c_.routes) attached += route_attaches(r, l) ? 1 : 0;
         const bool open = in_.open_ports.empty() || in_.open_ports.count(l.port) > 0;
         all_open = all_open && open;
         listeners.push_back(json{
@@ -255,15 +260,13 @@ class Computer {
   }
 
   void rejected_routes() {
-    static const std::regex kParentPath(R"(^spec\.parentRefs\[(\d+)\])");
-    static const std::regex kKindPath(R"(\.backendRefs\[\d+\]\.(kind|group)$)");
     for (const auto& r : in_.rejected) {
       if (r.key.kind != "HTTPRoute") continue;
       const int64_t gen = generation_of(r.object);
       const std::string why = join_messages(r.errors);
       std::vector<Diagnostic> kind_errors;
       for (const auto& e : r.errors)
-        if (std::regex_search(e.path, kKindPath)) kind_errors.push_back(e);
+        if (backend_kind_path(e.path)) kind_errors.push_back(e);
       const bool invalid_kind = !kind_errors.empty();
       json parents = json::array();
       const auto refs = raw_parents(r.object, r.key.ns);
@@ -271,10 +274,9 @@ class Computer {
         const RawParent& p = refs[i];
         if (!ours(p.group, p.kind, p.ns, p.name)) continue;
         const char* reason = "UnsupportedValue";
-        for (const auto& e : r.errors) {
-          std::smatch m;
-          if (std::regex_search(e.path, m, kParentPath) && std::stoul(m[1].str()) == i) reason = "NoMatchingParent";
-        }
+        const std::string parent_path = cat("spec.parentRefs[", i, "]");
+        for (const auto& e : r.errors)
+          if (e.path.starts_with(parent_path)) reason = "NoMatchingParent";
         json conditions = json::array({condition("Accepted", false, reason, why, gen, in_.now)});
         if (invalid_kind)
           conditions.push_back(condition("ResolvedRefs", false, "InvalidKind", join_messages(kind_errors), gen, in_.now));

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "config/cluster_names.h"
+#include "config/route_attachment.h"
 #include "routing/host_match.h"
 #include "routing/istio_match.h"
 #include "routing/request_match.h"
@@ -128,17 +129,6 @@ struct ListenerRoutes {
   }
 };
 
-bool attaches(const config::HttpRoute& route, const config::Listener& l) {
-  for (const auto& ref : route.parent_refs) {
-    if (ref.unresolved_foreign) return true;
-    if (ref.ns != l.gateway_ns || ref.name != l.gateway_name) continue;
-    if (!ref.section_name.empty() && ref.section_name != l.name) continue;
-    if (ref.port && *ref.port != l.port) continue;
-    return true;
-  }
-  return false;
-}
-
 std::string cluster_for(const config::BackendRef& b) {
   if (b.is_inference_pool()) return config::inference_pool_cluster_name(b.ns, b.name);
   return config::service_cluster_name(b.ns, b.name, b.port.value_or(0));
@@ -252,7 +242,7 @@ std::shared_ptr<const RouteTable> RouteTable::build(const config::Config& config
       }
     }
     for (const auto& l : config.listeners) {
-      if (!attaches(*c.route, l)) continue;
+      if (!config::route_attaches(*c.route, l)) continue;
       ListenerRoutes& lr = impl.by_listener[l.key()];
       std::vector<std::string> effective;
       if (c.route->hostnames.empty()) {
