@@ -13,8 +13,10 @@
 #include "config/admin_model.h"
 #include "config/model/common.h"
 #include "config/model/dns.h"
+#include "config/model/flow_control.h"
 #include "config/model/inference.h"
 #include "config/model/security.h"
+#include "config/model/token_budget.h"
 #include "config/rate_limit_model.h"
 #include "config/source_location.h"
 
@@ -131,6 +133,9 @@ struct GatewayConfig {
   std::optional<StatsListenerConfig> stats;      // spec.stats (admin_model.h)
   PathNormalization path_normalization;          // spec.pathNormalization
   DnsConfig dns;                                 // spec.dns (config/model/dns.h)
+  FlowControlConfig flow_control;                // spec.flowControl (config/model/flow_control.h)
+  std::vector<TokenBudget> token_budgets;        // spec.tokenBudgets (config/model/token_budget.h)
+  TokenBudgetStore token_budget_store;           // spec.tokenBudgetStore
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]), or a ready pod / EndpointSlice
