@@ -72,6 +72,8 @@ std::optional<AuthorizationPolicy> parse_authorization_policy(ParseContext& ctx,
 void parse_gateway_security(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
 // Istio trafficPolicy.tls of `parent` (nullopt when absent) (parse_security.cc).
 std::optional<IstioClientTls> parse_client_tls(ParseContext& ctx, const MapView& parent);
+// GatewayConfig spec.flowControl (parse_flow_control.cc).
+void parse_flow_control(ParseContext& ctx, const MapView& m, FlowControlConfig& fc);
 // GatewayConfig spec.localRateLimits and spec.connectionLimits (parse_rate_limits.cc).
 void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
 

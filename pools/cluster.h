@@ -16,6 +16,7 @@
 #include "config/model.h"
 #include "pools/endpoint_picker.h"
 #include "pools/endpoint_state.h"
+#include "pools/flow_control.h"
 #include "pools/outlier_detection.h"
 #include "pools/upstream_protocol.h"
 
@@ -53,6 +54,9 @@ class Cluster {
   // InferencePool clusters with a scoring profile (GatewayConfig endpointPicker): picks by
   // load, KV cache, prefix and adapter instead of `lb`. nullptr = `lb` decides.
   std::shared_ptr<const EndpointPicker> picker;
+  // InferencePool clusters under GatewayConfig flowControl: requests wait in its queue while
+  // every server is saturated (pools/flow_control.h). nullptr = no flow control.
+  std::shared_ptr<const FlowPolicy> flow;
   OutlierDetection outlier;
   LbPolicy lb = LbPolicy::LeastRequest;
   ConnectionLimits limits;

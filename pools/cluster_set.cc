@@ -53,6 +53,13 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
       break;
     }
   }
+  if (config.gateway.flow_control.enabled) {
+    c.flow = std::make_shared<FlowPolicy>(config.gateway.flow_control, config, pool, registry.flow_queue(c.name));
+    c.flow->queue->set_stale_after(config.gateway.model_server_metrics.stale_after.count());
+  } else if (auto queue = registry.find_flow_queue(c.name)) {
+    // Turned off with requests waiting: nothing would wake them any more.
+    queue->dispatch_all();
+  }
   return c;
 }
 

@@ -39,7 +39,9 @@ EndpointChoice::Result EndpointChoice::next(const Cluster& cluster, const Reques
   rq.prompt_bytes = prompt_bytes_;
   rq.draw = request.pick_draw;
   if (!model.empty()) rq.adapter = adapter_hash(model);
-  rq.sheddable = picker.sheddable(request.requested_model, request.objective);
+  // Under flow control a request waits for room instead of being shed: once it is let
+  // through, the picker places it.
+  rq.sheddable = !cluster.flow && picker.sheddable(request.requested_model, request.objective);
   thread_local std::vector<uint64_t> hashes;
   if (picker.wants_prompt() && !current_ && !request.prompt.empty()) {
     prompt_bytes_ = static_cast<uint32_t>(std::min<size_t>(request.prompt.size(), UINT32_MAX));
@@ -81,8 +83,12 @@ size_t EndpointChoice::accept_external(const Cluster& cluster, std::span<const s
   return picked.count;
 }
 
-void EndpointChoice::charge_prefill(const Cluster& cluster) {
-  if (!cluster.picker || !current_) return;
+void EndpointChoice::attempt_started(const Cluster& cluster) {
+  if (!current_) return;
+  unanswered_on_ = current_;
+  unanswered_generation_ = current_->scrape_generation.load(std::memory_order_relaxed);
+  current_->unanswered_since_scrape.fetch_add(1, std::memory_order_relaxed);
+  if (!cluster.picker) return;
   const size_t block = cluster.picker->block_bytes();
   const uint64_t cached = current_ == picked_.primary() ? uint64_t{picked_.prefix_matched} * block : 0;
   prefill_charge_ = cached >= prompt_bytes_ ? 0 : static_cast<int64_t>(prompt_bytes_ - cached);
@@ -91,7 +97,13 @@ void EndpointChoice::charge_prefill(const Cluster& cluster) {
   prefill_on_->add_prefill(prefill_charge_);
 }
 
-void EndpointChoice::release_prefill() {
+void EndpointChoice::attempt_answered() {
+  if (unanswered_on_) {
+    // A scrape since the attempt started counted it (or not) in the server's own queue.
+    if (unanswered_on_->scrape_generation.load(std::memory_order_relaxed) == unanswered_generation_)
+      unanswered_on_->unanswered_since_scrape.fetch_sub(1, std::memory_order_relaxed);
+    unanswered_on_ = nullptr;
+  }
   if (!prefill_on_) return;
   prefill_on_->remove_prefill(prefill_charge_);
   prefill_on_ = nullptr;

@@ -43,7 +43,7 @@ class EndpointChoice {
   EndpointChoice() = default;
   EndpointChoice(const EndpointChoice&) = delete;
   EndpointChoice& operator=(const EndpointChoice&) = delete;
-  ~EndpointChoice() { release_prefill(); }
+  ~EndpointChoice() { attempt_answered(); }
 
   // The endpoint of the next attempt (avoiding the current one, which failed, if any other
   // can serve).
@@ -58,10 +58,12 @@ class EndpointChoice {
 
   EndpointState* current() const { return current_; }
 
-  // The prompt bytes the current endpoint is not expected to hold in its prefix cache, added
-  // to its prefill until release_prefill() (the first response byte, or the attempt's end).
-  void charge_prefill(const Cluster& cluster);
-  void release_prefill();
+  // The attempt on the current endpoint started: until attempt_answered() (its first response
+  // byte, or its end) the endpoint counts it as unanswered since its last scrape (flow
+  // control's view of its queue) and, with a picker, adds the prompt bytes it is not expected
+  // to hold in its prefix cache to its prefill.
+  void attempt_started(const Cluster& cluster);
+  void attempt_answered();
 
  private:
   PickResult picked_;
@@ -69,6 +71,8 @@ class EndpointChoice {
   EndpointState* current_ = nullptr;
   uint32_t prompt_bytes_ = 0;  // the prompt the picker saw
   EndpointState* prefill_on_ = nullptr;
+  EndpointState* unanswered_on_ = nullptr;
+  uint32_t unanswered_generation_ = 0;  // the endpoint's scrape the attempt started after
   int64_t prefill_charge_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "pools/endpoint_state.h"
 
+#include "pools/flow_control.h"
+
 #include <xxhash.h>
 
 #include <chrono>
@@ -107,6 +109,19 @@ std::shared_ptr<PrefixIndex> EndpointRegistry::prefix_index(const std::string& n
   return index;
 }
 
+std::shared_ptr<FlowQueue> EndpointRegistry::flow_queue(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& slot = flow_queues_[name];
+  if (!slot) slot = std::make_shared<FlowQueue>(name);
+  return slot;
+}
+
+std::shared_ptr<FlowQueue> EndpointRegistry::find_flow_queue(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = flow_queues_.find(name);
+  return it == flow_queues_.end() ? nullptr : it->second;
+}
+
 std::shared_ptr<ClusterLoad> EndpointRegistry::cluster_load(const std::string& name) {
   std::lock_guard lock(mu_);
   auto& slot = loads_[name];
@@ -117,6 +132,7 @@ std::shared_ptr<ClusterLoad> EndpointRegistry::cluster_load(const std::string& n
 size_t EndpointRegistry::prune() {
   std::lock_guard lock(mu_);
   std::erase_if(loads_, [](const auto& kv) { return kv.second.use_count() == 1; });
+  std::erase_if(flow_queues_, [](const auto& kv) { return kv.second.use_count() == 1; });
   return std::erase_if(states_, [](const auto& kv) { return kv.second.use_count() == 1; });
 }
 

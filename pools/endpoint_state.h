@@ -18,6 +18,10 @@
 #include "pools/prefix_index.h"
 
 namespace infergate::pools {
+class FlowQueue;
+}
+
+namespace infergate::pools {
 
 // Milliseconds on the steady clock: the time base of ejected_until_ms.
 int64_t steady_now_ms();
@@ -56,6 +60,12 @@ struct EndpointState {
   // scraper only. scraped_at_ms: steady_now_ms() of the last good scrape, 0 = never.
   std::atomic<double> queue_size{0}, running_requests{0}, kv_cache_usage{0};
   std::atomic<int64_t> scraped_at_ms{0};
+  // Attempts this gateway started on the server since its last good scrape that have no
+  // response byte yet: what the scraped waiting queue does not show yet (flow control's view
+  // of the queue). The scraper resets it and bumps the generation; an attempt that started
+  // under an older generation no longer counts here.
+  std::atomic<int32_t> unanswered_since_scrape{0};
+  std::atomic<uint32_t> scrape_generation{0};
   std::atomic<uint32_t> scrape_failures{0};  // in a row
   // Scraped facts only the control thread reads (for /pools), under detail_mu.
   struct ScrapeDetail {
@@ -139,6 +149,12 @@ class EndpointRegistry {
   std::shared_ptr<ClusterLoad> cluster_load(const std::string& name);
   // The prefix index of cluster `name`, kept across snapshots while its capacity is unchanged.
   std::shared_ptr<PrefixIndex> prefix_index(const std::string& name, size_t capacity);
+  // The flow-control queue of cluster `name` (pools/flow_control.h): requests waiting in it
+  // outlive the snapshot they arrived on.
+  std::shared_ptr<FlowQueue> flow_queue(const std::string& name);
+  // The queue of `name` if one exists (nullptr otherwise): to release its waiters when flow
+  // control is turned off.
+  std::shared_ptr<FlowQueue> find_flow_queue(const std::string& name) const;
   // Drops states no snapshot references any more (call after publishing a new snapshot).
   size_t prune();
   size_t size() const;
@@ -148,6 +164,7 @@ class EndpointRegistry {
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> states_;
   std::unordered_map<std::string, std::shared_ptr<ClusterLoad>> loads_;
   std::unordered_map<std::string, std::shared_ptr<PrefixIndex>> prefix_indexes_;
+  std::unordered_map<std::string, std::shared_ptr<FlowQueue>> flow_queues_;
 };
 
 }  // namespace infergate::pools

@@ -8,6 +8,8 @@
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include <limits>
+
 #include "config/cluster_names.h"
 #include "gateway/net/server.h"
 
@@ -154,6 +156,26 @@ json pool_endpoint(const pools::EndpointState& e, int64_t now, int64_t stale_aft
   j["max_loras"] = e.detail.max_loras ? json(*e.detail.max_loras) : json(nullptr);
   j["last_error"] = e.detail.last_error;
   return j;
+}
+
+// Flow control of the pool (pools/flow_control.h): null when off; else the settings that
+// decide saturation, the pool's saturation and room now, and who waits in which band.
+json flow_json(const pools::Cluster& c, int64_t now, int64_t stale_after_ms) {
+  if (!c.flow) return nullptr;
+  const config::FlowControlConfig& s = c.flow->settings;
+  const pools::FlowQueue& q = *c.flow->queue;
+  json bands = json::array();
+  for (const auto& b : q.bands())
+    bands.push_back({{"priority", b.priority}, {"requests", b.requests}, {"bytes", b.bytes}, {"flows", b.flows}});
+  const int64_t room = pools::FlowQueue::room(s, c.endpoints, now, stale_after_ms);
+  return {{"queue_depth_threshold", s.queue_depth_threshold},
+          {"kv_cache_util_threshold", s.kv_cache_util_threshold},
+          {"max_concurrency_per_endpoint", s.max_concurrency_per_endpoint},
+          {"saturation", pools::FlowQueue::saturation(s, c.endpoints, now, stale_after_ms)},
+          {"room", room == std::numeric_limits<int64_t>::max() ? json("unbounded") : json(room)},
+          {"in_transit", q.in_transit()},
+          {"queued", q.queued()},
+          {"bands", std::move(bands)}};
 }
 
 // The built-in picker a pool uses (GatewayConfig endpointPicker) and its weights.
@@ -317,6 +339,7 @@ void Server::register_admin() {
                                {"ready", c.available(now)},
                                {"endpoint_picker", c.endpoint_picker ? json(c.endpoint_picker->name) : json(nullptr)},
                                {"picker", picker_json(c)},
+                               {"flow_control", flow_json(c, now, msm.stale_after.count())},
                                {"endpoints", std::move(eps)}});
                }
                return AdminResponse::json(json{{"version", version_},

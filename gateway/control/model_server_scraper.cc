@@ -74,7 +74,11 @@ void ModelServerScraper::update(const std::shared_ptr<const Snapshot>& snap) {
                         "The average kv cache utilization for an inference server pool.", name),
         registry_.gauge("inference_pool_average_queue_size",
                         "The average number of requests pending in the model server queue.", name),
-        registry_.gauge("inference_pool_ready_pods", "The number of ready pods in the inference server pool.", name)});
+        registry_.gauge("inference_pool_ready_pods", "The number of ready pods in the inference server pool.", name),
+        c.flow ? registry_.gauge("inference_extension_flow_control_pool_saturation",
+                                 "The share of the pool's ready model servers that flow control finds saturated.",
+                                 {{"inference_pool", std::string(config::cluster_object_name(c.name))}})
+               : metrics::Gauge()});
     if (!options_.enabled) continue;
     for (const auto& ep : c.endpoints) {
       const std::string key = ep->key();
@@ -147,6 +151,9 @@ void ModelServerScraper::scrape(const std::shared_ptr<Target>& t) {
       ep.running_requests.store(s.running.value_or(0), std::memory_order_relaxed);
       ep.kv_cache_usage.store(s.kv_cache.value_or(0), std::memory_order_relaxed);
       ep.scraped_at_ms.store(pools::steady_now_ms(), std::memory_order_relaxed);
+      // The queue now shows the attempts sent so far that are still waiting.
+      ep.scrape_generation.fetch_add(1, std::memory_order_relaxed);
+      ep.unanswered_since_scrape.store(0, std::memory_order_relaxed);
       ep.scrape_failures.store(0, std::memory_order_relaxed);
       {
         std::lock_guard lock(ep.detail_mu);
@@ -158,6 +165,10 @@ void ModelServerScraper::scrape(const std::shared_ptr<Target>& t) {
       }
       scrapes_ok_.inc();
       t->busy = false;
+      // A scrape that shows room lets waiting requests of the endpoint's pools go on.
+      const int64_t now = pools::steady_now_ms();
+      for (const PoolGauges& p : pools_)
+        if (p.cluster->flow) p.cluster->flow->queue->capacity_changed(*p.cluster->flow, p.cluster->endpoints, now);
       if (!res.keep_alive()) {
         t->connected = false;
         beast::error_code ignored;
@@ -207,6 +218,9 @@ void ModelServerScraper::refresh_pool_gauges() {
     p.ready.set(static_cast<double>(ready));
     p.kv_cache.set(fresh ? kv / static_cast<double>(fresh) : 0);
     p.queue.set(fresh ? queue / static_cast<double>(fresh) : 0);
+    if (const auto& flow = p.cluster->flow)
+      p.saturation.set(pools::FlowQueue::saturation(flow->settings, p.cluster->endpoints, now,
+                                                     options_.stale_after.count()));
   }
 }
 

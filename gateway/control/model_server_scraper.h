@@ -50,6 +50,7 @@ class ModelServerScraper {
   struct PoolGauges {
     const pools::Cluster* cluster = nullptr;  // in snapshot_
     metrics::Gauge kv_cache, queue, ready;
+    metrics::Gauge saturation;  // flow control's (pools/flow_control.h); unbound without it
   };
   void tick();
   void scrape(const std::shared_ptr<Target>& t);

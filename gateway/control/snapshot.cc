@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "gateway/net/tls_setup.h"
+#include "gateway/proxy/flow_stats.h"
 
 namespace infergate::gateway {
 
@@ -63,6 +64,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   tls_build.errors = errors;
   for (const auto& c : snap->clusters->clusters()) {
     snap->cluster_stats.emplace_back(metrics, c.name);
+    if (c.flow) snap->cluster_stats.back().flow = FlowStats::make(metrics, c, *config);
     snap->epp_channels.push_back(c.endpoint_picker ? epp_channel(c.epp_target) : nullptr);
     snap->upstream_tls.push_back(upstream_tls(*config, c, tls_build));
   }

@@ -4,6 +4,7 @@
 //   local_rate_limit   GatewayConfig localRateLimits (Envoy's local_ratelimit filter)
 //   route_reply        no route: 404; direct responses and redirects
 //   fault              VirtualService fault delay / abort (Envoy's fault filter)
+//   flow_control       an InferencePool's queue while every model server is saturated
 //   shadow             copies to the route's mirror clusters, once the backend is chosen
 //   endpoint_picker    an InferencePool's external endpoint picker (ext_proc EPP)
 //   router             endpoint, retries, per-try timeout, the upstream request

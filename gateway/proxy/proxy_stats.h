@@ -72,6 +72,8 @@ struct ProxyStats {
   void count(MirrorResult r) const { mirror[static_cast<size_t>(r)].inc(); }
 };
 
+struct FlowStats;
+
 struct ClusterStats {
   ClusterStats() = default;
   ClusterStats(metrics::Registry& r, const std::string& cluster);
@@ -94,6 +96,8 @@ struct ClusterStats {
   // 503), a failure that failed open (built-in picker) or closed (500).
   enum EppOutcome : size_t { kEppEndpoint, kEppImmediate, kEppFailOpen, kEppFailClose, kEppOutcomes };
   std::array<metrics::Counter, kEppOutcomes> epp_results;
+  // Flow control of an InferencePool under GatewayConfig flowControl (proxy/flow_stats.h).
+  std::shared_ptr<const FlowStats> flow;
 
   void count_response(int status) const {
     if (status >= 100 && status < 600) upstream_rq_xx[status / 100 - 1].inc();

@@ -28,6 +28,7 @@ enum class ResponseFlag : uint32_t {
   DelayInjected = 1u << 14,            // DI: a fault delayed the request
   FaultInjected = 1u << 15,            // FI: a fault aborted the request
   RateLimited = 1u << 16,              // RL: refused by a limit (the picker shed it: every server saturated)
+  QueueTimeout = 1u << 17,             // QT (infergate's): waited its flow-control band's TTL in the gateway
 };
 
 struct ResponseFlagName {
@@ -54,6 +55,7 @@ inline constexpr ResponseFlagName kResponseFlagNames[] = {
     {ResponseFlag::DownstreamProtocolError, "DPE"},
     {ResponseFlag::StreamIdleTimeout, "SI"},
     {ResponseFlag::RateLimited, "RL"},
+    {ResponseFlag::QueueTimeout, "QT"},
 };
 inline constexpr size_t kResponseFlagCount = std::size(kResponseFlagNames);
 

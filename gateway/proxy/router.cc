@@ -92,7 +92,8 @@ void Router::start_attempt() {
                              ResponseFlag::UpstreamOverflow);
     return;
   }
-  st.endpoints.charge_prefill(cluster);
+  st.endpoints.attempt_started(cluster);
+  st.flow.release();  // at a server now: counted there, no longer in transit
   st.upstream_start = std::chrono::steady_clock::now();
   st.try_deadline = st.route->per_try_timeout.count() > 0 ? st.upstream_start + st.route->per_try_timeout
                                                            : StreamState::kNever;
@@ -239,7 +240,8 @@ void Router::on_response_data(std::string_view data, bool end_stream) {
   if (ended_) return;
   if (!data.empty() && first_data_) {
     first_data_ = false;
-    stream_.state().endpoints.release_prefill();
+    stream_.state().endpoints.attempt_answered();
+    flow_room();
   }
   stream_.encode_data(data, end_stream);
 }
@@ -264,7 +266,8 @@ void Router::on_upstream_reset(ResetReason reason) {
   pools::EndpointState* endpoint = upstream_.endpoint();
   upstream_.on_reset();  // the codec sends no further callbacks for this stream
   release_attempt_slots();
-  st.endpoints.release_prefill();
+  st.endpoints.attempt_answered();
+  flow_room();
   if (ended_) return;
   if (endpoint) st.cluster->report_result(*endpoint, false);
   upstream_failed(reason);
@@ -319,9 +322,18 @@ void Router::detach_upstream(bool success) {
   release_attempt_slots();
   if (!upstream_.is_open()) return;
   StreamState& st = stream_.state();
-  st.endpoints.release_prefill();
+  st.endpoints.attempt_answered();
   if (!success) st.cstats->upstream_rq_tx_reset.inc();
   upstream_.close(success);
+  flow_room();
+}
+
+// A server may have room now (an attempt ended or started answering): requests waiting in
+// the pool's flow-control queue go on as far as it allows.
+void Router::flow_room() {
+  const pools::Cluster* cluster = stream_.state().cluster;
+  if (cluster && cluster->flow)
+    cluster->flow->queue->capacity_changed(*cluster->flow, cluster->endpoints, pools::steady_now_ms());
 }
 
 // The attempt took too long before its response headers: reset it and, as Envoy does when

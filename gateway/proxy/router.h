@@ -54,6 +54,7 @@ class Router final : public TerminalFilter, public UpstreamCallbacks {
   bool choose_endpoint();
   bool take_attempt_slots();
   void release_attempt_slots();
+  void flow_room();
   void send_buffered_request();
   void retain(std::string_view sent);
   void upstream_failed(ResetReason reason);

@@ -71,6 +71,9 @@ struct StreamState {
   // Which endpoints the request may go to: the external picker's answer, the pool picker's
   // pick and fallbacks, or the cluster's load balancer.
   pools::EndpointChoice endpoints;
+  // Flow control (proxy/filters/flow_control_filter.h): the request's place in its pool's
+  // queue, or the room it was let through on until the router reaches a server.
+  pools::FlowTicket flow;
 
   // Timing and outcome, for timeouts, the access log and the statistics.
   Clock::time_point start;
