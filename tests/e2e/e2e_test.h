@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/e2e/gateway_env.h"
@@ -38,6 +40,13 @@ inline void replace_all(std::string& s, const std::string& from, const std::stri
 
 // Waits scaled for sanitizer builds.
 inline milliseconds scaled(int ms) { return milliseconds(ms * time_scale()); }
+
+// Polls `done` every 10 ms until it holds or `timeout` passes; its last answer.
+inline bool wait_until(const std::function<bool()>& done, milliseconds timeout) {
+  for (const auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(milliseconds(10)))
+    if (done()) return true;
+  return done();
+}
 
 // A gateway in front of one modelsim, the common setup.
 inline GatewaySetup one_upstream(const Modelsim& sim, bool h2c = false) {

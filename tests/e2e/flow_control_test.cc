@@ -22,17 +22,6 @@ std::string named(const char* prefix, int n) {
   return s;
 }
 
-bool wait_until(const std::function<bool()>& done, milliseconds timeout) {
-  for (const auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(milliseconds(10)))
-    if (done()) return true;
-  return done();
-}
-
-std::string chat(unsigned max_tokens) {
-  return R"({"model":"sim-model","messages":[{"role":"user","content":"hello"}],"max_tokens":)" +
-         std::to_string(max_tokens) + "}";
-}
-
 // Objectives of the pool: their priorities are the bands.
 const char* kObjectives =
     "apiVersion: inference.networking.x-k8s.io/v1alpha2\nkind: InferenceObjective\nmetadata: {name: high}\n"
@@ -106,7 +95,7 @@ struct Senders {
   void send(uint16_t port, const std::string& name, Headers headers, unsigned max_tokens = 2,
             milliseconds timeout = scaled(30000)) {
     threads.emplace_back([=, this] {
-      HttpResponse r = http_request(port, "POST", "/v1/chat/completions", headers, chat(max_tokens), timeout);
+      HttpResponse r = http_request(port, "POST", "/v1/chat/completions", headers, chat_body(max_tokens, false), timeout);
       std::lock_guard lock(mu);
       done.push_back(name);
       responses[name] = std::move(r);
@@ -205,7 +194,7 @@ TEST(FlowControl, AFullPoolEvictsTheNewestSheddableAndAFullBandRefuses) {
   ASSERT_TRUE(env.wait_queued(2));
   // The sheddable band is full: refused at once.
   HttpResponse refused = http_request(env.gw->port(), "POST", "/v1/chat/completions",
-                                      {{"x-gateway-inference-objective", "batch"}}, chat(2));
+                                      {{"x-gateway-inference-objective", "batch"}}, chat_body(2, false));
   EXPECT_EQ(refused.status, 429) << refused.body;
   EXPECT_NE(refused.body.find("queue of priority -1 is full"), std::string::npos) << refused.body;
   s.send(env.gw->port(), "standard-0", {{"x-gateway-inference-objective", "standard"}});
@@ -239,7 +228,7 @@ TEST(FlowControl, AClientThatLeavesIsOutOfTheQueueAtOnce) {
   {
     // A raw client that sends its request and hangs up while it waits.
     RawSocket client(env.gw->port());
-    const std::string body = chat(2);
+    const std::string body = chat_body(2, false);
     client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 "Content-Length: " +
                 std::to_string(body.size()) + "\r\n\r\n" + body);
@@ -251,7 +240,7 @@ TEST(FlowControl, AClientThatLeavesIsOutOfTheQueueAtOnce) {
   s.join();
   EXPECT_EQ(s.responses["busy"].status, 200);
   // Nothing was left behind: the next request goes straight through.
-  EXPECT_EQ(http_request(env.gw->port(), "POST", "/v1/chat/completions", {}, chat(2)).status, 200);
+  EXPECT_EQ(http_request(env.gw->port(), "POST", "/v1/chat/completions", {}, chat_body(2, false)).status, 200);
 }
 
 }  // namespace

@@ -13,12 +13,6 @@
 namespace infergate::e2e {
 namespace {
 
-bool wait_until(const std::function<bool()>& done, milliseconds timeout) {
-  for (const auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(milliseconds(20)))
-    if (done()) return true;
-  return done();
-}
-
 std::string chat(std::string_view model, std::string_view system, std::string_view question, unsigned max_tokens = 4) {
   return std::string(R"({"model":")") + std::string(model) + R"(","messages":[{"role":"system","content":")" +
          std::string(system) + R"("},{"role":"user","content":")" + std::string(question) +
