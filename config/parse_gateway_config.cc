@@ -265,7 +265,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
                  "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
                  "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
-                 "stats", "dns"});
+                 "stats", "dns", "tokenBudgets", "tokenBudgetStore"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin_spec(ctx, *m, gc.admin);
     if (auto m = spec->map("stats")) parse_stats_spec(ctx, *m, gc.stats.emplace());
@@ -280,6 +280,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     if (auto m = spec->map("dns")) parse_dns(ctx, *m, gc.dns);
     parse_gateway_security(ctx, *spec, gc);
     parse_rate_limits(ctx, *spec, gc);
+    parse_token_budgets(ctx, *spec, gc);
     if (auto m = spec->map("pathNormalization")) parse_path_normalization(ctx, *m, gc.path_normalization);
   }
   out.config.gateway = std::move(gc);
