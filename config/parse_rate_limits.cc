@@ -5,6 +5,7 @@
 
 #include <absl/strings/ascii.h>
 
+#include "config/named_list.h"
 #include "config/parsers.h"
 
 namespace infergate::config::detail {
@@ -144,26 +145,8 @@ void parse_rate_limit_match(ParseContext& ctx, const MapView& m, RateLimitMatch&
 }
 
 void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc) {
-  const auto policies = spec.list("localRateLimits");
-  if (policies.size() > kMaxLocalRateLimits)
-    ctx.error(*spec.find("localRateLimits"), spec.path_of("localRateLimits"),
-              cat("at most ", kMaxLocalRateLimits, " local rate limits, got ", policies.size()));
-  std::vector<std::string> paths;  // of gc.local_rate_limits[i], for duplicate names
-  for (const auto& [path, node] : policies) {
-    MapView m(ctx, node, path);
-    if (!m.valid()) continue;
-    auto rl = parse_policy(ctx, m);
-    if (!rl) continue;
-    bool duplicate = false;
-    for (size_t i = 0; i < gc.local_rate_limits.size() && !duplicate; ++i) {
-      if (gc.local_rate_limits[i].name != rl->name) continue;
-      ctx.error(*m.find("name"), m.path_of("name"), cat("\"", rl->name, "\" is already the name of ", paths[i]));
-      duplicate = true;
-    }
-    if (duplicate) continue;
-    paths.push_back(path);
-    gc.local_rate_limits.push_back(std::move(*rl));
-  }
+  parse_named_list(ctx, spec, "localRateLimits", kMaxLocalRateLimits, "local rate limits", parse_policy,
+                   gc.local_rate_limits);
   if (auto m = spec.map("connectionLimits")) parse_connection_limits(*m, gc.connection_limits);
 }
 

@@ -7,6 +7,7 @@
 
 #include <absl/strings/ascii.h>
 
+#include "config/named_list.h"
 #include "config/parsers.h"
 
 namespace infergate::config::detail {
@@ -144,26 +145,7 @@ void parse_store(ParseContext& ctx, const MapView& m, TokenBudgetStore& store) {
 }  // namespace
 
 void parse_token_budgets(ParseContext& ctx, const MapView& spec, GatewayConfig& gc) {
-  const auto budgets = spec.list("tokenBudgets");
-  if (budgets.size() > kMaxTokenBudgets)
-    ctx.error(*spec.find("tokenBudgets"), spec.path_of("tokenBudgets"),
-              cat("at most ", kMaxTokenBudgets, " token budgets, got ", budgets.size()));
-  std::vector<std::string> paths;  // of gc.token_budgets[i], for duplicate names
-  for (const auto& [path, node] : budgets) {
-    MapView m(ctx, node, path);
-    if (!m.valid()) continue;
-    auto b = parse_budget(ctx, m);
-    if (!b) continue;
-    bool duplicate = false;
-    for (size_t i = 0; i < gc.token_budgets.size() && !duplicate; ++i) {
-      if (gc.token_budgets[i].name != b->name) continue;
-      ctx.error(*m.find("name"), m.path_of("name"), cat("\"", b->name, "\" is already the name of ", paths[i]));
-      duplicate = true;
-    }
-    if (duplicate) continue;
-    paths.push_back(path);
-    gc.token_budgets.push_back(std::move(*b));
-  }
+  parse_named_list(ctx, spec, "tokenBudgets", kMaxTokenBudgets, "token budgets", parse_budget, gc.token_budgets);
   if (auto m = spec.map("tokenBudgetStore")) parse_store(ctx, *m, gc.token_budget_store);
 }
 

@@ -2,28 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <random>
 
 #define XXH_INLINE_ALL  // header-only: routing/ does not link libxxhash
 #include <xxhash.h>
 
+#include "routing/random_seed.h"
 
 namespace infergate::routing {
 
 namespace detail {
-
-namespace {
-
-uint64_t random_seed() {
-  try {
-    std::random_device rd;
-    return (uint64_t{rd()} << 32) ^ rd();
-  } catch (...) {  // no entropy source: still differs per process and per table
-    return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  }
-}
-
-}  // namespace
 
 PolicyState::PolicyState(const config::LocalRateLimit& cfg)
     : max_tokens(cfg.token_bucket.max_tokens),

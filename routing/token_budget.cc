@@ -4,11 +4,12 @@
 #include <cmath>
 #include <list>
 #include <mutex>
-#include <random>
 #include <unordered_map>
 
 #define XXH_INLINE_ALL  // header-only: routing/ does not link libxxhash
 #include <xxhash.h>
+
+#include "routing/random_seed.h"
 
 namespace infergate::routing {
 
@@ -46,19 +47,6 @@ struct BudgetState {
   const uint32_t shard_count;
   std::unique_ptr<BudgetShard[]> shards;
 };
-
-namespace {
-
-uint64_t random_seed() {
-  try {
-    std::random_device rd;
-    return (uint64_t{rd()} << 32) ^ rd();
-  } catch (...) {  // no entropy source: still differs per process and per table
-    return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  }
-}
-
-}  // namespace
 
 BudgetState::BudgetState(const config::TokenBudget& cfg)
     : seed(random_seed()),
@@ -278,6 +266,11 @@ void TokenBudgets::observe_charged(const BudgetHit& hit, int64_t window, uint64_
   if (!e || e->window != window) return;
   e->shared = std::max(e->shared, count);
   if (count >= b.cfg.limit) e->spent = true;
+}
+
+UnflushedCharge TokenBudgets::store_charge(const BudgetHit& hit, int64_t window, uint64_t tokens) const {
+  const Budget& b = budgets_[hit.budget];
+  return UnflushedCharge{b.state, b.cfg.name, hit.digest, hit.key_hash, window, b.cfg.window, tokens};
 }
 
 void TokenBudgets::add_unflushed(const UnflushedCharge& c) {

@@ -102,6 +102,8 @@ class TokenBudgets {
   int64_t charge(const BudgetHit& hit, uint64_t tokens, int64_t unix_ms, bool unflushed) const;
   // The store answered a charge with the key's new count.
   void observe_charged(const BudgetHit& hit, int64_t window, uint64_t count) const;
+  // A charge of `hit` in `window` as the store takes it (and as add_unflushed() keeps it).
+  UnflushedCharge store_charge(const BudgetHit& hit, int64_t window, uint64_t tokens) const;
   // The store could not take a charge: keep it for the flush.
   static void add_unflushed(const UnflushedCharge& c);
 
