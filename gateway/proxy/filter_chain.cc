@@ -7,6 +7,7 @@
 #include "gateway/proxy/filters/local_rate_limit_filter.h"
 #include "gateway/proxy/filters/route_reply_filter.h"
 #include "gateway/proxy/filters/shadow_filter.h"
+#include "gateway/proxy/filters/token_budget_filter.h"
 #include "gateway/proxy/router.h"
 
 namespace infergate::gateway {
@@ -18,6 +19,7 @@ std::vector<std::unique_ptr<StreamFilter>> make_filter_chain(FilterCallbacks& st
   chain.push_back(std::make_unique<AuthorizationFilter>(stream));
   chain.push_back(std::make_unique<LocalRateLimitFilter>(stream));
   chain.push_back(std::make_unique<RouteReplyFilter>(stream));
+  chain.push_back(std::make_unique<TokenBudgetFilter>(stream));
   chain.push_back(std::make_unique<FaultFilter>(stream));
   chain.push_back(std::make_unique<ShadowFilter>(stream));
   chain.push_back(std::make_unique<EndpointPickerFilter>(stream));
