@@ -6,7 +6,7 @@
 //  - two gateways share one budget through Redis exactly;
 //  - Redis killed under load: fail-open serves and counts, one log line; Redis back: the
 //    charges made meanwhile are flushed and sharing resumes exactly;
-//  - garbage replies, wrong replies and a wrong address: a clear log line and a counter,
+//  - garbage replies, wrong replies, no replies and a wrong address: a clear log line and a counter,
 //    never a crash; FailClose answers 503;
 //  - config errors name the file, document and field path.
 #include <arpa/inet.h>
@@ -341,6 +341,19 @@ TEST(TokenBudget, BadRepliesAreLoggedAndCountedNeverACrash) {
     EXPECT_TRUE(gw.process().wait_err("answered MGET with a status: OK", scaled(5000))) << gw.process().err();
     EXPECT_GE(gw.stat("token_budget.redis.errors.reply"), 1);
     EXPECT_GE(gw.stat("token_budget.store_fallback.fail_open"), 1);
+    EXPECT_TRUE(gw.process().running());
+  }
+  {
+    FakeRedis silent("");  // accepts, never answers: each command waits out the timeout
+    Gateway gw(budget_setup(sim, 2, budget + store_yaml(silent.port())));
+    for (int i = 0; i < 2; ++i) {
+      const auto start = Clock::now();
+      EXPECT_EQ(chat(gw, 10).status, 200);
+      EXPECT_LT(Clock::now() - start, scaled(5000)) << "bounded by the store's timeout";
+    }
+    EXPECT_TRUE(gw.process().wait_err("is unavailable (timeout: no reply within 500ms)", scaled(5000)))
+        << gw.process().err();
+    EXPECT_GE(gw.stat("token_budget.redis.errors.timeout"), 1);
     EXPECT_TRUE(gw.process().running());
   }
 }
