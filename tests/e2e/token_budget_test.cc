@@ -3,12 +3,14 @@
 // shared across replicas a real redis-server started here on a free loopback port.
 //  - one gateway, 2 workers: a budget of 1,000 output tokens serves exactly until the usage
 //    reaches it, then 429, with exact x-ratelimit-* headers, and starts over with the window;
+//    concurrent clients overshoot by at most their requests in flight; a reload keeps counts;
 //  - two gateways share one budget through Redis exactly;
 //  - Redis killed under load: fail-open serves and counts, one log line; Redis back: the
 //    charges made meanwhile are flushed and sharing resumes exactly;
 //  - garbage replies, wrong replies, no replies and a wrong address: a clear log line and a counter,
 //    never a crash; FailClose answers 503;
 //  - config errors name the file, document and field path.
+#include <csignal>
 #include <thread>
 
 #include "tests/e2e/e2e_test.h"
@@ -136,6 +138,47 @@ TEST(TokenBudget, ExactAcrossTwoWorkersWithHeadersAndTheWindowReset) {
   HttpResponse again = chat(gw, 100);
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.header("x-ratelimit-remaining"), "1000");
+}
+
+// Concurrent clients over both workers: the count is one, so nothing is lost or counted twice;
+// a request is admitted while the count is under the limit and charged when it ends, so the
+// budget can overshoot by at most what the other clients have in flight.
+TEST(TokenBudget, ConcurrentClientsOvershootAtMostTheirRequestsInFlight) {
+  Modelsim sim({"--output-tokens", "1000"});
+  Gateway gw(budget_setup(sim, 2,
+                          "  tokenBudgets:\n"
+                          "  - {name: b, cost: outputTokens, window: 1h, limit: 1000}\n"));
+  wait_window_start(3600 * 1000, 60 * 1000);
+  constexpr int kClients = 4;
+  std::atomic<int> served{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        const int status = chat(gw, 100).status;
+        if (status != 200) {
+          EXPECT_EQ(status, 429);
+          return;
+        }
+        ++served;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_GE(served.load(), 10);
+  EXPECT_LE(served.load(), 10 - 1 + kClients);
+  EXPECT_EQ(gw.stat("token_budget.b.tokens_charged"), 100.0 * served.load());
+  EXPECT_EQ(gw.stat("token_budget.b.allowed"), served.load());
+  EXPECT_EQ(gw.stat("token_budget.b.refused"), kClients);
+
+  // A reload that leaves the budget as it is keeps its count (no fresh budget on reload).
+  GatewaySetup changed = budget_setup(sim, 2,
+                                      "  tokenBudgets:\n"
+                                      "  - {name: b, cost: outputTokens, window: 1h, limit: 1000}\n"
+                                      "  - {name: other, window: 1m, limit: 5, match: {pathPrefix: /none}}\n");
+  gw.write_config(gw.render(changed));
+  gw.process().signal(SIGHUP);
+  ASSERT_TRUE(gw.wait_stat_at_least("infergate.config.version", 2, scaled(5000))) << gw.process().describe();
+  EXPECT_EQ(chat(gw, 100).status, 429);
 }
 
 TEST(TokenBudget, TwoGatewaysShareOneBudgetThroughRedis) {
