@@ -7,8 +7,8 @@ namespace infergate::gateway {
 // Token usage is read from successful OpenAI-style answers (JSON or SSE) that are not
 // compressed; anything else streams through untouched.
 void ActiveStream::start_usage(const ResponseHead& head) {
-  if ((!state_.vstats.version && !state_.wants_usage) || head.status < 200 || head.status >= 300 || head.headers.get("content-encoding"))
-    return;
+  const bool wanted = state_.vstats.version || state_.wants_usage;  // per-version series, token budgets
+  if (!wanted || head.status < 200 || head.status >= 300 || head.headers.get("content-encoding")) return;
   const std::string* ct = head.headers.get("content-type");
   if (!ct) return;
   if (auto body = metrics::TokenUsageReader::body_of(*ct)) state_.usage = &usage_.emplace(*body);
