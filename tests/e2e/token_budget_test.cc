@@ -83,6 +83,13 @@ HttpResponse chat(Gateway& gw, unsigned max_tokens, const Headers& extra = {}) {
   return http_request(gw.port(), "POST", "/v1/chat/completions", h, chat_body(max_tokens, false));
 }
 
+HttpResponse chat_streamed(Gateway& gw, unsigned max_tokens) {
+  std::string body = chat_body(max_tokens, true);
+  body.pop_back();  // the closing brace
+  body.append(R"(,"stream_options":{"include_usage":true}})");
+  return http_request(gw.port(), "POST", "/v1/chat/completions", {{"content-type", "application/json"}}, body);
+}
+
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -112,10 +119,14 @@ TEST(TokenBudget, ExactAcrossTwoWorkersWithHeadersAndTheWindowReset) {
   HttpResponse models = http_request(gw.port(), "GET", "/v1/models");
   ASSERT_EQ(models.status, 200) << models.body;
   EXPECT_EQ(models.header("x-ratelimit-remaining"), "1000");
-  // Each request on a fresh connection: the kernel spreads them over both workers.
+  // Each request on a fresh connection: the kernel spreads them over both workers. Some
+  // stream (SSE): their usage comes in the last event, as with OpenAI's include_usage.
   for (int i = 0; i < 10; ++i) {
-    HttpResponse r = chat(gw, 100);
+    HttpResponse r = i % 3 == 1 ? chat_streamed(gw, 100) : chat(gw, 100);
     ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.body;
+    if (i % 3 == 1) {
+      EXPECT_NE(r.body.find("\"usage\""), std::string::npos) << r.body;
+    }
     EXPECT_EQ(r.header("x-ratelimit-limit"), "1000");
     EXPECT_EQ(r.header("x-ratelimit-remaining"), std::to_string(1000 - 100 * i)) << "request " << i;
     const std::string reset = r.header("x-ratelimit-reset");
