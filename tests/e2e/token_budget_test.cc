@@ -228,6 +228,8 @@ TEST(TokenBudget, TwoGatewaysShareOneBudgetThroughRedis) {
   ASSERT_EQ(ttl[0], ':') << ttl;
   EXPECT_GT(std::stoll(ttl.substr(1)), 0);
   EXPECT_LE(std::stoll(ttl.substr(1)), 3600 * 1000 + 10000);
+  // The store's thread never holds a shutdown up.
+  EXPECT_EQ(a.terminate(scaled(5000)), 0);
 }
 
 TEST(TokenBudget, RedisKilledFailOpenCountsThenSharingResumes) {
@@ -347,6 +349,7 @@ TEST(TokenBudget, WrongAddressFailOpenServesFailCloseRefuses) {
     EXPECT_EQ(r.body, "token_budget_store_unavailable");
     EXPECT_GE(gw.stat("token_budget.store_fallback.fail_close"), 1);
     EXPECT_TRUE(gw.wait_log("\" 503 RLSE ", scaled(3000)));
+    EXPECT_EQ(gw.terminate(scaled(5000)), 0);  // while reconnecting
   }
 }
 
