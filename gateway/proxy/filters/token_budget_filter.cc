@@ -21,9 +21,10 @@ int64_t unix_ms_now() {
 
 FilterStatus TokenBudgetFilter::decode_headers(bool) {
   const TokenBudgetRuntime& rt = stream_.snapshot().token_budgets;
+  if (!rt.engine || rt.engine->empty()) return FilterStatus::Continue;
   // Budgets select by route: without one the route_reply filter has answered 404.
   const routing::Route* route = match_route(stream_);
-  if (!route || !rt.engine || rt.engine->empty()) return FilterStatus::Continue;
+  if (!route) return FilterStatus::Continue;
   rt.engine->match(rate_limit_request(stream_, *route), unix_ms_now(), hits_);
   if (hits_.empty()) return FilterStatus::Continue;
   stream_.state().wants_usage = true;
