@@ -9,6 +9,7 @@
 #define XXH_INLINE_ALL  // header-only: routing/ does not link libxxhash
 #include <xxhash.h>
 
+#include "routing/client_identity.h"
 #include "routing/random_seed.h"
 
 namespace infergate::routing {
@@ -107,20 +108,6 @@ uint64_t local_count(const BudgetEntry& e, bool shared) {
 
 }  // namespace
 
-std::string_view api_key(const HeaderMap& headers) {
-  if (const std::string* auth = headers.get("authorization")) {
-    std::string_view v = *auth;
-    if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
-      v.remove_prefix(7);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-      if (!v.empty()) return v;
-    }
-  }
-  if (const std::string* k = headers.get("x-api-key")) return *k;
-  return {};
-}
-
 std::shared_ptr<TokenBudgets> TokenBudgets::build(const std::vector<config::TokenBudget>& budgets, bool store,
                                                   const TokenBudgets* previous) {
   auto tb = std::make_shared<TokenBudgets>();
@@ -155,8 +142,7 @@ void TokenBudgets::match(const RateLimitRequest& req, int64_t unix_ms, std::vect
         if (req.headers) key = api_key(*req.headers);
         break;
       case config::BudgetKey::FairnessId:
-        if (req.headers)
-          if (const std::string* v = req.headers->get("x-gateway-inference-fairness-id")) key = *v;
+        if (req.headers) key = fairness_id(*req.headers);
         break;
     }
     BudgetHit& hit = hits.emplace_back();

@@ -124,7 +124,4 @@ class TokenBudgets {
   std::vector<Budget> budgets_;
 };
 
-// The API key of a request: the bearer token of Authorization, else x-api-key ("" = none).
-std::string_view api_key(const HeaderMap& headers);
-
 }  // namespace infergate::routing

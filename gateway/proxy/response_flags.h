@@ -28,7 +28,7 @@ enum class ResponseFlag : uint32_t {
   DelayInjected = 1u << 14,            // DI: a fault delayed the request
   FaultInjected = 1u << 15,            // FI: a fault aborted the request
   RateLimited = 1u << 16,              // RL: refused by a limit (the picker shed it: every server saturated)
-  RateLimitServiceError = 1u << 17,    // RLSE: refused because the limit's shared store could not be asked
+  RateLimitServiceError = 1u << 18,    // RLSE: refused because the limit's shared store could not be asked
 };
 
 struct ResponseFlagName {

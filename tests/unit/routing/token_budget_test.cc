@@ -118,17 +118,6 @@ TEST(TokenBudget, KeysAndMissingKeys) {
   EXPECT_EQ(tb->budget(hits[0].budget).name, "by-tenant");
 }
 
-TEST(TokenBudget, ApiKey) {
-  HeaderMap h;
-  EXPECT_EQ(api_key(h), "");
-  h.add_lower("x-api-key", "k2");
-  EXPECT_EQ(api_key(h), "k2");
-  h.add_lower("authorization", "Basic dXNlcg==");
-  EXPECT_EQ(api_key(h), "k2");
-  h.set("authorization", "Bearer  k1 ");
-  EXPECT_EQ(api_key(h), "k1");
-}
-
 TEST(TokenBudget, MaxKeysDropsOldWindowsFirst) {
   config::TokenBudget b = budget("b", 100);
   b.key = config::BudgetKey::Header;
