@@ -14,7 +14,7 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev libxxhash-dev libmimalloc-dev
       libspdlog-dev curl nghttp2-client nghttp2-proxy procps prometheus
       libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-      libc-ares-dev dnsmasq-base kubectl)
+      libc-ares-dev dnsmasq-base kubectl redis-server libhiredis-dev)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 

@@ -265,7 +265,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
                  "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
                  "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
-                 "stats", "dns", "flowControl"});
+                 "stats", "dns", "flowControl", "tokenBudgets", "tokenBudgetStore"});
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin_spec(ctx, *m, gc.admin);
     if (auto m = spec->map("stats")) parse_stats_spec(ctx, *m, gc.stats.emplace());
@@ -281,6 +281,7 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
     parse_gateway_security(ctx, *spec, gc);
     parse_rate_limits(ctx, *spec, gc);
     if (auto m = spec->map("flowControl")) parse_flow_control(ctx, *m, gc.flow_control);
+    parse_token_budgets(ctx, *spec, gc);
     if (auto m = spec->map("pathNormalization")) parse_path_normalization(ctx, *m, gc.path_normalization);
   }
   out.config.gateway = std::move(gc);

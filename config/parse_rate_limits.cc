@@ -1,9 +1,11 @@
 // GatewayConfig spec.localRateLimits and spec.connectionLimits. Our own kind: unknown fields
 // are errors, and so are fields that would be silently meaningless (missingKey without a key).
+// The policy name and the request match are shared with spec.tokenBudgets (parse_token_budgets.cc).
 #include "config/str_cat.h"
 
 #include <absl/strings/ascii.h>
 
+#include "config/named_list.h"
 #include "config/parsers.h"
 
 namespace infergate::config::detail {
@@ -15,25 +17,6 @@ constexpr int64_t kU32 = 0xFFFFFFFFll;
 constexpr std::chrono::milliseconds kMinFillInterval{50};
 // 1M keys is ~32 MiB of buckets for one policy: beyond that a local limit is the wrong tool.
 constexpr int64_t kMaxKeys = 1000000;
-
-// Counters are labelled by the name, so keep it to characters no exposition format mangles.
-bool valid_policy_name(std::string_view n) {
-  if (n.empty() || n.size() > 128) return false;
-  for (char c : n)
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  return true;
-}
-
-// RFC 9110 token characters: what a header name or a method may consist of.
-bool valid_token(std::string_view t) {
-  if (t.empty()) return false;
-  for (char c : t) {
-    const auto u = static_cast<unsigned char>(c);
-    if (!(absl::ascii_isalnum(u) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos))
-      return false;
-  }
-  return true;
-}
 
 // "<ns>/<name>" or "<ns>/<name>/<rule>[.<match>]": non-empty parts separated by '/'.
 bool valid_route_ref(std::string_view r) {
@@ -65,19 +48,6 @@ std::vector<std::string> string_list(ParseContext& ctx, const MapView& m, std::s
   return out;
 }
 
-void parse_match(ParseContext& ctx, const MapView& m, RateLimitMatch& match) {
-  m.allow({"routes", "hosts", "pathPrefix", "methods"});
-  match.routes = string_list(ctx, m, "routes", valid_route_ref,
-                             "\"<namespace>/<name>\" or \"<namespace>/<name>/<rule>\"");
-  match.hosts = string_list(ctx, m, "hosts", valid_hostname, "a valid host");
-  for (std::string& h : match.hosts) absl::AsciiStrToLower(&h);  // :authority is compared lower-cased
-  if (auto p = m.string("pathPrefix")) {
-    if (p->empty() || (*p)[0] != '/') ctx.error(*m.find("pathPrefix"), m.path_of("pathPrefix"), "must start with \"/\"");
-    else match.path_prefix = *p;
-  }
-  match.methods = string_list(ctx, m, "methods", valid_token, "a valid HTTP method");
-}
-
 void parse_token_bucket(ParseContext& ctx, const MapView& m, TokenBucketSpec& tb) {
   m.allow({"maxTokens", "tokensPerFill", "fillInterval"});
   if (auto v = m.integer("maxTokens", 1, kU32, /*required=*/true)) tb.max_tokens = static_cast<uint32_t>(*v);
@@ -100,7 +70,7 @@ std::optional<LocalRateLimit> parse_policy(ParseContext& ctx, const MapView& m) 
                 "must be 1 to 128 letters, digits, '-', '_' or '.' (counters are labelled by it)");
     rl.name = *n;
   }
-  if (auto mm = m.map("match")) parse_match(ctx, *mm, rl.match);
+  if (auto mm = m.map("match")) parse_rate_limit_match(ctx, *mm, rl.match);
   if (auto k = one_of(ctx, m, "key", {"none", "principal", "sourceIp", "header"})) {
     rl.key = *k == "principal" ? RateLimitKey::Principal
              : *k == "sourceIp" ? RateLimitKey::SourceIp
@@ -142,27 +112,41 @@ void parse_connection_limits(const MapView& m, ConnectionLimits& cl) {
 
 }  // namespace
 
-void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc) {
-  const auto policies = spec.list("localRateLimits");
-  if (policies.size() > kMaxLocalRateLimits)
-    ctx.error(*spec.find("localRateLimits"), spec.path_of("localRateLimits"),
-              cat("at most ", kMaxLocalRateLimits, " local rate limits, got ", policies.size()));
-  std::vector<std::string> paths;  // of gc.local_rate_limits[i], for duplicate names
-  for (const auto& [path, node] : policies) {
-    MapView m(ctx, node, path);
-    if (!m.valid()) continue;
-    auto rl = parse_policy(ctx, m);
-    if (!rl) continue;
-    bool duplicate = false;
-    for (size_t i = 0; i < gc.local_rate_limits.size() && !duplicate; ++i) {
-      if (gc.local_rate_limits[i].name != rl->name) continue;
-      ctx.error(*m.find("name"), m.path_of("name"), cat("\"", rl->name, "\" is already the name of ", paths[i]));
-      duplicate = true;
-    }
-    if (duplicate) continue;
-    paths.push_back(path);
-    gc.local_rate_limits.push_back(std::move(*rl));
+// Counters are labelled by the name, so keep it to characters no exposition format mangles.
+bool valid_policy_name(std::string_view n) {
+  if (n.empty() || n.size() > 128) return false;
+  for (char c : n)
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
+// RFC 9110 token characters: what a header name or a method may consist of.
+bool valid_token(std::string_view t) {
+  if (t.empty()) return false;
+  for (char c : t) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(absl::ascii_isalnum(u) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos))
+      return false;
   }
+  return true;
+}
+
+void parse_rate_limit_match(ParseContext& ctx, const MapView& m, RateLimitMatch& match) {
+  m.allow({"routes", "hosts", "pathPrefix", "methods"});
+  match.routes = string_list(ctx, m, "routes", valid_route_ref,
+                             "\"<namespace>/<name>\" or \"<namespace>/<name>/<rule>\"");
+  match.hosts = string_list(ctx, m, "hosts", valid_hostname, "a valid host");
+  for (std::string& h : match.hosts) absl::AsciiStrToLower(&h);  // :authority is compared lower-cased
+  if (auto p = m.string("pathPrefix")) {
+    if (p->empty() || (*p)[0] != '/') ctx.error(*m.find("pathPrefix"), m.path_of("pathPrefix"), "must start with \"/\"");
+    else match.path_prefix = *p;
+  }
+  match.methods = string_list(ctx, m, "methods", valid_token, "a valid HTTP method");
+}
+
+void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc) {
+  parse_named_list(ctx, spec, "localRateLimits", kMaxLocalRateLimits, "local rate limits", parse_policy,
+                   gc.local_rate_limits);
   if (auto m = spec.map("connectionLimits")) parse_connection_limits(*m, gc.connection_limits);
 }
 

@@ -76,6 +76,14 @@ std::optional<IstioClientTls> parse_client_tls(ParseContext& ctx, const MapView&
 void parse_flow_control(ParseContext& ctx, const MapView& m, FlowControlConfig& fc);
 // GatewayConfig spec.localRateLimits and spec.connectionLimits (parse_rate_limits.cc).
 void parse_rate_limits(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
+// What local rate limits and token budgets share (parse_rate_limits.cc): a policy name that
+// labels counters (1 to 128 of [A-Za-z0-9._-]), an RFC 9110 token (header name, method), and
+// the request match {routes, hosts, pathPrefix, methods}.
+bool valid_policy_name(std::string_view name);
+bool valid_token(std::string_view token);
+void parse_rate_limit_match(ParseContext& ctx, const MapView& m, RateLimitMatch& match);
+// GatewayConfig spec.tokenBudgets and spec.tokenBudgetStore (parse_token_budgets.cc).
+void parse_token_budgets(ParseContext& ctx, const MapView& spec, GatewayConfig& gc);
 
 // GatewayConfig spec.admin and spec.stats (parse_admin.cc).
 void parse_admin_spec(ParseContext& ctx, const MapView& m, AdminConfig& admin);

@@ -2,29 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <random>
 
 #define XXH_INLINE_ALL  // header-only: routing/ does not link libxxhash
 #include <xxhash.h>
 
-#include "routing/host_match.h"
+#include "routing/random_seed.h"
 
 namespace infergate::routing {
 
 namespace detail {
-
-namespace {
-
-uint64_t random_seed() {
-  try {
-    std::random_device rd;
-    return (uint64_t{rd()} << 32) ^ rd();
-  } catch (...) {  // no entropy source: still differs per process and per table
-    return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  }
-}
-
-}  // namespace
 
 PolicyState::PolicyState(const config::LocalRateLimit& cfg)
     : max_tokens(cfg.token_bucket.max_tokens),
@@ -174,15 +160,6 @@ TokenBucketState* find_bucket(PolicyState& p, uint64_t h, int64_t now) {
   return nullptr;
 }
 
-bool route_matches(std::string_view ref, const RateLimitRequest& req) {
-  const size_t slash = ref.find('/');
-  if (ref.find('/', slash + 1) == std::string_view::npos)  // "<ns>/<name>": every rule of it
-    return req.route_ns == ref.substr(0, slash) && req.route_resource == ref.substr(slash + 1);
-  // A full route name; a VirtualService route named after its match adds ".<match name>".
-  return req.route_name == ref ||
-         (req.route_name.size() > ref.size() && req.route_name.starts_with(ref) && req.route_name[ref.size()] == '.');
-}
-
 struct Candidate {
   int policy = -1;
   uint32_t limit = 0, remaining = 0, reset_seconds = 0;
@@ -193,24 +170,6 @@ struct Candidate {
 };
 
 }  // namespace
-
-bool LocalRateLimiter::matches(const config::LocalRateLimit& cfg, const RateLimitRequest& req) const {
-  const config::RateLimitMatch& m = cfg.match;
-  if (!m.routes.empty() &&
-      std::none_of(m.routes.begin(), m.routes.end(), [&](const std::string& r) { return route_matches(r, req); }))
-    return false;
-  if (!m.hosts.empty()) {
-    std::array<char, 256> buf;
-    const std::string_view host = detail::normalize_authority(req.authority, buf);
-    if (host.empty() || std::none_of(m.hosts.begin(), m.hosts.end(),
-                                     [&](const std::string& h) { return detail::hostname_matches(h, host); }))
-      return false;
-  }
-  if (!m.path_prefix.empty() && !req.path.substr(0, req.path.find('?')).starts_with(m.path_prefix)) return false;
-  if (!m.methods.empty() && std::find(m.methods.begin(), m.methods.end(), req.method) == m.methods.end())
-    return false;
-  return true;
-}
 
 std::shared_ptr<LocalRateLimiter> LocalRateLimiter::build(const std::vector<config::LocalRateLimit>& policies,
                                                           const LocalRateLimiter* previous) {
@@ -237,7 +196,7 @@ RateLimitResult LocalRateLimiter::check(const RateLimitRequest& req, std::chrono
   for (size_t i = 0; i < policies_.size(); ++i) {
     const config::LocalRateLimit& cfg = policies_[i].cfg;
     PolicyState& st = *policies_[i].state;
-    if (!matches(cfg, req)) continue;
+    if (!rate_limit_matches(cfg.match, req)) continue;
 
     Take t;
     TokenBucketState* bucket = &st.single;

@@ -31,15 +31,9 @@
 
 #include "config/rate_limit_model.h"
 #include "routing/http_message.h"
+#include "routing/rate_limit_match.h"
 
 namespace infergate::routing {
-
-struct RateLimitRequest {
-  std::string_view route_name;                // routing::Route::name ("default/llm-route/rule0")
-  std::string_view route_ns, route_resource;  // Route::route_ns, Route::route_name
-  std::string_view authority, path, method, principal, source_ip;
-  const HeaderMap* headers = nullptr;
-};
 
 struct RateLimitResult {
   bool limited = false;          // an enforcing policy refused the request
@@ -119,8 +113,6 @@ class LocalRateLimiter {
     config::LocalRateLimit cfg;
     std::shared_ptr<detail::PolicyState> state;
   };
-  bool matches(const config::LocalRateLimit& cfg, const RateLimitRequest& req) const;
-
   std::vector<Policy> policies_;
   std::vector<std::string> names_;
 };

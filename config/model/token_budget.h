@@ -57,6 +57,8 @@ inline constexpr size_t kMaxTokenBudgets = 64;
 // Where budgets shared across replicas are counted: a Redis server.
 struct TokenBudgetStore {
   std::string redis_address;  // "host:port"; "" = every budget is counted in this process only
+  std::string redis_host;     // redis_address split: an IP address or a DNS name
+  uint16_t redis_port = 0;
   std::string key_prefix = "infergate:budget:";
   std::chrono::milliseconds timeout{200};  // per command; past it the store counts as down
   // Redis down: FailOpen serves on this process' own count (and logs and counts it);

@@ -98,6 +98,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     snap->rate_limit_stats.push_back({counter("ok", "ok"), counter("rate_limited", "rate_limited"),
                                       counter("shadow_limited", "shadow_limited")});
   }
+  snap->token_budgets =
+      build_token_budget_runtime(config->gateway, metrics, previous ? &previous->token_budgets : nullptr);
   if (config->gateway.metrics.per_version)
     snap->version_stats = VersionStats::build(*config, *snap->routes, *snap->clusters, *snap->models, metrics);
   snap->config = std::move(config);

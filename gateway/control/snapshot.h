@@ -12,6 +12,7 @@
 
 #include "config/diagnostic.h"
 #include "config/model.h"
+#include "gateway/control/token_budget_store.h"
 #include "gateway/proxy/proxy_stats.h"
 #include "gateway/proxy/version_stats.h"
 #include "pools/cluster.h"
@@ -50,6 +51,9 @@ struct Snapshot {
   std::vector<std::array<metrics::Counter, 3>> authz_stats;
   metrics::Counter authz_none_denied;
   std::vector<std::array<metrics::Counter, 3>> rate_limit_stats;
+  // GatewayConfig spec.tokenBudgets: counts shared by all workers (carried over for unchanged
+  // budgets), the Redis store of spec.tokenBudgetStore, and per budget its counters.
+  TokenBudgetRuntime token_budgets;
 
   const ClusterStats* stats_for(const pools::Cluster* c) const {
     return &cluster_stats[static_cast<size_t>(c - clusters->clusters().data())];

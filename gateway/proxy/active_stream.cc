@@ -247,6 +247,8 @@ void ActiveStream::on_downstream_reset(ResetReason reason) {
 void ActiveStream::finish() {
   if (finished_) return;
   finished_ = true;
+  // The usage is final before the filters see the end (token budgets charge it).
+  if (usage_ && response_done_) usage_->finish();
   for (auto& f : filters_) f->on_stream_end();
   if (timer_) timer_->cancel();
   for (auto& t : scheduled_) t->cancel();

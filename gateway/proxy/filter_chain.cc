@@ -8,6 +8,7 @@
 #include "gateway/proxy/filters/local_rate_limit_filter.h"
 #include "gateway/proxy/filters/route_reply_filter.h"
 #include "gateway/proxy/filters/shadow_filter.h"
+#include "gateway/proxy/filters/token_budget_filter.h"
 #include "gateway/proxy/router.h"
 
 namespace infergate::gateway {
@@ -19,6 +20,7 @@ std::vector<std::unique_ptr<StreamFilter>> make_filter_chain(FilterCallbacks& st
   chain.push_back(std::make_unique<AuthorizationFilter>(stream));
   chain.push_back(std::make_unique<LocalRateLimitFilter>(stream));
   chain.push_back(std::make_unique<RouteReplyFilter>(stream));
+  chain.push_back(std::make_unique<TokenBudgetFilter>(stream));
   chain.push_back(std::make_unique<FaultFilter>(stream));
   chain.push_back(std::make_unique<FlowControlFilter>(stream));
   chain.push_back(std::make_unique<ShadowFilter>(stream));

@@ -3,6 +3,7 @@
 //   authorization      Istio AuthorizationPolicy (Envoy's RBAC filter)
 //   local_rate_limit   GatewayConfig localRateLimits (Envoy's local_ratelimit filter)
 //   route_reply        no route: 404; direct responses and redirects
+//   token_budget       GatewayConfig tokenBudgets: 429 while a key's tokens for the window are spent
 //   fault              VirtualService fault delay / abort (Envoy's fault filter)
 //   flow_control       an InferencePool's queue while every model server is saturated
 //   shadow             copies to the route's mirror clusters, once the backend is chosen

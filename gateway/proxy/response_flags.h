@@ -29,6 +29,7 @@ enum class ResponseFlag : uint32_t {
   FaultInjected = 1u << 15,            // FI: a fault aborted the request
   RateLimited = 1u << 16,              // RL: refused by a limit (the picker shed it: every server saturated)
   QueueTimeout = 1u << 17,             // QT (infergate's): waited its flow-control band's TTL in the gateway
+  RateLimitServiceError = 1u << 18,    // RLSE: refused because the limit's shared store could not be asked
 };
 
 struct ResponseFlagName {
@@ -56,6 +57,7 @@ inline constexpr ResponseFlagName kResponseFlagNames[] = {
     {ResponseFlag::StreamIdleTimeout, "SI"},
     {ResponseFlag::RateLimited, "RL"},
     {ResponseFlag::QueueTimeout, "QT"},
+    {ResponseFlag::RateLimitServiceError, "RLSE"},
 };
 inline constexpr size_t kResponseFlagCount = std::size(kResponseFlagNames);
 

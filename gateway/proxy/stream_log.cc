@@ -7,11 +7,11 @@ namespace infergate::gateway {
 // Token usage is read from successful OpenAI-style answers (JSON or SSE) that are not
 // compressed; anything else streams through untouched.
 void ActiveStream::start_usage(const ResponseHead& head) {
-  if (!state_.vstats.version || head.status < 200 || head.status >= 300 || head.headers.get("content-encoding"))
-    return;
+  const bool wanted = state_.vstats.version || state_.wants_usage;  // per-version series, token budgets
+  if (!wanted || head.status < 200 || head.status >= 300 || head.headers.get("content-encoding")) return;
   const std::string* ct = head.headers.get("content-type");
   if (!ct) return;
-  if (auto body = metrics::TokenUsageReader::body_of(*ct)) usage_.emplace(*body);
+  if (auto body = metrics::TokenUsageReader::body_of(*ct)) state_.usage = &usage_.emplace(*body);
 }
 
 void ActiveStream::record_version_stats(std::chrono::steady_clock::time_point now) {
@@ -25,7 +25,6 @@ void ActiveStream::record_version_stats(std::chrono::steady_clock::time_point no
     o.last_byte = last_byte_ - state_.start;
   }
   if (usage_) {
-    if (response_done_) usage_->finish();
     o.input_tokens = usage_->prompt_tokens();
     o.output_tokens = usage_->completion_tokens();
     o.stream_events = usage_->data_events();

@@ -19,6 +19,10 @@
 #include "routing/http_message.h"
 #include "routing/route_table.h"
 
+namespace infergate::metrics {
+class TokenUsageReader;
+}
+
 namespace infergate::gateway {
 
 struct ClusterStats;
@@ -88,6 +92,12 @@ struct StreamState {
   int64_t upstream_service_ms = -1;
   Clock::time_point upstream_start;
   std::string_view upstream_host;  // the endpoint's key (lives with the snapshot)
+
+  // Token usage of the response (proxy/stream_log.cc), read from successful JSON and SSE answers
+  // when the per-version series or a filter wants it (`wants_usage`: token budgets charge it).
+  // Set once the response starts; complete when on_stream_end runs. Null: nothing read.
+  bool wants_usage = false;
+  const metrics::TokenUsageReader* usage = nullptr;
 };
 
 }  // namespace infergate::gateway

@@ -1,6 +1,7 @@
 #include "gateway/proxy/filters/local_rate_limit_filter.h"
 
 #include "gateway/control/snapshot.h"
+#include "gateway/proxy/rate_limit_request.h"
 #include "gateway/proxy/route_match.h"
 #include "gateway/proxy/stream_state.h"
 
@@ -12,19 +13,8 @@ FilterStatus LocalRateLimitFilter::decode_headers(bool) {
   // Policies select by route: without one the route_reply filter answers 404 uncounted.
   const routing::Route* route = match_route(stream_);
   if (!route || !limiter || limiter->empty()) return FilterStatus::Continue;
-  const StreamState& st = stream_.state();
-  const DownstreamInfo& downstream = stream_.downstream();
-  routing::RateLimitRequest rq;
-  rq.route_name = route->name;
-  rq.route_ns = route->route_ns;
-  rq.route_resource = route->route_name;
-  rq.authority = st.request.authority;
-  rq.path = st.request.path_only();
-  rq.method = st.request.method;
-  rq.principal = downstream.principal();
-  rq.source_ip = downstream.peer_address;
-  rq.headers = &st.request.headers;
-  const routing::RateLimitResult r = limiter->check(rq, st.last_activity);
+  const routing::RateLimitRequest rq = rate_limit_request(stream_, *route);
+  const routing::RateLimitResult r = limiter->check(rq, stream_.state().last_activity);
   for (size_t i = 0; i < snapshot.rate_limit_stats.size() && i < 64; ++i) {
     const uint64_t bit = uint64_t{1} << i;
     if (r.allowed & bit) snapshot.rate_limit_stats[i][0].inc();
