@@ -6,7 +6,7 @@
 // every replica agrees on them without talking, and a shared count is one key per window.
 // A request is checked when it starts and charged when its response ends (the usage is only
 // known then): requests already in flight when a budget becomes spent still finish and are
-// charged, so a key can overshoot by what its in-flight requests cost (docs/TOKEN_BUDGETS.md).
+// charged, so a key can overshoot by what its in-flight requests cost (docs/FLOW_CONTROL.md, "Token budgets").
 //
 // Why a mutex-sharded map and not per-worker counters: the budget is exact across workers
 // (a tenant's requests land on any worker), and a charge is one locked add per response,

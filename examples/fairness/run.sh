@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Flow control in front of two simulated model servers (gateway.yaml): two modelsims on
-# 18031-18032 that run two requests at a time, infergate on 127.0.0.1:8081 (admin 9904). A
-# tenant's burst, another tenant's few requests taking turns with it, an interactive request
-# ahead of a batch flood, batch requests past their band's TTL, and what the gateway counted.
+# Flow control and token budgets in front of two simulated model servers (gateway.yaml): two
+# modelsims on 18031-18032 that run two requests at a time, infergate on 127.0.0.1:8081 (admin
+# 9904). A tenant's burst, another tenant's few requests taking turns with it, an interactive
+# request ahead of a batch flood, batch requests past their band's TTL, an API key spending its
+# daily token budget, and what the gateway counted.
 # Everything keeps running until Ctrl-C so the README's commands can be tried.
 #
 #   examples/fairness/run.sh [BUILD_DIR] [--once]   (BUILD_DIR default: build)
@@ -81,9 +82,20 @@ for i in $(seq 1 24); do ask "long$i" 40 -H 'x-gateway-inference-objective: batc
 wait_jobs
 awk '{ c[$2]++ } END { for (s in c) printf "  %s x %d\n", s, c[s] }' "$out" | sort
 
+say "an API key with 100 output tokens a day asks for 30 at a time: refused once they are spent"
+show "curl -i -H 'x-api-key: team-c' -d '{\"model\":\"llama\",...,\"max_tokens\":30}' $url/v1/chat/completions"
+for _ in 1 2 3 4 5; do
+  curl -s -o /dev/null -D - -H 'x-api-key: team-c' \
+    -d '{"model":"llama","messages":[{"role":"user","content":"hi"}],"max_tokens":30}' "$url/v1/chat/completions" |
+    tr -d '\r' | awk '/^HTTP/ { s = $2 } /^x-ratelimit-(limit|remaining):/ { h = h " " $0 }
+      END { printf "  %s%s\n", s, h }'
+done
+
 say "what the gateway counted"
-show "curl -s $admin/stats/prometheus | grep flow_control_requests_total"
-curl -s "$admin/stats/prometheus" | grep -E '^infergate_flow_control_requests_total' | grep -v ' 0$' | sed 's/^/  /'
+show "curl -s $admin/stats/prometheus | grep -E 'flow_control_requests_total|token_budget_(requests|tokens)'"
+curl -s "$admin/stats/prometheus" |
+  grep -E '^infergate_(flow_control_requests_total|token_budget_requests_total|token_budget_tokens_charged_total)' |
+  grep -v ' 0$' | sed 's/^/  /'
 
 [ -n "$once" ] && exit 0
 say "logs in $logdir"

@@ -263,6 +263,13 @@ TEST(Examples, FairnessRunsAsTheReadmeSays) {
   EXPECT_NE(r.out.find("503 x "), std::string::npos) << "some batch requests waited past their TTL\n" << r.out;
   EXPECT_NE(r.out.find("outcome=\"timed_out\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("outcome=\"dispatched\""), std::string::npos) << r.out;
+  // The API key's daily budget: 30 tokens per answer, 100 a day.
+  EXPECT_NE(r.out.find("200 x-ratelimit-limit: 100 x-ratelimit-remaining: 10\n"
+                       "  429 x-ratelimit-limit: 100 x-ratelimit-remaining: 0\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("infergate_token_budget_tokens_charged_total{budget=\"per-api-key\"} 120"), std::string::npos)
+      << r.out;
 }
 
 }  // namespace
