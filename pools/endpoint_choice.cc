@@ -42,6 +42,7 @@ EndpointChoice::Result EndpointChoice::next(const Cluster& cluster, const Reques
   // Under flow control a request waits for room instead of being shed: once it is let
   // through, the picker places it.
   rq.sheddable = !cluster.flow && picker.sheddable(request.requested_model, request.objective);
+  if (cluster.flow) rq.flow = &cluster.flow->settings;
   thread_local std::vector<uint64_t> hashes;
   if (picker.wants_prompt() && !current_ && !request.prompt.empty()) {
     prompt_bytes_ = static_cast<uint32_t>(std::min<size_t>(request.prompt.size(), UINT32_MAX));
@@ -83,11 +84,13 @@ size_t EndpointChoice::accept_external(const Cluster& cluster, std::span<const s
   return picked.count;
 }
 
-void EndpointChoice::attempt_started(const Cluster& cluster) {
+void EndpointChoice::attempt_started(const Cluster& cluster, bool held) {
   if (!current_) return;
-  unanswered_on_ = current_;
-  unanswered_generation_ = current_->scrape_generation.load(std::memory_order_relaxed);
-  current_->unanswered_since_scrape.fetch_add(1, std::memory_order_relaxed);
+  if (held) {
+    held_on_ = current_;
+    held_generation_ = current_->scrape_generation.load(std::memory_order_relaxed);
+    current_->held_since_scrape.fetch_add(1, std::memory_order_relaxed);
+  }
   if (!cluster.picker) return;
   const size_t block = cluster.picker->block_bytes();
   const uint64_t cached = current_ == picked_.primary() ? uint64_t{picked_.prefix_matched} * block : 0;
@@ -98,11 +101,11 @@ void EndpointChoice::attempt_started(const Cluster& cluster) {
 }
 
 void EndpointChoice::attempt_answered() {
-  if (unanswered_on_) {
+  if (held_on_) {
     // A scrape since the attempt started counted it (or not) in the server's own queue.
-    if (unanswered_on_->scrape_generation.load(std::memory_order_relaxed) == unanswered_generation_)
-      unanswered_on_->unanswered_since_scrape.fetch_sub(1, std::memory_order_relaxed);
-    unanswered_on_ = nullptr;
+    if (held_on_->scrape_generation.load(std::memory_order_relaxed) == held_generation_)
+      held_on_->held_since_scrape.fetch_sub(1, std::memory_order_relaxed);
+    held_on_ = nullptr;
   }
   if (!prefill_on_) return;
   prefill_on_->remove_prefill(prefill_charge_);

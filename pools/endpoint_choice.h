@@ -59,10 +59,10 @@ class EndpointChoice {
   EndpointState* current() const { return current_; }
 
   // The attempt on the current endpoint started: until attempt_answered() (its first response
-  // byte, or its end) the endpoint counts it as unanswered since its last scrape (flow
-  // control's view of its queue) and, with a picker, adds the prompt bytes it is not expected
-  // to hold in its prefix cache to its prefill.
-  void attempt_started(const Cluster& cluster);
+  // byte, or its end) a request flow control held (`held`) counts in the endpoint's
+  // held_since_scrape, and, with a picker, the prompt bytes it is not expected to hold in its
+  // prefix cache are added to the endpoint's prefill.
+  void attempt_started(const Cluster& cluster, bool held = false);
   void attempt_answered();
 
  private:
@@ -71,8 +71,8 @@ class EndpointChoice {
   EndpointState* current_ = nullptr;
   uint32_t prompt_bytes_ = 0;  // the prompt the picker saw
   EndpointState* prefill_on_ = nullptr;
-  EndpointState* unanswered_on_ = nullptr;
-  uint32_t unanswered_generation_ = 0;  // the endpoint's scrape the attempt started after
+  EndpointState* held_on_ = nullptr;
+  uint32_t held_generation_ = 0;  // the endpoint's scrape the attempt started after
   int64_t prefill_charge_ = 0;
 };
 

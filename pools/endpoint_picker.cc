@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pools/flow_control.h"
+
 namespace infergate::pools {
 
 namespace {
@@ -89,8 +91,9 @@ PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> 
     const EndpointState& ep = *s.candidates[i];
     const int64_t at = ep.scraped_at_ms.load(std::memory_order_relaxed);
     const bool fresh = at > 0 && now_ms - at <= stale_after_.count();
-    s.saturated[i] = fresh && (ep.queue_size.load(std::memory_order_relaxed) >= settings_.queue_threshold ||
-                               ep.kv_cache_usage.load(std::memory_order_relaxed) >= settings_.kv_cache_threshold);
+    s.saturated[i] = request.flow ? FlowQueue::endpoint_room(*request.flow, ep, now_ms, stale_after_.count()) == 0
+                                  : fresh && (ep.queue_size.load(std::memory_order_relaxed) >= settings_.queue_threshold ||
+                                              ep.kv_cache_usage.load(std::memory_order_relaxed) >= settings_.kv_cache_threshold);
     unsaturated += !s.saturated[i];
   }
   if (unsaturated == 0 && request.sheddable) {

@@ -51,6 +51,9 @@ struct PickRequest {
   uint32_t prompt_bytes = 0;         // the prompt's size (prefill it brings, before caching)
   bool sheddable = false;
   EndpointState* exclude = nullptr;  // the endpoint a retry just failed on
+  // The pool's flow control: saturation is its (its thresholds, its concurrency limit), so a
+  // request it lets through lands where there is room.
+  const config::FlowControlConfig* flow = nullptr;
   uint64_t draw = 0;                       // random bits for tie-breaking
 };
 

@@ -60,11 +60,13 @@ struct EndpointState {
   // scraper only. scraped_at_ms: steady_now_ms() of the last good scrape, 0 = never.
   std::atomic<double> queue_size{0}, running_requests{0}, kv_cache_usage{0};
   std::atomic<int64_t> scraped_at_ms{0};
-  // Attempts this gateway started on the server since its last good scrape that have no
-  // response byte yet: what the scraped waiting queue does not show yet (flow control's view
-  // of the queue). The scraper resets it and bumps the generation; an attempt that started
+  // Requests flow control held and then let through that this gateway sent the server since
+  // its last good scrape and that have no response byte yet: what the scraped waiting queue
+  // does not show yet, so that a scrape showing room for n lets n waiting requests through,
+  // not all of them. Requests that never waited do not count (while nothing waits, the scrape
+  // alone decides). The scraper resets it and bumps the generation; an attempt that started
   // under an older generation no longer counts here.
-  std::atomic<int32_t> unanswered_since_scrape{0};
+  std::atomic<int32_t> held_since_scrape{0};
   std::atomic<uint32_t> scrape_generation{0};
   std::atomic<uint32_t> scrape_failures{0};  // in a row
   // Scraped facts only the control thread reads (for /pools), under detail_mu.

@@ -21,21 +21,6 @@ int32_t criticality_priority(config::Criticality c) {
   return 0;
 }
 
-// The room one server has below the saturation limits (kUnbounded: nothing says).
-int64_t endpoint_room(const config::FlowControlConfig& s, const EndpointState& ep, int64_t now_ms,
-                      int64_t stale_after_ms) {
-  int64_t room = kUnbounded;
-  if (s.max_concurrency_per_endpoint)
-    room = int64_t{s.max_concurrency_per_endpoint} - ep.active_requests.load(std::memory_order_relaxed);
-  const int64_t at = ep.scraped_at_ms.load(std::memory_order_relaxed);
-  if (at > 0 && now_ms - at <= stale_after_ms) {
-    if (ep.kv_cache_usage.load(std::memory_order_relaxed) >= s.kv_cache_util_threshold) return 0;
-    const auto waiting = static_cast<int64_t>(std::ceil(ep.queue_size.load(std::memory_order_relaxed))) +
-                         std::max(0, ep.unanswered_since_scrape.load(std::memory_order_relaxed));
-    room = std::min(room, int64_t{s.queue_depth_threshold} - waiting);
-  }
-  return std::max<int64_t>(room, 0);
-}
 }  // namespace
 
 struct FlowTicket::Waiter {
@@ -46,6 +31,7 @@ struct FlowTicket::Waiter {
   uint64_t bytes = 0;
   std::pair<int64_t, uint64_t> key;  // (deadline or 0, arrival order)
   FlowQueue::Wake wake;
+  bool waited = false;  // it was queued at some point
 };
 
 struct FlowQueue::Flow {
@@ -94,6 +80,8 @@ FlowTicket& FlowTicket::operator=(FlowTicket&& o) noexcept {
   return *this;
 }
 
+bool FlowTicket::waited() const { return waiter_ && waiter_->waited; }
+
 FlowTicket::Held FlowTicket::release() {
   if (!waiter_) return Held::Nothing;
   const Held held = queue_->release(*waiter_);
@@ -105,6 +93,21 @@ FlowTicket::Held FlowTicket::release() {
 // ---------------------------------------------------------------------------------------------
 FlowQueue::FlowQueue(std::string pool) : pool_(std::move(pool)) {}
 FlowQueue::~FlowQueue() = default;
+
+int64_t FlowQueue::endpoint_room(const config::FlowControlConfig& s, const EndpointState& ep, int64_t now_ms,
+                      int64_t stale_after_ms) {
+  int64_t room = kUnbounded;
+  if (s.max_concurrency_per_endpoint)
+    room = int64_t{s.max_concurrency_per_endpoint} - ep.active_requests.load(std::memory_order_relaxed);
+  const int64_t at = ep.scraped_at_ms.load(std::memory_order_relaxed);
+  if (at > 0 && now_ms - at <= stale_after_ms) {
+    if (ep.kv_cache_usage.load(std::memory_order_relaxed) >= s.kv_cache_util_threshold) return 0;
+    const auto waiting = static_cast<int64_t>(std::ceil(ep.queue_size.load(std::memory_order_relaxed))) +
+                         std::max(0, ep.held_since_scrape.load(std::memory_order_relaxed));
+    room = std::min(room, int64_t{s.queue_depth_threshold} - waiting);
+  }
+  return std::max<int64_t>(room, 0);
+}
 
 int64_t FlowQueue::room(const config::FlowControlConfig& settings,
                         std::span<const std::shared_ptr<EndpointState>> endpoints, int64_t now_ms,
@@ -174,9 +177,19 @@ FlowQueue::Admission FlowQueue::admit(const FlowPolicy& policy,
     const config::FlowBandLimits& limits = s.band(w->priority);
     auto& band = bands_[w->priority];
     if (!band) band = std::make_unique<Band>();
-    if (band->requests + 1 > limits.max_requests || band->bytes + w->bytes > limits.max_bytes) {
-      result = {Admit::Refused, FlowRefusal::BandFull};
-    } else {
+    // A full band: the newest request of its longest flow makes way when that flow is longer
+    // than the newcomer's, so one tenant's flood cannot lock the others out.
+    while (band->requests + 1 > limits.max_requests || band->bytes + w->bytes > limits.max_bytes) {
+      std::shared_ptr<Waiter> victim = newest_of_longest_flow(*band, w->flow);
+      if (!victim) {
+        result = {Admit::Refused, FlowRefusal::BandFull};
+        break;
+      }
+      remove(*victim);
+      victim->state = Waiter::State::Done;
+      evicted.push_back(std::move(victim));
+    }
+    if (result.admit == Admit::Queued) {
       while (queued_.load(std::memory_order_relaxed) + 1 > s.max_requests || bytes_ + w->bytes > s.max_bytes) {
         std::shared_ptr<Waiter> victim = newest_sheddable_below(w->priority);
         if (!victim) {
@@ -270,6 +283,7 @@ std::vector<FlowQueue::BandView> FlowQueue::bands() const {
 // Under mu_.
 
 void FlowQueue::enqueue(const std::shared_ptr<Waiter>& w) {
+  w->waited = true;
   Band& band = *bands_[w->priority];
   auto [it, fresh] = band.flows.try_emplace(w->flow);
   if (fresh) band.turn.push_back(w->flow);
@@ -321,6 +335,21 @@ std::shared_ptr<FlowQueue::Waiter> FlowQueue::newest_sheddable_below(int32_t pri
     return newest;
   }
   return nullptr;
+}
+
+// The newest request of the band's longest flow, when that flow holds more than `flow` would
+// with the newcomer (nullptr otherwise: the newcomer's own flow is the longest).
+std::shared_ptr<FlowQueue::Waiter> FlowQueue::newest_of_longest_flow(const Band& band, const std::string& flow) {
+  const Flow* longest = nullptr;
+  for (const auto& [id, f] : band.flows)
+    if (!longest || f.items.size() > longest->items.size()) longest = &f;
+  auto own = band.flows.find(flow);
+  const size_t own_after = (own == band.flows.end() ? 0 : own->second.items.size()) + 1;
+  if (!longest || longest->items.size() <= own_after) return nullptr;
+  std::shared_ptr<Waiter> newest;
+  for (const auto& [key, w] : longest->items)
+    if (!newest || key.second > newest->key.second) newest = w;
+  return newest;
 }
 
 void FlowQueue::dispatch_locked(const FlowPolicy& policy, std::span<const std::shared_ptr<EndpointState>> endpoints,

@@ -15,7 +15,9 @@
 //    criticality Critical 1, Standard 0, Sheddable -1; priority < 0 is sheddable);
 //  - flows: within a band, round-robin between flows (fairness id), or one line for the band
 //    (global-strict); within a flow FCFS or EDF;
-//  - limits: per band and for the whole pool, in requests and bytes. A full band refuses; a
+//  - limits: per band and for the whole pool, in requests and bytes. A full band makes room
+//    by dropping the newest request of its longest flow when that flow is longer than the
+//    newcomer's (one tenant's flood cannot lock the others out of the band), else refuses; a
 //    full pool evicts the newest request of the lowest sheddable band below the newcomer's,
 //    else refuses. The TTL is the caller's timer (expire());
 //  - dispatch: capacity_changed() (a response starts or ends, a scrape) wakes exactly as many
@@ -83,6 +85,8 @@ class FlowTicket {
 
   Held release();
   bool active() const { return waiter_ != nullptr; }
+  // The request waited in the queue before it was let through (read after the wake).
+  bool waited() const;
 
  private:
   friend class FlowQueue;
@@ -135,6 +139,10 @@ class FlowQueue : public std::enable_shared_from_this<FlowQueue> {
   static int64_t room(const config::FlowControlConfig& settings,
                       std::span<const std::shared_ptr<EndpointState>> endpoints, int64_t now_ms,
                       int64_t stale_after_ms);
+  // What one server can take below the saturation limits (INT64_MAX: nothing says); 0 =
+  // saturated.
+  static int64_t endpoint_room(const config::FlowControlConfig& settings, const EndpointState& endpoint,
+                               int64_t now_ms, int64_t stale_after_ms);
   static double saturation(const config::FlowControlConfig& settings,
                            std::span<const std::shared_ptr<EndpointState>> endpoints, int64_t now_ms,
                            int64_t stale_after_ms);
@@ -164,6 +172,7 @@ class FlowQueue : public std::enable_shared_from_this<FlowQueue> {
   void remove(Waiter& w);
   std::shared_ptr<Waiter> pop_next();
   std::shared_ptr<Waiter> newest_sheddable_below(int32_t priority);
+  std::shared_ptr<Waiter> newest_of_longest_flow(const Band& band, const std::string& flow);
   void dispatch_locked(const FlowPolicy& policy, std::span<const std::shared_ptr<EndpointState>> endpoints,
                        int64_t now_ms, std::vector<std::shared_ptr<Waiter>>& woken);
   FlowTicket::Held release(Waiter& w);

@@ -153,7 +153,7 @@ void ModelServerScraper::scrape(const std::shared_ptr<Target>& t) {
       ep.scraped_at_ms.store(pools::steady_now_ms(), std::memory_order_relaxed);
       // The queue now shows the attempts sent so far that are still waiting.
       ep.scrape_generation.fetch_add(1, std::memory_order_relaxed);
-      ep.unanswered_since_scrape.store(0, std::memory_order_relaxed);
+      ep.held_since_scrape.store(0, std::memory_order_relaxed);
       ep.scrape_failures.store(0, std::memory_order_relaxed);
       {
         std::lock_guard lock(ep.detail_mu);

@@ -92,7 +92,7 @@ void Router::start_attempt() {
                              ResponseFlag::UpstreamOverflow);
     return;
   }
-  st.endpoints.attempt_started(cluster);
+  st.endpoints.attempt_started(cluster, st.flow.waited());
   st.flow.release();  // at a server now: counted there, no longer in transit
   st.upstream_start = std::chrono::steady_clock::now();
   st.try_deadline = st.route->per_try_timeout.count() > 0 ? st.upstream_start + st.route->per_try_timeout

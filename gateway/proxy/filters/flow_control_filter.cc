@@ -109,7 +109,9 @@ void FlowControlFilter::on_wake(pools::FlowOutcome outcome) {
     return;
   }
   left(FlowStats::kEvicted);
-  stream_.send_local_reply(429, "flow control: evicted from the queue to make room for a request of higher priority",
+  stream_.send_local_reply(429,
+                           "flow control: evicted from the queue to make room for a request of higher priority, "
+                           "or of a tenant with fewer requests waiting",
                            ResponseFlag::RateLimited);
 }
 

@@ -271,3 +271,25 @@ TEST(EndpointPicker, WeightsComeFromTheConfigOrTheProfile) {
 
 }  // namespace
 }  // namespace infergate::pools
+
+namespace infergate::pools {
+namespace {
+
+// Under flow control the pool's saturation is flow control's: a request it lets through goes
+// to a server with room (here: its concurrency limit), not wherever the scorers would put it.
+TEST(EndpointPicker, UnderFlowControlASaturatedServerIsLeftOut) {
+  Fixture f(3);
+  f.t.at(0).active_requests = 2;
+  f.t.at(1).active_requests = 2;
+  config::FlowControlConfig flow;
+  flow.max_concurrency_per_endpoint = 2;
+  PickRequest rq;
+  rq.flow = &flow;
+  const auto p = f.picker(config::PickerProfile::InferenceExtension);  // the scraped queue only
+  EXPECT_EQ(f.histogram(p, rq)[2], 400);
+  // Without it the scrape (all idle) says nothing against them.
+  EXPECT_LT(f.histogram(p, {})[2], 400);
+}
+
+}  // namespace
+}  // namespace infergate::pools

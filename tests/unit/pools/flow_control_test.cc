@@ -50,7 +50,7 @@ struct Harness {
   // transit.
   void start(FlowTicket& t, size_t i) {
     tc.at(i).request_started();
-    tc.at(i).unanswered_since_scrape.fetch_add(1);
+    tc.at(i).held_since_scrape.fetch_add(1);
     EXPECT_EQ(t.release(), FlowTicket::Held::InTransit);
   }
   void finish(size_t i) {
@@ -106,17 +106,17 @@ TEST(FlowControl, ScrapedQueueAndWhatWasSentSinceDecideTheRoom) {
   EXPECT_EQ(h.admit(c, "c").admit, FlowQueue::Admit::Queued);
   h.start(a, 0);
   h.start(b, 0);
-  EXPECT_EQ(ep.unanswered_since_scrape.load(), 2);
+  EXPECT_EQ(ep.held_since_scrape.load(), 2);
   // A scrape: the two now show in the queue, and one left it.
   ep.queue_size = 4;
-  ep.unanswered_since_scrape = 0;
+  ep.held_since_scrape = 0;
   h.queue->capacity_changed(*h.policy, h.tc.cluster.endpoints, steady_now_ms());
   EXPECT_EQ(h.order, std::vector<std::string>{"c"});
   // KV cache full: saturated whatever the queue says.
   FlowTicket d;
   h.start(c, 0);
   ep.queue_size = 0;
-  ep.unanswered_since_scrape = 0;
+  ep.held_since_scrape = 0;
   ep.kv_cache_usage = 0.85;
   EXPECT_EQ(h.admit(d, "d").admit, FlowQueue::Admit::Queued);
   EXPECT_DOUBLE_EQ(FlowQueue::saturation(h.policy->settings, h.tc.cluster.endpoints, steady_now_ms(), 1000), 1.0);
@@ -211,6 +211,27 @@ TEST(FlowControl, FullBandRefusesFullPoolEvictsTheNewestSheddable) {
   auto pool_full = h.admit(t[7], "s4", -1);
   EXPECT_EQ(pool_full.admit, FlowQueue::Admit::Refused);
   EXPECT_EQ(pool_full.refusal, FlowRefusal::PoolFull);
+  EXPECT_EQ(h.queue->queued(), 4u);
+}
+
+TEST(FlowControl, AFullBandDropsFromTheLongestFlowNotTheNewcomer) {
+  config::FlowControlConfig s = concurrency(1);
+  s.default_band.max_requests = 4;
+  Harness h(1, s);
+  FlowTicket first;
+  ASSERT_EQ(h.admit(first, "first").admit, FlowQueue::Admit::Pass);
+  h.start(first, 0);
+  std::vector<FlowTicket> t(7);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(h.admit(t[i], named("a", i), 0, "a").admit, FlowQueue::Admit::Queued);
+  // Tenant a fills the band; tenant b's request takes the place of a's newest.
+  EXPECT_EQ(h.admit(t[4], "b0", 0, "b").admit, FlowQueue::Admit::Queued);
+  EXPECT_EQ(h.evicted, std::vector<std::string>{"a3"});
+  EXPECT_EQ(h.admit(t[5], "b1", 0, "b").admit, FlowQueue::Admit::Queued);
+  EXPECT_EQ(h.evicted, (std::vector<std::string>{"a3", "a2"}));
+  // Now both hold 2: nobody is longer than b would be, so b's third is refused.
+  auto refused = h.admit(t[6], "b2", 0, "b");
+  EXPECT_EQ(refused.admit, FlowQueue::Admit::Refused);
+  EXPECT_EQ(refused.refusal, FlowRefusal::BandFull);
   EXPECT_EQ(h.queue->queued(), 4u);
 }
 
