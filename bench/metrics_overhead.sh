@@ -30,7 +30,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 ROUTES=${ROUTES:-500}
 SCRAPES=${SCRAPES:-20}
 PARTS=${PARTS:-1 2}
-base=${BASE_PORT:-$((32000 + ($$ % 200) * 10))}
+base=${BASE_PORT:-$((25000 + ($$ % 200) * 10))}  # below the ephemeral range (32768-)
 backend_port=$base
 variants=(off metrics log on)
 

@@ -15,6 +15,10 @@ Requests that start in the first --warmup seconds are sent but not counted.
 --time-scale F says modelsim runs F times faster than the model (its --time-scale): the
 arrival rate is multiplied by F and every latency by F, throughput divided by F, so the
 report is in model time. Prints one JSON object.
+
+--header NAME:VALUE (repeatable) adds a header to every request (a tenant's
+x-gateway-inference-fairness-id, an x-gateway-inference-objective); --tag NAME is copied into
+the output as "tag", so that several streams run at once can be told apart.
 """
 import argparse
 import asyncio
@@ -58,12 +62,12 @@ def parse_events(buf, res, now):
             res.last = now
 
 
-async def one_request(host, port, path, body, res, timeout):
+async def one_request(host, port, path, body, res, timeout, extra=""):
     writer = None
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                f"Accept: text/event-stream\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+                f"Accept: text/event-stream\r\n{extra}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
         writer.write(head.encode() + body)
         res.start = time.perf_counter()
         raw = b""
@@ -131,6 +135,7 @@ async def run(a):
     rng = random.Random(a.seed + 7)
     wall_rate = a.rate * a.time_scale
     tasks, results = [], []
+    extra = "".join(f"{name}: {value}\r\n" for name, value in a.header)
     t0 = time.perf_counter()
     next_at = t0
     while True:
@@ -147,7 +152,8 @@ async def run(a):
         res = Result(time.perf_counter())
         counted = res.start - t0 >= a.warmup
         results.append((counted, res))
-        tasks.append(asyncio.create_task(one_request(host, port, path, json.dumps(msg).encode(), res, a.timeout)))
+        tasks.append(asyncio.create_task(one_request(host, port, path, json.dumps(msg).encode(), res, a.timeout,
+                                                        extra)))
     sent_for = time.perf_counter() - t0
     _, still = await asyncio.wait(tasks, timeout=a.drain) if tasks else (None, set())
     for t in still:
@@ -176,7 +182,16 @@ async def run(a):
         "output_tokens_per_s": sum(r.tokens for r in ok) / window,
         "wall_s": elapsed,
     }
+    if a.tag is not None:
+        out["tag"] = a.tag
     print(json.dumps(out))
+
+
+def header(text):
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c in text for c in "\r\n"):
+        raise argparse.ArgumentTypeError(f"not NAME:VALUE: {text!r}")
+    return name.strip(), value.strip()
 
 
 def main():
@@ -192,6 +207,9 @@ def main():
     ap.add_argument("--max-output", type=int, default=256)
     ap.add_argument("--model", default="sim-model", help="model of requests that name no adapter")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--header", action="append", default=[], type=header, metavar="NAME:VALUE",
+                    help="a header for every request (repeatable)")
+    ap.add_argument("--tag", help='copied into the output as "tag"')
     a = ap.parse_args()
     if a.rate <= 0 or a.time_scale <= 0:
         ap.error("--rate and --time-scale must be positive")
