@@ -5,12 +5,13 @@
 //  - saturation: a server is saturated when its fresh scraped waiting queue is at or above
 //    queueDepthThreshold, its KV-cache use at or above kvCacheUtilThreshold, or the gateway's
 //    own requests in flight to it at maxConcurrencyPerEndpoint. The scraped queue is a view
-//    up to one scrape old: the attempts this gateway sent the server since that scrape and
-//    that have no response byte yet are added to it, so a scrape that shows room lets
-//    through that room and no more, while answered requests never hold anyone back. Room = the requests that fit
-//    below those limits over every eligible server, less the requests already let through and
-//    not yet at a server ("in transit"). Without fresh metrics or a concurrency limit a
-//    server's room is unknown and taken as unbounded: flow control never holds traffic blind;
+//    up to one scrape old: the requests that waited here and were sent the server since that
+//    scrape, with no response byte yet, are added to it (EndpointState::held_since_scrape),
+//    so a scrape that shows room lets that many waiting requests through and no more; while
+//    nothing waits, the scrape alone decides. Room = the requests that fit below those limits
+//    over every eligible server, less the requests already let through and not yet at a
+//    server ("in transit"). Without fresh metrics or a concurrency limit a server's room is
+//    unknown and taken as unbounded: flow control never holds traffic blind;
 //  - bands: strict priority between bands (InferenceObjective priority; InferenceModel
 //    criticality Critical 1, Standard 0, Sheddable -1; priority < 0 is sheddable);
 //  - flows: within a band, round-robin between flows (fairness id), or one line for the band
