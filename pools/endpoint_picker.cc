@@ -46,30 +46,17 @@ EndpointPicker::EndpointPicker(const config::PickerSettings& settings, const con
       stale_after_(config.gateway.model_server_metrics.stale_after),
       profile_(ScoringProfile::from(settings)),
       wants_prompt_(profile_.reads_prompt()),
-      index_(std::move(index)) {
+      index_(std::move(index)),
+      priorities_(config, pool) {
   for (const auto& m : config.inference_models) {
     if (m.pool_ref.ns != pool.meta.ns || m.pool_ref.name != pool.meta.name) continue;
-    if (m.criticality == config::Criticality::Sheddable) sheddable_models_.insert(m.model_name);
     for (const auto& t : m.target_models) known_adapters_.insert(adapter_hash(t.name));
-  }
-  for (const auto& o : config.inference_objectives) {
-    if (o.pool_ref.ns == pool.meta.ns && o.pool_ref.name == pool.meta.name)
-      objective_priority_[o.meta.name] = o.priority.value_or(0);
   }
   for (const auto& rw : config.model_rewrites) {
     if (rw.pool_ref.ns != pool.meta.ns || rw.pool_ref.name != pool.meta.name) continue;
     for (const auto& rule : rw.rules)
       for (const auto& t : rule.targets) known_adapters_.insert(adapter_hash(t.model_rewrite));
   }
-}
-
-bool EndpointPicker::sheddable(std::string_view model, std::string_view objective) const {
-  if (!objective.empty()) {
-    // Debian's abseil has its own string_view.
-    auto it = objective_priority_.find(absl::string_view(objective.data(), objective.size()));
-    if (it != objective_priority_.end()) return it->second < 0;
-  }
-  return !model.empty() && sheddable_models_.contains(absl::string_view(model.data(), model.size()));
 }
 
 PickResult EndpointPicker::pick(std::span<const std::shared_ptr<EndpointState>> endpoints,

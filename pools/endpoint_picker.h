@@ -26,7 +26,6 @@
 // attempt retries on. A pick reads atomics and a lock-free index, allocates nothing (scratch
 // space is per thread and reused) and records the prompt's blocks for the primary.
 
-#include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
 #include <array>
@@ -40,6 +39,7 @@
 
 #include "config/model.h"
 #include "pools/endpoint_state.h"
+#include "pools/pool_priorities.h"
 #include "pools/prefix_index.h"
 #include "pools/scoring_profile.h"
 
@@ -79,7 +79,9 @@ class EndpointPicker {
 
   // InferenceModel criticality of the body's model, or InferenceObjective priority of the
   // objective a request names (x-gateway-inference-objective): negative = sheddable.
-  bool sheddable(std::string_view model, std::string_view objective) const;
+  bool sheddable(std::string_view model, std::string_view objective) const {
+    return priorities_.sheddable(model, objective);
+  }
 
   const config::PickerSettings& settings() const { return settings_; }
   const config::ScorerWeights& weights() const { return weights_; }
@@ -99,8 +101,7 @@ class EndpointPicker {
   ScoringProfile profile_;
   bool wants_prompt_;
   std::shared_ptr<PrefixIndex> index_;
-  absl::flat_hash_set<std::string> sheddable_models_;
-  absl::flat_hash_map<std::string, int32_t> objective_priority_;
+  PoolPriorities priorities_;
   absl::flat_hash_set<uint64_t> known_adapters_;
 };
 

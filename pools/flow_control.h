@@ -28,8 +28,6 @@
 // by every worker; its state is under one mutex, taken only while requests wait (an arrival
 // with nobody waiting and room to spare is one atomic add).
 
-#include <absl/container/flat_hash_map.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -43,6 +41,7 @@
 
 #include "config/model.h"
 #include "pools/endpoint_state.h"
+#include "pools/pool_priorities.h"
 
 namespace infergate::pools {
 
@@ -56,13 +55,13 @@ struct FlowPolicy {
   config::FlowControlConfig settings;
   std::shared_ptr<FlowQueue> queue;
 
-  // The band of a request: its objective's priority (x-gateway-inference-objective) when the
-  // pool has that objective, else its model's criticality, else 0.
-  int32_t priority(std::string_view model, std::string_view objective) const;
+  // The band of a request (pools/pool_priorities.h).
+  int32_t priority(std::string_view model, std::string_view objective) const {
+    return priorities_.priority(model, objective);
+  }
 
  private:
-  absl::flat_hash_map<std::string, int32_t> objective_priority_;
-  absl::flat_hash_map<std::string, int32_t> model_priority_;
+  PoolPriorities priorities_;
 };
 
 enum class FlowOutcome : uint8_t { Dispatched, Evicted };
