@@ -20,4 +20,16 @@ routing::RateLimitRequest rate_limit_request(FilterCallbacks& stream, const rout
   return rq;
 }
 
+void add_rate_limit_headers(HeaderMap& headers, uint64_t limit, uint64_t remaining, uint64_t reset_seconds) {
+  headers.add_lower("x-ratelimit-limit", std::to_string(limit));
+  headers.add_lower("x-ratelimit-remaining", std::to_string(remaining));
+  headers.add_lower("x-ratelimit-reset", std::to_string(reset_seconds));
+}
+
+void send_rate_limited(FilterCallbacks& stream, std::string_view body, const HeaderMap& headers) {
+  HeaderMap extra = headers;
+  extra.add_lower("x-envoy-ratelimited", "true");
+  stream.send_local_reply(429, body, ResponseFlag::RateLimited, std::move(extra));
+}
+
 }  // namespace infergate::gateway

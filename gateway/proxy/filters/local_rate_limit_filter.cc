@@ -20,15 +20,9 @@ FilterStatus LocalRateLimitFilter::decode_headers(bool) {
     if (r.allowed & bit) snapshot.rate_limit_stats[i][0].inc();
     if (r.refused & bit) snapshot.rate_limit_stats[i][limiter->policy(i).enforce ? 1 : 2].inc();
   }
-  if (r.send_headers) {
-    headers_.add_lower("x-ratelimit-limit", std::to_string(r.limit));
-    headers_.add_lower("x-ratelimit-remaining", std::to_string(r.remaining));
-    headers_.add_lower("x-ratelimit-reset", std::to_string(r.reset_seconds));
-  }
+  if (r.send_headers) add_rate_limit_headers(headers_, r.limit, r.remaining, r.reset_seconds);
   if (!r.limited) return FilterStatus::Continue;
-  HeaderMap extra = headers_;
-  extra.add_lower("x-envoy-ratelimited", "true");
-  stream_.send_local_reply(429, "local_rate_limited", ResponseFlag::RateLimited, std::move(extra));
+  send_rate_limited(stream_, "local_rate_limited", headers_);
   return FilterStatus::StopIteration;
 }
 

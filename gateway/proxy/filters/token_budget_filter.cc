@@ -1,7 +1,5 @@
 #include "gateway/proxy/filters/token_budget_filter.h"
 
-#include <chrono>
-
 #include "gateway/control/snapshot.h"
 #include "gateway/proxy/rate_limit_request.h"
 #include "gateway/proxy/route_match.h"
@@ -10,22 +8,13 @@
 
 namespace infergate::gateway {
 
-namespace {
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 FilterStatus TokenBudgetFilter::decode_headers(bool) {
   const TokenBudgetRuntime& rt = stream_.snapshot().token_budgets;
   if (!rt.engine || rt.engine->empty()) return FilterStatus::Continue;
   // Budgets select by route: without one the route_reply filter has answered 404.
   const routing::Route* route = match_route(stream_);
   if (!route) return FilterStatus::Continue;
-  rt.engine->match(rate_limit_request(stream_, *route), unix_ms_now(), hits_);
+  rt.engine->match(rate_limit_request(stream_, *route), routing::unix_now_ms(), hits_);
   if (hits_.empty()) return FilterStatus::Continue;
   stream_.state().wants_usage = true;
   for (size_t i = 0; i < hits_.size(); ++i)
@@ -77,19 +66,15 @@ FilterStatus TokenBudgetFilter::decide() {
   }
   if (d.headers_from >= 0) {
     const routing::BudgetHit& h = hits_[d.headers_from];
-    headers_.add_lower("x-ratelimit-limit", std::to_string(h.limit));
-    headers_.add_lower("x-ratelimit-remaining", std::to_string(h.remaining()));
-    headers_.add_lower("x-ratelimit-reset", std::to_string(h.reset_seconds));
+    add_rate_limit_headers(headers_, h.limit, h.remaining(), h.reset_seconds);
   }
   if (d.refused_by < 0) {
     allowed_ = true;
     return FilterStatus::Continue;
   }
-  HeaderMap extra = headers_;
-  extra.add_lower("x-envoy-ratelimited", "true");
   std::string body = "token_budget_exhausted: ";
   body.append(engine.budget(hits_[d.refused_by].budget).name);
-  stream_.send_local_reply(429, body, ResponseFlag::RateLimited, std::move(extra));
+  send_rate_limited(stream_, body, headers_);
   return FilterStatus::StopIteration;
 }
 
@@ -109,7 +94,7 @@ void TokenBudgetFilter::on_stream_end() {
     output = usage->completion_tokens();
   }
   const bool no_usage = !input && !output;
-  const int64_t now = unix_ms_now();
+  const int64_t now = routing::unix_now_ms();
   const bool store_up = rt.store && rt.store->available();
   for (const routing::BudgetHit& h : hits_) {
     const TokenBudgetStats& s = rt.stats[h.budget];
