@@ -34,6 +34,13 @@
 
 namespace infergate::routing {
 
+// The clock budget windows are counted on (fixed windows aligned to the Unix epoch): every
+// replica agrees on them without talking to the others.
+inline int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 namespace detail {
 struct BudgetState;
 }

@@ -4,7 +4,6 @@
 
 #include <array>
 #include <charconv>
-#include <chrono>
 
 namespace infergate::gateway {
 
@@ -20,11 +19,6 @@ constexpr std::string_view kChargeScript =
 // Replicas' clocks differ a little: a key outlives its window by this much, so a replica
 // whose clock is behind still finds it.
 constexpr int64_t kExpiryGraceMs = 10000;
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A count as MGET returns it: nil (no charge yet) or the decimal string INCRBY left.
 std::optional<uint64_t> parse_count(const RedisReply& r) {
@@ -117,7 +111,7 @@ void TokenBudgetStore::on_up() {
     engine = engine_.lock();
   }
   std::vector<routing::UnflushedCharge> charges;
-  if (engine) charges = engine->take_unflushed(unix_ms_now());
+  if (engine) charges = engine->take_unflushed(routing::unix_now_ms());
   uint64_t tokens = 0;
   for (const auto& c : charges) tokens += c.tokens;
   if (outage_ || !charges.empty())
