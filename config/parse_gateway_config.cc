@@ -117,6 +117,43 @@ void parse_metrics(const MapView& m, MetricsConfig& metrics) {
   if (auto b = m.boolean("perVersion")) metrics.per_version = *b;
 }
 
+// spec.endpointPicker.extProc: the connection to a pool's external EPP. Fields not written
+// keep what `e` holds (the defaults, or spec.endpointPicker's for a pool entry).
+void parse_ext_proc(ParseContext& ctx, const MapView& m, EppConnectionSettings& e) {
+  m.allow({"messageTimeout", "tls", "healthCheck", "subsetHint", "maxBodyMutationBytes"});
+  e.source = ctx.location(m.node());
+  if (auto d = m.duration("messageTimeout")) {
+    if (d->count() <= 0 || *d > std::chrono::minutes(5))
+      ctx.error(m.node()["messageTimeout"], m.path_of("messageTimeout"), "must be more than 0 and at most 5m");
+    else e.message_timeout = *d;
+  }
+  if (auto b = m.boolean("subsetHint")) e.subset_hint = *b;
+  if (auto v = m.integer("maxBodyMutationBytes", 1024, int64_t{1} << 30)) e.max_body_mutation_bytes = static_cast<uint64_t>(*v);
+  if (auto t = m.map("tls")) {
+    t->allow({"enabled", "caFile", "insecureSkipVerify", "serverName", "certFile", "keyFile"});
+    e.tls = t->boolean("enabled").value_or(true);
+    if (auto v = t->string("caFile")) e.ca_file = *v;
+    if (auto v = t->boolean("insecureSkipVerify")) e.insecure_skip_verify = *v;
+    if (auto v = t->string("serverName")) e.server_name = *v;
+    if (auto v = t->string("certFile")) e.cert_file = *v;
+    if (auto v = t->string("keyFile")) e.key_file = *v;
+    if (e.cert_file.empty() != e.key_file.empty())
+      ctx.error(t->node(), t->path(), "certFile and keyFile go together");
+    if (e.insecure_skip_verify && t->has("caFile"))
+      ctx.error(t->node()["caFile"], t->path_of("caFile"), "caFile is not used with insecureSkipVerify: true");
+    else if (e.insecure_skip_verify) e.ca_file.clear();  // a pool's override of inherited roots
+  }
+  if (auto h = m.map("healthCheck")) {
+    h->allow({"interval", "service", "enabled"});
+    if (auto d = h->duration("interval")) {
+      if (d->count() < 100) ctx.error(h->node()["interval"], h->path_of("interval"), "must be at least 100ms");
+      else e.health_interval = *d;
+    }
+    if (auto v = h->string("service")) e.health_service = *v;
+    if (auto b = h->boolean("enabled"); b && !*b) e.health_interval = std::chrono::milliseconds(0);
+  }
+}
+
 // Fields not written keep what `s` already holds: the defaults, or for a pool entry the
 // spec.endpointPicker values it refines.
 void parse_picker_settings(ParseContext& ctx, const MapView& m, PickerSettings& s) {
@@ -150,15 +187,16 @@ void parse_picker_settings(ParseContext& ctx, const MapView& m, PickerSettings& 
     if (auto v = pc->integer("blocksPerServer", 64, 4000000)) s.prefix_blocks_per_server = static_cast<uint32_t>(*v);
   }
   if (auto od = parse_outlier(ctx, m)) s.outlier_detection = od;
+  if (auto e = m.map("extProc")) parse_ext_proc(ctx, *e, s.ext_proc);
 }
 
 void parse_endpoint_picker(ParseContext& ctx, const MapView& m, EndpointPickerConfig& picker) {
-  m.allow({"profile", "scorers", "saturation", "prefixCache", "outlierDetection", "pools"});
+  m.allow({"profile", "scorers", "saturation", "prefixCache", "outlierDetection", "extProc", "pools"});
   parse_picker_settings(ctx, m, picker.defaults);
   for (const auto& [path, node] : m.list("pools")) {
     MapView pm(ctx, node, path);
     if (!pm.valid()) continue;
-    pm.allow({"name", "namespace", "profile", "scorers", "saturation", "prefixCache", "outlierDetection"});
+    pm.allow({"name", "namespace", "profile", "scorers", "saturation", "prefixCache", "outlierDetection", "extProc"});
     PoolPickerSettings pool;
     auto name = pm.string("name", true);
     if (!name) continue;

@@ -51,6 +51,7 @@ class Cluster {
   // Where that EPP listens, "host:port": the first static endpoint of the Service it names
   // (the endpoint's port, else the ref's), or the Service name as a DNS name in a cluster.
   std::string epp_target;
+  config::EppConnectionSettings epp;  // how to talk to it (GatewayConfig endpointPicker.extProc)
   // InferencePool clusters with a scoring profile (GatewayConfig endpointPicker): picks by
   // load, KV cache, prefix and adapter instead of `lb`. nullptr = `lb` decides.
   std::shared_ptr<const EndpointPicker> picker;

@@ -43,6 +43,7 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
   }
   const config::PickerSettings& picker = config.gateway.endpoint_picker.for_pool(pool.meta.ns, pool.meta.name);
   if (picker.outlier_detection) apply_outlier_detection(*picker.outlier_detection, c.outlier);
+  c.epp = picker.ext_proc;
   switch (picker.profile) {
     case config::PickerProfile::RoundRobin: c.lb = LbPolicy::RoundRobin; break;
     case config::PickerProfile::LeastRequest: c.lb = LbPolicy::LeastRequest; break;

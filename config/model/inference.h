@@ -3,6 +3,7 @@
 // (InferenceModel, InferenceObjective, InferenceModelRewrite), and how a pool picks its model
 // server (GatewayConfig spec.endpointPicker). Conventions: config/model.h.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,31 @@ struct ScorerWeights {
   double prefill = 2;  // infergate's: pending prefill bytes (the Inference Extension has none)
 };
 
+// How the gateway talks to an InferencePool's external endpoint picker (endpointPickerRef):
+// GatewayConfig spec.endpointPicker.extProc, per pool in pools[].extProc.
+struct EppConnectionSettings {
+  // Time the EPP has to answer a request (from its last message) and the response headers;
+  // past it the request fails open or closed as the pool says. Envoy's message_timeout.
+  std::chrono::milliseconds message_timeout{1000};
+  // TLS to the EPP. GIE's EPP serves TLS by default; insecureSkipVerify encrypts without
+  // verifying (Envoy Gateway's default for the EPP, logged as a warning).
+  bool tls = false;
+  std::string ca_file;  // PEM roots; empty: the system's
+  bool insecure_skip_verify = false;
+  std::string server_name;           // the name to verify (and the :authority); empty: the target host
+  std::string cert_file, key_file;   // client certificate (mTLS), optional
+  // gRPC health checking of the EPP (proposal 004): `health_service` every interval (0: off).
+  // While NOT_SERVING, requests skip the EPP and fail open or closed at once.
+  std::chrono::milliseconds health_interval{5000};
+  std::string health_service = "envoy.service.ext_proc.v3.ExternalProcessor";
+  // Send the pool's ready endpoints as the subset hint (envoy.lb.subset_hint), so an EPP
+  // never picks one the gateway knows is down.
+  bool subset_hint = true;
+  // Largest request body the EPP may stream back (a body mutation).
+  uint64_t max_body_mutation_bytes = 8u << 20;
+  SourceLocation source;
+};
+
 struct PickerSettings {
   PickerProfile profile = PickerProfile::Infergate;
   std::optional<ScorerWeights> weights;  // nullopt = the profile's (the Inference Extension: no LoRA)
@@ -63,6 +89,7 @@ struct PickerSettings {
   // Passive outlier detection of the pool's endpoints, Istio's outlierDetection fields;
   // nullopt = Envoy's defaults (5 consecutive 5xx, 30 s base ejection, 10 %).
   std::optional<IstioOutlierDetection> outlier_detection;
+  EppConnectionSettings ext_proc;
   SourceLocation source;
 };
 

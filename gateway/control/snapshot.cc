@@ -1,7 +1,10 @@
 #include "gateway/control/snapshot.h"
 
+#include <spdlog/spdlog.h>
+
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "gateway/net/tls_setup.h"
 #include "gateway/proxy/flow_stats.h"
@@ -10,16 +13,71 @@ namespace infergate::gateway {
 
 namespace {
 
-// One gRPC channel per EPP target while any snapshot uses it: a reload keeps the connection.
-std::shared_ptr<ext_proc::EppChannel> epp_channel(const std::string& target) {
+// The channel options of cluster `c`'s EPP; nullopt when a TLS file cannot be read (reported).
+std::optional<ext_proc::EppChannelOptions> epp_options(const pools::Cluster& c, TlsBuild& build) {
+  const config::EppConnectionSettings& s = c.epp;
+  ext_proc::EppChannelOptions o;
+  o.target = c.epp_target;
+  o.message_timeout = s.message_timeout;
+  o.max_body_mutation_bytes = s.max_body_mutation_bytes;
+  o.health_interval = s.health_interval;
+  o.health_service = s.health_service;
+  o.tls.enabled = s.tls;
+  o.tls.insecure_skip_verify = s.insecure_skip_verify;
+  o.tls.server_name = s.server_name;
+  std::string error;
+  tls::PemSource pem;
+  auto read = [&](const std::string& file, std::string& out) {
+    if (file.empty() || !error.empty()) return;
+    if (read_pem(file, pem, build, &error)) out = std::move(pem.pem);
+  };
+  if (s.tls) {
+    read(s.ca_file, o.tls.ca_pem);
+    read(s.cert_file, o.tls.cert_pem);
+    read(s.key_file, o.tls.key_pem);
+  }
+  if (!error.empty()) {
+    if (build.errors)
+      build.errors->push_back(config::Diagnostic{s.source.file, s.source.document, "GatewayConfig",
+                                                 "spec.endpointPicker.extProc.tls", s.source.line, error});
+    return std::nullopt;
+  }
+  if (s.tls && s.insecure_skip_verify)
+    spdlog::warn("endpoint picker {} for {}: TLS without verifying the EPP's certificate (insecureSkipVerify)",
+                 o.target, c.name);
+  return o;
+}
+
+// The key a channel is shared under: everything that shapes the connection.
+std::string epp_channel_key(const ext_proc::EppChannelOptions& o) {
+  std::string key = o.target;
+  for (const std::string* part : {&o.tls.ca_pem, &o.tls.server_name, &o.tls.cert_pem, &o.tls.key_pem, &o.health_service}) {
+    key += '\0';
+    key += *part;
+  }
+  key += o.tls.enabled ? 'T' : 'P';
+  key += o.tls.insecure_skip_verify ? 'I' : 'V';
+  key += std::to_string(o.message_timeout.count());
+  key += '/';
+  key += std::to_string(o.health_interval.count());
+  key += '/';
+  key += std::to_string(o.max_body_mutation_bytes);
+  return key;
+}
+
+// One gRPC channel per EPP target and settings while any snapshot uses it: a reload keeps
+// the connection.
+std::shared_ptr<ext_proc::EppChannel> epp_channel(const pools::Cluster& c, TlsBuild& build) {
+  auto options = epp_options(c, build);
+  if (!options) return nullptr;
   static std::mutex mu;
   static std::map<std::string, std::weak_ptr<ext_proc::EppChannel>> channels;
+  const std::string key = epp_channel_key(*options);
   std::lock_guard lock(mu);
-  if (auto existing = channels[target].lock()) return existing;
-  ext_proc::EppChannelOptions options;
-  options.target = target;
-  auto channel = ext_proc::EppChannel::create(std::move(options));
-  channels[target] = channel;
+  for (auto it = channels.begin(); it != channels.end();) it = it->second.expired() ? channels.erase(it) : std::next(it);
+  if (auto existing = channels[key].lock()) return existing;
+  auto channel = ext_proc::EppChannel::create(std::move(*options));
+  channels[key] = channel;
   return channel;
 }
 
@@ -65,7 +123,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   for (const auto& c : snap->clusters->clusters()) {
     snap->cluster_stats.emplace_back(metrics, c.name);
     if (c.flow) snap->cluster_stats.back().flow = FlowStats::make(metrics, c, *config);
-    snap->epp_channels.push_back(c.endpoint_picker ? epp_channel(c.epp_target) : nullptr);
+    snap->epp_channels.push_back(c.endpoint_picker ? epp_channel(c, tls_build) : nullptr);
     snap->upstream_tls.push_back(upstream_tls(*config, c, tls_build));
   }
   snap->tls_files = std::move(tls_build.files);

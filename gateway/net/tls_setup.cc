@@ -15,7 +15,8 @@ void report(TlsBuild& b, const config::SourceLocation& where, std::string resour
                                            where.line, std::move(message)});
 }
 
-// Reads a PEM file; "" with *error on failure. Every file read is watched for rotation.
+}  // namespace
+
 bool read_pem(const std::string& path, tls::PemSource& out, TlsBuild& b, std::string* error) {
   b.files.push_back(path);
   std::ifstream in(path, std::ios::binary);
@@ -29,6 +30,8 @@ bool read_pem(const std::string& path, tls::PemSource& out, TlsBuild& b, std::st
   out.origin = path;
   return true;
 }
+
+namespace {
 
 tls::ProtocolOptions protocol_of(const config::MeshTls& t) {
   tls::ProtocolOptions p;

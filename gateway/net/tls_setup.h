@@ -58,6 +58,9 @@ struct TlsBuild {
   std::vector<config::Diagnostic>* errors = nullptr;
 };
 
+// Reads a PEM file into `out` and adds it to the watched files; false with *error on failure.
+bool read_pem(const std::string& path, tls::PemSource& out, TlsBuild& b, std::string* error);
+
 // The security of the socket serving `listeners` (all on one address and port). `previous`
 // (may be null) passes its session-ticket keys on, so clients resume across rotations.
 std::shared_ptr<const ListenerSecurity> build_listener_security(const config::Config& cfg,

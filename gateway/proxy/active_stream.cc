@@ -136,18 +136,67 @@ void ActiveStream::pause_request_body(bool paused) {
 
 void ActiveStream::encode_headers(ResponseHead&& head, bool end_stream) {
   if (finished_) return;
+  encoding_head_ = std::move(head);
+  encoding_end_ = end_stream;
   // Encoder filters run in reverse order; the router (last) produced the response.
-  for (size_t i = filters_.size() - 1; i-- > 0;) filters_[i]->encode_headers(head, end_stream);
+  encode_headers_from(filters_.size() - 1);
+}
+
+void ActiveStream::encode_headers_from(size_t end) {
+  for (size_t i = end; i-- > 0;) {
+    if (filters_[i]->encode_headers(encoding_head_, encoding_end_) == FilterStatus::StopIteration) {
+      if (finished_) return;
+      encode_stopped_ = true;
+      encode_stopped_at_ = i;
+      router_->pause_response(true);
+      return;
+    }
+    if (finished_) return;
+  }
+  send_response_head();
+}
+
+void ActiveStream::continue_encoding() {
+  if (finished_ || !encode_stopped_) return;
+  encode_stopped_ = false;
+  encode_headers_from(encode_stopped_at_);
+}
+
+void ActiveStream::send_response_head() {
+  ResponseHead head = std::move(encoding_head_);
+  const bool end_stream = encoding_end_;
   start_usage(head);
   if (!head.headers.get("date")) head.headers.add_lower("date", ctx_.date.get());
   head.headers.set("server", "infergate");
   if (end_stream) response_done_ = true;
   downstream_.send_headers(std::move(head), end_stream);
-  if (end_stream) response_complete();
+  if (end_stream) {
+    response_complete();
+    return;
+  }
+  // What came while a filter held the head goes out now, in order.
+  if (!held_response_data_.empty() || held_response_end_) {
+    const std::string data = std::move(held_response_data_);
+    held_response_data_.clear();
+    encode_data(data, held_response_end_);
+    if (finished_) return;
+  }
+  if (held_response_trailers_) {
+    HeaderMap trailers = std::move(*held_response_trailers_);
+    held_response_trailers_.reset();
+    encode_trailers(std::move(trailers));
+    return;
+  }
+  if (downstream_.buffered_bytes() <= Watermarks{}.high) router_->pause_response(false);
 }
 
 void ActiveStream::encode_data(std::string_view data, bool end_stream) {
   if (finished_) return;
+  if (encode_stopped_) {
+    held_response_data_.append(data);
+    held_response_end_ = held_response_end_ || end_stream;
+    return;
+  }
   bytes_sent_ += data.size();
   state_.last_activity = std::chrono::steady_clock::now();
   if (!data.empty()) {
@@ -166,6 +215,10 @@ void ActiveStream::encode_data(std::string_view data, bool end_stream) {
 
 void ActiveStream::encode_trailers(HeaderMap&& trailers) {
   if (finished_) return;
+  if (encode_stopped_) {
+    held_response_trailers_ = std::move(trailers);
+    return;
+  }
   response_done_ = true;
   downstream_.send_trailers(std::move(trailers));
   response_complete();

@@ -49,6 +49,7 @@ class ActiveStream final : public StreamHandler, public FilterCallbacks {
   const SecurityStats& security() const override { return ctx_.security; }
   uint64_t random() override { return ctx_.random(); }
   void continue_decoding() override;
+  void continue_encoding() override;
   void send_local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {}) override;
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn) override;
   std::function<void(std::function<void()>)> poster() override;
@@ -75,6 +76,8 @@ class ActiveStream final : public StreamHandler, public FilterCallbacks {
  private:
   void prepare_request_headers();
   void decode_headers_from(size_t index);
+  void encode_headers_from(size_t end);
+  void send_response_head();
   void finish();
   void abandon_upstream();
   std::chrono::steady_clock::time_point next_deadline() const;
@@ -101,6 +104,16 @@ class ActiveStream final : public StreamHandler, public FilterCallbacks {
   size_t decoded_ = 0;       // filters that have seen the request headers
   bool stopped_ = false;     // a filter stopped the decode iteration
   bool headers_only_ = false;
+
+  // The response head while the encoder filters run; held with what follows it while one
+  // stopped the iteration.
+  ResponseHead encoding_head_;
+  bool encoding_end_ = false;
+  bool encode_stopped_ = false;
+  size_t encode_stopped_at_ = 0;
+  std::string held_response_data_;
+  bool held_response_end_ = false;
+  std::optional<HeaderMap> held_response_trailers_;
 
   bool response_done_ = false;
   bool finished_ = false;

@@ -14,6 +14,11 @@
 // when their decode_headers runs, and get decode_data only for what arrives after. The
 // router keeps adding to it until its upstream connection is ready.
 //
+// On the way out, encode_headers may return StopIteration too (the endpoint picker waits for
+// the EPP's answer to the response headers): the stream holds the response, pauses the
+// upstream, and sends it on when the filter calls continue_encoding(); the filter may change
+// the head it was given until then.
+//
 // Filters see the stream only through FilterCallbacks: no sockets, no Asio, so each filter
 // is unit-tested with fake callbacks (tests/unit/proxy/).
 #pragma once
@@ -68,6 +73,8 @@ class FilterCallbacks {
 
   // Resumes the decode iteration after the filter that stopped it.
   virtual void continue_decoding() = 0;
+  // Resumes the encode iteration (response headers) after the filter that stopped it.
+  virtual void continue_encoding() = 0;
   // Answers the request with Envoy's local reply shape; whatever runs upstream is stopped.
   virtual void send_local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {}) = 0;
   // Runs `fn` on the stream's thread after `delay`, unless the stream ended first.
@@ -120,7 +127,12 @@ class StreamFilter {
   }
   // The trailers are in StreamState::request_trailers.
   virtual FilterStatus decode_trailers() { return FilterStatus::Continue; }
-  virtual void encode_headers(ResponseHead& head, bool end_stream) { (void)head, (void)end_stream; }
+  // `head` stays valid (and may still be changed) until continue_encoding() when the filter
+  // stops the iteration.
+  virtual FilterStatus encode_headers(ResponseHead& head, bool end_stream) {
+    (void)head, (void)end_stream;
+    return FilterStatus::Continue;
+  }
   // The stream ends (answered, reset, timed out, finished): stop anything still running for it.
   virtual void on_stream_end() {}
 };

@@ -15,6 +15,8 @@ constexpr std::array<std::string_view, ClusterStats::kPickOutcomes> kPickNames{"
                                                                               "no_endpoint"};
 constexpr std::array<std::string_view, ClusterStats::kEppOutcomes> kEppNames{"endpoint", "immediate_response",
                                                                             "fail_open", "fail_close"};
+constexpr std::array<std::string_view, ClusterStats::kEppErrors> kEppErrorNames{
+    "unavailable", "timeout", "protocol_error", "stream_error", "closed_early", "rejected_endpoint", "not_serving"};
 
 // One counter of `family` per value of `label` (reason="malformed", ...), shown in /stats as
 // `envoy_prefix` + value.
@@ -146,6 +148,16 @@ ClusterStats::ClusterStats(metrics::Registry& r, const std::string& cluster) {
   counters_by(r, epp_results, "infergate_endpoint_picker_epp_total",
               "External endpoint picker (ext_proc) answers, by outcome", tags, "outcome", kEppNames,
               base + "endpoint_picker.epp.", /*sparse=*/true);
+  counters_by(r, epp_errors, "infergate_endpoint_picker_epp_errors_total",
+              "External endpoint picker answers not used, by reason", tags, "reason", kEppErrorNames,
+              base + "endpoint_picker.epp.error.", /*sparse=*/true);
+  epp_body_mutations = r.sparse_counter("infergate_endpoint_picker_epp_body_mutations_total",
+                                        "Requests forwarded with the body the external endpoint picker changed",
+                                        tags, base + "endpoint_picker.epp.body_mutation");
+  epp_response_mutations = r.sparse_counter(
+      "infergate_endpoint_picker_epp_response_mutations_total",
+      "Responses whose headers the external endpoint picker's answer changed", tags,
+      base + "endpoint_picker.epp.response_mutation");
   picker_prefix_blocks_hit = r.sparse_counter("infergate_endpoint_picker_prefix_blocks_hit_total",
                                               "Prompt blocks of picked requests the chosen server was sent before",
                                               tags, base + "endpoint_picker.prefix_blocks_hit");

@@ -96,6 +96,17 @@ struct ClusterStats {
   // 503), a failure that failed open (built-in picker) or closed (500).
   enum EppOutcome : size_t { kEppEndpoint, kEppImmediate, kEppFailOpen, kEppFailClose, kEppOutcomes };
   std::array<metrics::Counter, kEppOutcomes> epp_results;
+  // Why an EPP answer was not used: the failure kinds of the client (ext_proc/epp_client.h),
+  // an answer naming no ready endpoint of the pool, and a call skipped while the EPP's
+  // health service said NOT_SERVING.
+  enum EppError : size_t {
+    kEppUnavailable, kEppTimeout, kEppProtocolError, kEppStreamError, kEppClosedEarly,
+    kEppRejectedEndpoint, kEppNotServing, kEppErrors
+  };
+  std::array<metrics::Counter, kEppErrors> epp_errors;
+  // Requests whose body the EPP changed (forwarded as the EPP streamed it back), and
+  // responses whose headers the EPP's answer changed.
+  metrics::Counter epp_body_mutations, epp_response_mutations;
   // Flow control of an InferencePool under GatewayConfig flowControl (proxy/flow_stats.h).
   std::shared_ptr<const FlowStats> flow;
 

@@ -3,6 +3,9 @@
 #include <grpc/support/time.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +17,7 @@
 
 #include "pools/ext_proc/epp_protocol.h"
 #include "pools/ext_proc/ext_proc.grpc.pb.h"
+#include "pools/ext_proc/health.grpc.pb.h"
 
 namespace infergate::ext_proc {
 
@@ -22,9 +26,43 @@ namespace pb = detail::pb;
 struct EppChannel::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::ExternalProcessor::Stub> stub;
+  std::unique_ptr<::grpc::health::v1::Health::Stub> health;
+  // The health loop. ~EppChannel sets `stopping`; the loop touches the EppChannel only
+  // under `mu` while not stopping, so the channel may go first. Impl itself is destroyed on
+  // the reaper thread, which joins the loop (at most one Check deadline away).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread health_thread;
+  ~Impl() {
+    if (health_thread.joinable()) health_thread.join();
+  }
 };
 
 namespace {
+
+std::shared_ptr<grpc::ChannelCredentials> credentials(const EppTlsOptions& tls, grpc::ChannelArguments& args) {
+  if (!tls.enabled) return grpc::InsecureChannelCredentials();
+  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  if (!tls.insecure_skip_verify) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls.ca_pem;
+    ssl.pem_cert_chain = tls.cert_pem;
+    ssl.pem_private_key = tls.key_pem;
+    return grpc::SslCredentials(ssl);
+  }
+  // Encrypted, not authenticated: no verifier, no host check.
+  grpc::experimental::TlsChannelCredentialsOptions opts;
+  opts.set_verify_server_certs(false);
+  opts.set_check_call_host(false);
+  opts.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  if (!tls.cert_pem.empty()) {
+    opts.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+        std::vector<grpc::experimental::IdentityKeyCertPair>{{tls.key_pem, tls.cert_pem}}));
+    opts.watch_identity_key_cert_pairs();
+  }
+  return grpc::experimental::TlsCredentials(opts);
+}
 
 // grpc 1.51 runs callback-API reactions on the threads of a shared, ref-counted completion
 // queue (CallbackAlternativeCQ) that each grpc::Channel references. Dropping the last Channel
@@ -97,13 +135,57 @@ EppChannel::EppChannel(EppChannelOptions options)
               static_cast<int>(options_.reconnect_backoff_max.count()));
   args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  impl_->channel =
-      grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
+  impl_->channel = grpc::CreateCustomChannel(options_.target, credentials(options_.tls, args), args);
   impl_->stub = pb::ExternalProcessor::NewStub(impl_->channel);
+  impl_->health = ::grpc::health::v1::Health::NewStub(impl_->channel);
   ChannelReaper::get();  // construct it now, after gRPC's statics
+  if (options_.health_interval.count() > 0) impl_->health_thread = std::thread([this] { health_loop(); });
 }
 
-EppChannel::~EppChannel() { ChannelReaper::get().add(std::move(impl_)); }
+EppChannel::~EppChannel() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  ChannelReaper::get().add(std::move(impl_));
+}
+
+// One Check per interval on a thread of its own: the EPPs are few, and a blocking call with
+// a deadline is the simplest correct loop.
+void EppChannel::health_loop() {
+  namespace hv = ::grpc::health::v1;
+  Impl* impl = impl_.get();
+  const std::string service = options_.health_service;
+  const auto interval = options_.health_interval, timeout = options_.health_timeout;
+  const int threshold = std::max(1, options_.health_unhealthy_threshold);
+  int failures = 0;
+  std::unique_lock lk(impl->mu);
+  while (!impl->stopping) {
+    lk.unlock();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    hv::HealthCheckRequest req;
+    req.set_service(service);
+    hv::HealthCheckResponse resp;
+    const grpc::Status status = impl->health->Check(&ctx, req, &resp);
+    lk.lock();
+    if (impl->stopping) return;  // `this` may be gone
+    stats_.health_checks.fetch_add(1, std::memory_order_relaxed);
+    const bool serving = status.ok() ? resp.status() == hv::HealthCheckResponse::SERVING
+                                     : status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+    if (serving) {
+      failures = 0;
+      ready_.store(true, std::memory_order_relaxed);
+    } else {
+      stats_.health_failures.fetch_add(1, std::memory_order_relaxed);
+      // NOT_SERVING is an answer: believed at once. Silence needs the threshold.
+      const bool answered = status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND;
+      if (answered || ++failures >= threshold) ready_.store(false, std::memory_order_relaxed);
+    }
+    impl->cv.wait_for(lk, interval, [&] { return impl->stopping; });
+  }
+}
 
 namespace {
 
@@ -138,7 +220,8 @@ class EppCall::Stream
 
   void start(const Headers& headers, bool end_of_stream) {
     started_at_ = std::chrono::steady_clock::now();
-    phase_.emplace(end_of_stream, options_.result_on_endpoint);
+    phase_.emplace(end_of_stream, options_.result_on_endpoint,
+                   channel_->options().max_body_mutation_bytes);
     self_ = shared_from_this();
     channel_->stats().calls.fetch_add(1, std::memory_order_relaxed);
     channel_->impl().stub->async()->Process(&context_, this);
@@ -172,13 +255,30 @@ class EppCall::Stream
     pump();
   }
 
-  void send_response_headers(const Headers& headers, bool end_of_stream) {
+  void send_trailers(const Headers& trailers, bool response) {
     {
       std::lock_guard lk(mu_);
       if (writes_closed_locked()) return;
-      queue_.push_back(detail::make_response_headers(headers, end_of_stream));
+      queue_.push_back(response ? detail::make_response_trailers(trailers)
+                                : detail::make_request_trailers(trailers));
     }
+    if (!response) arm_timeout();
     pump();
+  }
+
+  // Worker thread. False when the stream can take no more: on_answer will not run.
+  bool send_response_headers(const Headers& headers, bool end_of_stream, const std::string& served,
+                             ResponseAnswerFn on_answer) {
+    {
+      std::lock_guard lk(mu_);
+      if (writes_closed_locked()) return false;
+      queue_.push_back(detail::make_response_headers(headers, end_of_stream, served));
+    }
+    response_fn_ = std::move(on_answer);
+    response_state_.store(kAwaiting);
+    arm_response_timeout();
+    pump();
+    return true;
   }
 
   void finish() {
@@ -221,9 +321,11 @@ class EppCall::Stream
     }
     if (!result_decided_.load()) {
       if (auto r = phase_->on_response(read_buf_)) decide(std::move(*r), true);
+    } else if (read_buf_.has_response_headers()) {
+      answer_response(detail::header_mutations(read_buf_.response_headers().response().header_mutation()));
     }
-    // After the result: answers to response-phase messages and late body echoes are read
-    // and dropped (observability style).
+    // Other answers after the result (response bodies and trailers, late body echoes) are
+    // read and dropped (observability style).
     read_buf_.Clear();
     StartRead(&read_buf_);
   }
@@ -253,7 +355,9 @@ class EppCall::Stream
       alarms_closed_ = true;
       if (timeout_alarm_) timeout_alarm_->Cancel();
       if (grace_alarm_) grace_alarm_->Cancel();
+      if (response_alarm_) response_alarm_->Cancel();
     }
+    answer_response(std::nullopt);
     if (result_decided_.load()) return;
     EppResult r;
     if (status.ok()) {
@@ -314,7 +418,10 @@ class EppCall::Stream
         std::chrono::steady_clock::now() - started_at_);
     auto& st = channel_->stats();
     switch (r.kind) {
-      case ResultKind::kEndpoints: st.endpoints.fetch_add(1, std::memory_order_relaxed); break;
+      case ResultKind::kEndpoints:
+        st.endpoints.fetch_add(1, std::memory_order_relaxed);
+        if (r.endpoint_conflict) st.endpoint_conflicts.fetch_add(1, std::memory_order_relaxed);
+        break;
       case ResultKind::kImmediateResponse:
         st.immediate.fetch_add(1, std::memory_order_relaxed);
         break;
@@ -380,6 +487,43 @@ class EppCall::Stream
     });
   }
 
+  // The single answer to the response headers: the EPP's mutation, or nullopt (timeout, or
+  // the stream ended).
+  void answer_response(std::optional<HeaderMutations> m) {
+    int expected = kAwaiting;
+    if (!response_state_.compare_exchange_strong(expected, kAnswered)) return;
+    {
+      std::lock_guard lk(alarm_mu_);
+      if (response_alarm_) response_alarm_->Cancel();
+    }
+    auto& st = channel_->stats();
+    (m ? st.response_mutations : st.response_timeouts).fetch_add(1, std::memory_order_relaxed);
+    if (caller_cancelled_.load(std::memory_order_relaxed)) return;
+    post_([s = shared_from_this(), m = std::move(m)]() mutable {
+      if (s->caller_cancelled_.load(std::memory_order_relaxed)) return;
+      auto fn = std::move(s->response_fn_);
+      s->response_fn_ = nullptr;
+      if (fn) fn(std::move(m));
+    });
+  }
+
+  void arm_response_timeout() {
+    std::unique_lock lk(alarm_mu_);
+    if (alarms_closed_) {
+      // The stream ended (OnDone ran) before we were waiting: answer now, or never.
+      lk.unlock();
+      answer_response(std::nullopt);
+      return;
+    }
+    if (response_alarm_) return;
+    response_alarm_ = std::make_unique<grpc::Alarm>();
+    std::weak_ptr<Stream> weak = weak_from_this();
+    response_alarm_->Set(deadline_after(options_.message_timeout), [weak](bool fired) {
+      if (!fired) return;
+      if (auto s = weak.lock()) s->answer_response(std::nullopt);
+    });
+  }
+
   void arm_grace() {
     std::lock_guard lk(alarm_mu_);
     if (alarms_closed_ || grace_alarm_) return;
@@ -394,6 +538,9 @@ class EppCall::Stream
   std::shared_ptr<EppChannel> channel_;
   PostFn post_;
   ResultFn on_result_;  // touched on the worker thread only
+  ResponseAnswerFn response_fn_;  // worker thread only
+  static constexpr int kNone = 0, kAwaiting = 1, kAnswered = 2;
+  std::atomic<int> response_state_{kNone};
   EppCallOptions options_;
   grpc::ClientContext context_;
   pb::ProcessingResponse read_buf_;   // reactions only (reads are serialized)
@@ -422,6 +569,7 @@ class EppCall::Stream
   bool alarms_closed_ = false;
   std::unique_ptr<grpc::Alarm> timeout_alarm_;
   std::unique_ptr<grpc::Alarm> grace_alarm_;
+  std::unique_ptr<grpc::Alarm> response_alarm_;
 };
 
 EppCall::EppCall(std::shared_ptr<EppChannel> channel, PostFn post, ResultFn on_result,
@@ -444,9 +592,20 @@ void EppCall::send_body(std::string_view chunk, bool end_of_stream) {
   stream_->send_body(chunk, end_of_stream, false);
 }
 
-void EppCall::send_response_headers(const Headers& response_headers, bool end_of_stream) {
+void EppCall::send_trailers(const Headers& trailers) {
   if (!started_ || closed_) return;
-  stream_->send_response_headers(response_headers, end_of_stream);
+  stream_->send_trailers(trailers, false);
+}
+
+bool EppCall::send_response_headers(const Headers& response_headers, bool end_of_stream,
+                                    const std::string& served, ResponseAnswerFn on_answer) {
+  if (!started_ || closed_) return false;
+  return stream_->send_response_headers(response_headers, end_of_stream, served, std::move(on_answer));
+}
+
+void EppCall::send_response_trailers(const Headers& trailers) {
+  if (!started_ || closed_) return;
+  stream_->send_trailers(trailers, true);
 }
 
 void EppCall::send_response_body(std::string_view chunk, bool end_of_stream) {

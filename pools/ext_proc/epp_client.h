@@ -100,6 +100,13 @@ struct Failure {
 
 enum class ResultKind : std::uint8_t { kEndpoints, kImmediateResponse, kFailure };
 
+// What the EPP's mode_override asked of the response phase (Envoy honours it once per stream).
+struct ModeOverride {
+  bool skip_response_headers = false;  // response_header_mode SKIP: no response headers sent
+  std::optional<bool> send_response_body;  // response_body_mode: NONE = false, else true
+  bool skip_response_trailers = false;
+};
+
 struct EppResult {
   ResultKind kind = ResultKind::kFailure;
   // kEndpoints: "ip:port" (IPv6 as "[addr]:port"), primary first then fallbacks, from the
@@ -107,6 +114,15 @@ struct EppResult {
   // is absent from dynamic metadata envoy.lb / x-gateway-destination-endpoint.
   std::vector<std::string> endpoints;
   HeaderMutations mutations;  // kEndpoints: apply to the upstream request
+  // kEndpoints: the request body as the EPP streamed it back (FULL_DUPLEX_STREAMED
+  // streamed_response chunks), which Envoy forwards instead of its own copy; nullopt when the
+  // request had no body.
+  std::optional<std::string> body;
+  HeaderMutations trailer_mutations;  // kEndpoints: from the request trailers response
+  ModeOverride mode;                  // kEndpoints
+  // The header and the envoy.lb metadata named different endpoints; the header's are used
+  // (the protocol leaves the precedence open; Envoy applies the header mutation).
+  bool endpoint_conflict = false;
   ImmediateResponse immediate;  // kImmediateResponse
   Failure failure;              // kFailure
   std::chrono::microseconds latency{0};  // start() to result
@@ -115,6 +131,16 @@ struct EppResult {
 // Parses "ip:port[, ip:port...]"; nullopt when empty or any entry is not a literal
 // IPv4/[IPv6] address with a port in 1..65535.
 std::optional<std::vector<std::string>> parse_endpoint_list(std::string_view value);
+
+// TLS to the EPP (GIE's EPP serves TLS by default, --secure-serving).
+struct EppTlsOptions {
+  bool enabled = false;
+  std::string ca_pem;                 // roots to verify the EPP's certificate; empty: system roots
+  bool insecure_skip_verify = false;  // Envoy Gateway's default for the EPP; logged as a warning
+  std::string server_name;            // expected name (and authority); empty: the target host
+  std::string cert_pem, key_pem;      // client certificate for mTLS; optional
+  bool operator==(const EppTlsOptions&) const = default;
+};
 
 struct EppChannelOptions {
   std::string target;  // "host:port" (any gRPC target URI works: dns:///epp.ns:9002)
@@ -135,6 +161,17 @@ struct EppChannelOptions {
   std::size_t max_body_chunk = 64 * 1024;
   // Largest message accepted from the EPP (it echoes the body back).
   int max_receive_message_bytes = 64 * 1024 * 1024;
+  // Largest request body the EPP may stream back; a bigger one is a protocol error.
+  std::size_t max_body_mutation_bytes = 8u << 20;
+  EppTlsOptions tls;
+  // gRPC health checking (grpc.health.v1.Health/Check) of `health_service`, every
+  // `health_interval` (zero: off). NOT_SERVING, or no answer `health_unhealthy_threshold`
+  // times in a row, makes the channel not ready; one SERVING makes it ready again. An EPP
+  // without the health service (UNIMPLEMENTED) counts as serving.
+  std::chrono::milliseconds health_interval{0};
+  std::chrono::milliseconds health_timeout{1000};
+  int health_unhealthy_threshold = 2;
+  std::string health_service = "envoy.service.ext_proc.v3.ExternalProcessor";
 };
 
 // Counters for the gateway's stats; monotonic, relaxed atomics.
@@ -147,6 +184,12 @@ struct EppChannelStats {
   std::atomic<std::uint64_t> unavailable{0};
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> cancelled{0};
+  std::atomic<std::uint64_t> body_mutations{0};        // forwarded bodies the EPP changed
+  std::atomic<std::uint64_t> endpoint_conflicts{0};    // header and metadata disagreed
+  std::atomic<std::uint64_t> response_mutations{0};    // response header answers applied
+  std::atomic<std::uint64_t> response_timeouts{0};     // response header answers given up on
+  std::atomic<std::uint64_t> health_checks{0};
+  std::atomic<std::uint64_t> health_failures{0};       // NOT_SERVING or no answer
 };
 
 class EppChannel {
@@ -158,6 +201,9 @@ class EppChannel {
   EppChannel& operator=(const EppChannel&) = delete;
 
   const EppChannelOptions& options() const { return options_; }
+  // False while the EPP's health service says NOT_SERVING (or does not answer); true
+  // before the first check and when health checking is off.
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
   EppChannelStats& stats() { return stats_; }
   const EppChannelStats& stats() const { return stats_; }
 
@@ -166,8 +212,10 @@ class EppChannel {
 
  private:
   explicit EppChannel(EppChannelOptions options);
+  void health_loop();
   EppChannelOptions options_;
   EppChannelStats stats_;
+  std::atomic<bool> ready_{true};
   std::unique_ptr<Impl> impl_;
 };
 
@@ -213,11 +261,21 @@ class EppCall {
   // A request body chunk (HttpBody). The last one has end_of_stream = true (an empty chunk
   // is fine). The gateway keeps and forwards its own copy of the body.
   void send_body(std::string_view chunk, bool end_of_stream);
-  // Observability-style reports after the result: the EPP's answers to these are read and
-  // dropped, never waited for. The gateway adds x-gateway-destination-endpoint-served to the
-  // response headers it sends here. Ignored when the stream already ended.
-  void send_response_headers(const Headers& response_headers, bool end_of_stream);
+  // Request trailers (request_trailers): they end the request; the EPP's body echo then
+  // ends with its trailers response.
+  void send_trailers(const Headers& trailers);
+  // The response headers, with metadata_context envoy.lb
+  // {x-gateway-destination-endpoint-served: served} (proposal 004). `on_answer` runs once
+  // through `post` with the EPP's header mutation for the response, or nullopt when it did
+  // not answer within the message timeout or the stream ended (the response then goes on
+  // unchanged). False when the stream already ended: on_answer never runs then. Like
+  // on_result, on_answer never runs after cancel().
+  using ResponseAnswerFn = std::function<void(std::optional<HeaderMutations>)>;
+  bool send_response_headers(const Headers& response_headers, bool end_of_stream,
+                             const std::string& served, ResponseAnswerFn on_answer);
+  // Observability-style reports: the EPP's answers are read and dropped, never waited for.
   void send_response_body(std::string_view chunk, bool end_of_stream);  // if options allow
+  void send_response_trailers(const Headers& trailers);
   // No more messages: half-closes the stream; the EPP closes its side (or is cancelled after
   // finish_grace). A result not delivered yet is still delivered.
   void finish();

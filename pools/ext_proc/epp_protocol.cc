@@ -116,12 +116,62 @@ pb::ProcessingRequest make_request_body(std::string_view chunk, bool end_of_stre
   return req;
 }
 
-pb::ProcessingRequest make_response_headers(const Headers& headers, bool end_of_stream) {
+pb::ProcessingRequest make_request_trailers(const Headers& trailers) {
+  pb::ProcessingRequest req;
+  fill_header_map(trailers, req.mutable_request_trailers()->mutable_trailers());
+  return req;
+}
+
+pb::ProcessingRequest make_response_headers(const Headers& headers, bool end_of_stream,
+                                            const std::string& served) {
   pb::ProcessingRequest req;
   auto* h = req.mutable_response_headers();
   fill_header_map(headers, h->mutable_headers());
   h->set_end_of_stream(end_of_stream);
+  if (!served.empty()) {
+    auto& ns = (*req.mutable_metadata_context()->mutable_filter_metadata())[std::string(kLbMetadataNamespace)];
+    (*ns.mutable_fields())[std::string(kDestinationEndpointServedHeader)].set_string_value(served);
+  }
   return req;
+}
+
+pb::ProcessingRequest make_response_trailers(const Headers& trailers) {
+  pb::ProcessingRequest req;
+  fill_header_map(trailers, req.mutable_response_trailers()->mutable_trailers());
+  return req;
+}
+
+HeaderMutations header_mutations(const pb::HeaderMutation& hm) {
+  HeaderMutations out;
+  for (const auto& opt : hm.set_headers()) {
+    HeaderSet set;
+    set.key = opt.header().key();
+    for (auto& c : set.key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    set.value = header_value(opt.header());
+    set.keep_empty_value = opt.keep_empty_value();
+    if (opt.has_append()) {
+      set.action = opt.append().value() ? AppendAction::kAppendIfExistsOrAdd
+                                        : AppendAction::kOverwriteIfExistsOrAdd;
+    } else {
+      switch (opt.append_action()) {
+        case core::HeaderValueOption::ADD_IF_ABSENT: set.action = AppendAction::kAddIfAbsent; break;
+        case core::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
+          set.action = AppendAction::kOverwriteIfExistsOrAdd;
+          break;
+        case core::HeaderValueOption::OVERWRITE_IF_EXISTS:
+          set.action = AppendAction::kOverwriteIfExists;
+          break;
+        default: set.action = AppendAction::kAppendIfExistsOrAdd; break;
+      }
+    }
+    out.set.push_back(std::move(set));
+  }
+  for (const auto& r : hm.remove_headers()) {
+    std::string key = r;
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.remove.push_back(std::move(key));
+  }
+  return out;
 }
 
 pb::ProcessingRequest make_response_body(std::string_view chunk, bool end_of_stream) {
@@ -144,29 +194,8 @@ EppResult failure(FailureKind kind, std::string message, int grpc_code) {
 bool RequestPhase::absorb(const pb::CommonResponse& common) {
   if (common.clear_route_cache()) mutations_.clear_route_cache = true;
   if (!common.has_header_mutation()) return true;
-  const auto& hm = common.header_mutation();
-  for (const auto& opt : hm.set_headers()) {
-    HeaderSet set;
-    set.key = opt.header().key();
-    for (auto& c : set.key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    set.value = header_value(opt.header());
-    set.keep_empty_value = opt.keep_empty_value();
-    if (opt.has_append()) {
-      // Deprecated BoolValue wins when present, as in Envoy.
-      set.action = opt.append().value() ? AppendAction::kAppendIfExistsOrAdd
-                                        : AppendAction::kOverwriteIfExistsOrAdd;
-    } else {
-      switch (opt.append_action()) {
-        case core::HeaderValueOption::ADD_IF_ABSENT: set.action = AppendAction::kAddIfAbsent; break;
-        case core::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
-          set.action = AppendAction::kOverwriteIfExistsOrAdd;
-          break;
-        case core::HeaderValueOption::OVERWRITE_IF_EXISTS:
-          set.action = AppendAction::kOverwriteIfExists;
-          break;
-        default: set.action = AppendAction::kAppendIfExistsOrAdd; break;
-      }
-    }
+  HeaderMutations m = header_mutations(common.header_mutation());
+  for (auto& set : m.set) {
     if (set.key == kDestinationEndpointHeader) {
       auto eps = parse_endpoint_list(set.value);
       if (!eps) {
@@ -178,7 +207,7 @@ bool RequestPhase::absorb(const pb::CommonResponse& common) {
     }
     mutations_.set.push_back(std::move(set));
   }
-  for (const auto& r : hm.remove_headers()) mutations_.remove.push_back(r);
+  for (auto& r : m.remove) mutations_.remove.push_back(std::move(r));
   return true;
 }
 
@@ -213,7 +242,11 @@ EppResult RequestPhase::endpoints_result() const {
   EppResult r;
   r.kind = ResultKind::kEndpoints;
   r.endpoints = header_endpoints_ ? *header_endpoints_ : *metadata_endpoints_;
+  r.endpoint_conflict = header_endpoints_ && metadata_endpoints_ && *header_endpoints_ != *metadata_endpoints_;
   r.mutations = mutations_;
+  if (body_seen_) r.body = body_;
+  r.trailer_mutations = trailer_mutations_;
+  r.mode = mode_;
   return r;
 }
 
@@ -231,6 +264,13 @@ std::optional<EppResult> RequestPhase::complete_if_ready(bool allow_early) {
 
 std::optional<EppResult> RequestPhase::on_response(const pb::ProcessingResponse& response) {
   using R = pb::ProcessingResponse;
+  using Mode = ::envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+  if (response.has_mode_override()) {
+    const auto& mo = response.mode_override();
+    if (mo.response_header_mode() != Mode::DEFAULT) mode_.skip_response_headers = mo.response_header_mode() == Mode::SKIP;
+    if (mo.response_trailer_mode() != Mode::DEFAULT) mode_.skip_response_trailers = mo.response_trailer_mode() == Mode::SKIP;
+    mode_.send_response_body = mo.response_body_mode() != Mode::NONE;
+  }
   switch (response.response_case()) {
     case R::kImmediateResponse: {
       const auto& ir = response.immediate_response();
@@ -284,8 +324,22 @@ std::optional<EppResult> RequestPhase::on_response(const pb::ProcessingResponse&
           return failure(FailureKind::kProtocolError,
                          "body_mutation without streamed_response in FULL_DUPLEX_STREAMED mode");
         }
+        body_seen_ = true;
+        if (body_.size() + bm.streamed_response().body().size() > max_body_) {
+          return failure(FailureKind::kProtocolError,
+                         "body mutation larger than " + std::to_string(max_body_) + " bytes");
+        }
+        body_ += bm.streamed_response().body();
         if (bm.streamed_response().end_of_stream()) body_answered_ = true;
       }
+      return complete_if_ready(false);
+    }
+    case R::kRequestTrailers: {
+      if (!headers_answered_ || no_body_ || body_answered_) {
+        return failure(FailureKind::kProtocolError, "request_trailers response out of order");
+      }
+      trailer_mutations_ = header_mutations(response.request_trailers().header_mutation());
+      body_answered_ = true;  // trailers end the request: the body echo is complete
       return complete_if_ready(false);
     }
     case R::RESPONSE_NOT_SET:

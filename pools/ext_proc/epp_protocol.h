@@ -28,8 +28,16 @@ void fill_header_map(const Headers& headers, core::HeaderMap* out);
 pb::ProcessingRequest make_request_headers(const Headers& headers, bool end_of_stream,
                                            const EppCallOptions& options);
 pb::ProcessingRequest make_request_body(std::string_view chunk, bool end_of_stream);
-pb::ProcessingRequest make_response_headers(const Headers& headers, bool end_of_stream);
+pb::ProcessingRequest make_request_trailers(const Headers& trailers);
+// With metadata_context envoy.lb {x-gateway-destination-endpoint-served: served} when set.
+pb::ProcessingRequest make_response_headers(const Headers& headers, bool end_of_stream,
+                                            const std::string& served = {});
 pb::ProcessingRequest make_response_body(std::string_view chunk, bool end_of_stream);
+pb::ProcessingRequest make_response_trailers(const Headers& trailers);
+
+// A HeaderMutation as the gateway applies it: keys lower-cased, the deprecated `append`
+// BoolValue winning over append_action when present, as in Envoy.
+HeaderMutations header_mutations(const pb::HeaderMutation& mutation);
 
 // Builds a Failure result.
 EppResult failure(FailureKind kind, std::string message, int grpc_code = 0);
@@ -39,8 +47,9 @@ EppResult failure(FailureKind kind, std::string message, int grpc_code = 0);
 class RequestPhase {
  public:
   // headers_end_of_stream: the request had no body (no body responses are then expected).
-  RequestPhase(bool headers_end_of_stream, bool result_on_endpoint)
-      : no_body_(headers_end_of_stream), result_on_endpoint_(result_on_endpoint) {}
+  // max_body: the largest body the EPP may stream back.
+  RequestPhase(bool headers_end_of_stream, bool result_on_endpoint, std::size_t max_body = 8u << 20)
+      : no_body_(headers_end_of_stream), result_on_endpoint_(result_on_endpoint), max_body_(max_body) {}
 
   // One ProcessingResponse. Returns the result once it is decided (endpoints, immediate
   // response, or a protocol error); nullopt while more answers are needed.
@@ -63,8 +72,13 @@ class RequestPhase {
 
   bool no_body_;
   bool result_on_endpoint_;
+  std::size_t max_body_;
   bool headers_answered_ = false;
-  bool body_answered_ = false;  // streamed_response with end_of_stream seen
+  bool body_answered_ = false;  // streamed_response with end_of_stream seen, or trailers answered
+  bool body_seen_ = false;      // a streamed_response came (maybe empty)
+  std::string body_;            // the request body as the EPP streams it back
+  HeaderMutations trailer_mutations_;
+  ModeOverride mode_;
   std::optional<std::vector<std::string>> header_endpoints_;
   std::optional<std::vector<std::string>> metadata_endpoints_;
   HeaderMutations mutations_;

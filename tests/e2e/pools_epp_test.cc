@@ -5,47 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_test.h"
+#include "tests/e2e/epp_sim_process.h"
 
 namespace infergate::e2e {
 namespace {
-
-class EppSim {
- public:
-  explicit EppSim(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {epp_sim_path(), "--port", "0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<Process>(argv);
-    if (!process_->wait_out("\n", scaled(10000))) throw std::runtime_error("epp_sim did not start: " + process_->describe());
-    const std::string line = process_->out();  // "listening 127.0.0.1:PORT"
-    port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-  }
-  uint16_t port() const { return port_; }
-  Process& process() { return *process_; }
-
- private:
-  std::unique_ptr<Process> process_;
-  uint16_t port_ = 0;
-};
-
-std::string endpoint(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
-
-// Two model servers in pool "pool", whose endpointPickerRef names Service "epp" (a static
-// endpoint on `epp_port`).
-Gateway::Render pool_with_epp(uint16_t sim0, uint16_t sim1, uint16_t epp_port, std::string failure_mode) {
-  return [=](uint16_t port, uint16_t admin) {
-    std::string y = gateway_base_yaml(port, admin, 2,
-                                      {{"sim-0", sim0, "app: sim"}, {"sim-1", sim1, "app: sim"}, {"epp", epp_port, "app: epp"}},
-                                      "  accessLog: {path: /dev/stdout, format: envoy}\n");
-    y += "---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool}\nspec:\n"
-         "  selector: {matchLabels: {app: sim}}\n  targetPorts: [{number: 8000}]\n"
-         "  endpointPickerRef: {name: epp, port: {number: 9002}, failureMode: " + failure_mode + "}\n";
-    y += "---\napiVersion: v1\nkind: Service\nmetadata: {name: epp}\nspec:\n  selector: {app: epp}\n  ports: [{port: 9002}]\n";
-    y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: route}\nspec:\n"
-         "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs:\n"
-         "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool}\n";
-    return y;
-  };
-}
 
 struct Fixture {
   Modelsim sim0{{"--name", "sim-0"}}, sim1{{"--name", "sim-1"}};
@@ -113,9 +76,9 @@ TEST(EndpointPickerExtension, FailOpenUsesTheBuiltInPickerFailCloseAnswers500) {
     EXPECT_EQ(gw.stat_sum(mode == "FailOpen" ? "endpoint_picker.epp.fail_open" : "endpoint_picker.epp.fail_close"), 3);
   }
   // An EPP that picks outside the pool is not followed.
-  EppSim stranger({"--endpoints", "127.0.0.1:1"});
-  Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), stranger.port(), "FailClose"));
-  EXPECT_EQ(chat(gw).status, 500);
+  Gateway gw(pool_with_epp(f.sim0.port(), f.sim1.port(), epp.port(), "FailClose"));
+  EXPECT_EQ(chat(gw, {{"x-epp-sim-mode", "outside"}}).status, 500);
+  EXPECT_EQ(gw.stat_sum("endpoint_picker.epp.error.rejected_endpoint"), 1);
 }
 
 TEST(EndpointPickerExtension, AnEppThatIsDownFailsOpenOrClosed) {

@@ -332,14 +332,14 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
-void set_health(grpc::Server& server, bool serving) {
+void set_health(grpc::Server& server, bool serving, bool report = true) {
   auto* health = server.GetHealthCheckService();
   if (!health) return;
   health->SetServingStatus(serving);  // every service, "" included
   for (const char* service : {"envoy.service.ext_proc.v3.ExternalProcessor", "readiness", "liveness"}) {
     health->SetServingStatus(service, serving || std::string(service) == "liveness");
   }
-  out_line(serving ? "health SERVING" : "health NOT_SERVING");
+  if (report) out_line(serving ? "health SERVING" : "health NOT_SERVING");
 }
 
 }  // namespace
@@ -396,7 +396,8 @@ int main(int argc, char** argv) {
     std::cerr << "epp_sim: cannot listen on " << o.address << ":" << o.port << "\n";
     return 1;
   }
-  if (o.health != "none") set_health(*server, o.health == "serving");
+  // Set before the first line, so nobody sees the port before the health it starts with.
+  if (o.health != "none") set_health(*server, o.health == "serving", false);
   out_line("listening " + o.address + ":" + std::to_string(port));
 
   // Exit with the parent (a test runner that crashed must not leave us running).

@@ -7,9 +7,42 @@ namespace infergate::gateway {
 
 namespace {
 
-// Envoy's ext_proc filter lets a processor change any request header but these.
+// Envoy's ext_proc filter lets a processor change any header but these.
 bool epp_may_mutate(std::string_view name) {
   return !name.empty() && name[0] != ':' && name != "host" && !name.starts_with("x-envoy-");
+}
+
+// Applies an EPP header mutation as Envoy does (append actions, removals).
+void apply(const ext_proc::HeaderMutations& m, HeaderMap& headers) {
+  for (const auto& set : m.set) {
+    if (!epp_may_mutate(set.key)) continue;
+    if (set.action == ext_proc::AppendAction::kAppendIfExistsOrAdd) headers.add_lower(set.key, set.value);
+    else if (set.action == ext_proc::AppendAction::kAddIfAbsent) {
+      if (!headers.get(set.key)) headers.add_lower(set.key, set.value);
+    } else if (set.action == ext_proc::AppendAction::kOverwriteIfExistsOrAdd || headers.get(set.key)) {
+      headers.set(set.key, set.value);
+    }
+  }
+  for (const auto& name : m.remove)
+    if (epp_may_mutate(name)) headers.remove(name);
+}
+
+ext_proc::Headers to_headers(const HeaderMap& map) {
+  ext_proc::Headers out;
+  out.reserve(map.size());
+  for (const auto& h : map) out.emplace_back(h.name, h.value);
+  return out;
+}
+
+ClusterStats::EppError error_of(ext_proc::FailureKind kind) {
+  switch (kind) {
+    case ext_proc::FailureKind::kUnavailable: return ClusterStats::kEppUnavailable;
+    case ext_proc::FailureKind::kTimeout: return ClusterStats::kEppTimeout;
+    case ext_proc::FailureKind::kProtocolError: return ClusterStats::kEppProtocolError;
+    case ext_proc::FailureKind::kStreamError: return ClusterStats::kEppStreamError;
+    case ext_proc::FailureKind::kClosedEarly: return ClusterStats::kEppClosedEarly;
+  }
+  return ClusterStats::kEppStreamError;
 }
 
 }  // namespace
@@ -19,8 +52,21 @@ FilterStatus EndpointPickerFilter::decode_headers(bool) {
   StreamState& st = stream_.state();
   const auto& channel = stream_.snapshot().epp_for(st.cluster);
   if (!channel) return FilterStatus::Continue;
-  epp_ = std::make_unique<ext_proc::EppCall>(channel, stream_.poster(),
-                                             [this](ext_proc::EppResult r) { on_result(std::move(r)); });
+  if (!channel->ready()) {
+    // Decided before stopping: the chain just goes on (FailOpen) or is answered here.
+    if (count_failure(ClusterStats::kEppNotServing)) return FilterStatus::Continue;
+    stream_.send_local_reply(500, "endpoint picker failed: its health service says NOT_SERVING", ResponseFlag::None);
+    return FilterStatus::StopIteration;
+  }
+  ext_proc::EppCallOptions options;
+  if (st.cluster->epp.subset_hint) {
+    // The endpoints the gateway would send to: an EPP must not pick one it knows is down.
+    const int64_t now = pools::steady_now_ms();
+    for (const auto& ep : st.cluster->endpoints)
+      if (ep->eligible(now)) options.subset_hint.push_back(ep->key());
+  }
+  epp_ = std::make_unique<ext_proc::EppCall>(
+      channel, stream_.poster(), [this](ext_proc::EppResult r) { on_result(std::move(r)); }, std::move(options));
   ext_proc::Headers headers;
   headers.reserve(st.request.headers.size() + 4);
   headers.emplace_back(":method", st.request.method);
@@ -28,9 +74,13 @@ FilterStatus EndpointPickerFilter::decode_headers(bool) {
   headers.emplace_back(":authority", st.request.authority);
   headers.emplace_back(":scheme", stream_.downstream().listener->scheme);
   for (const auto& h : st.request.headers) headers.emplace_back(h.name, h.value);
-  const bool no_body = st.request_complete && st.pending_body.empty();
+  const bool no_body = st.request_complete && st.pending_body.empty() && !st.has_request_trailers;
   epp_->start(headers, no_body);
-  if (!no_body && (!st.pending_body.empty() || st.request_complete)) epp_->send_body(st.pending_body, st.request_complete);
+  if (!no_body) {
+    const bool body_done = st.request_complete && !st.has_request_trailers;
+    if (!st.pending_body.empty() || body_done) epp_->send_body(st.pending_body, body_done);
+    if (st.has_request_trailers) epp_->send_trailers(to_headers(st.request_trailers));
+  }
   waiting_ = true;
   return FilterStatus::StopIteration;
 }
@@ -41,7 +91,7 @@ FilterDataStatus EndpointPickerFilter::decode_data(std::string_view data, bool e
 }
 
 FilterStatus EndpointPickerFilter::decode_trailers() {
-  if (waiting_) epp_->send_body({}, true);
+  if (waiting_) epp_->send_trailers(to_headers(stream_.state().request_trailers));
   return FilterStatus::Continue;
 }
 
@@ -51,22 +101,27 @@ void EndpointPickerFilter::on_result(ext_proc::EppResult r) {
   StreamState& st = stream_.state();
   switch (r.kind) {
     case ext_proc::ResultKind::kEndpoints: {
-      if (st.endpoints.accept_external(*st.cluster, r.endpoints, pools::steady_now_ms()) == 0)
-        return failed("no ready endpoint of the pool among " + (r.endpoints.empty() ? "none" : r.endpoints.front()));
+      if (st.endpoints.accept_external(*st.cluster, r.endpoints, pools::steady_now_ms()) == 0) {
+        std::string why = "no ready endpoint of the pool among ";
+        for (size_t i = 0; i < r.endpoints.size(); ++i) {
+          if (i) why += ',';
+          why += r.endpoints[i];
+        }
+        return failed(why, ClusterStats::kEppRejectedEndpoint);
+      }
       // Envoy applies the picker's header mutations (x-gateway-destination-endpoint among
       // them) to the upstream request, except to pseudo-headers, host and x-envoy-*.
-      HeaderMap& headers = st.request.headers;
-      for (const auto& set : r.mutations.set) {
-        if (!epp_may_mutate(set.key)) continue;
-        if (set.action == ext_proc::AppendAction::kAppendIfExistsOrAdd) headers.add_lower(set.key, set.value);
-        else if (set.action == ext_proc::AppendAction::kAddIfAbsent) {
-          if (!headers.get(set.key)) headers.add_lower(set.key, set.value);
-        } else if (set.action == ext_proc::AppendAction::kOverwriteIfExistsOrAdd || headers.get(set.key)) {
-          headers.set(set.key, set.value);
-        }
+      apply(r.mutations, st.request.headers);
+      if (st.has_request_trailers) apply(r.trailer_mutations, st.request_trailers);
+      // FULL_DUPLEX_STREAMED: what goes upstream is the body the EPP streamed back. The whole
+      // body is held here (the EPP answers only after its end), so it is swapped whole.
+      if (r.body && *r.body != st.pending_body) {
+        st.pending_body = std::move(*r.body);
+        if (st.request.headers.get("content-length"))
+          st.request.headers.set("content-length", std::to_string(st.pending_body.size()));
+        st.cstats->epp_body_mutations.inc();
       }
-      for (const auto& name : r.mutations.remove)
-        if (epp_may_mutate(name)) headers.remove(name);
+      mode_ = r.mode;
       st.cstats->epp_results[ClusterStats::kEppEndpoint].inc();
       stream_.continue_decoding();
       return;
@@ -82,39 +137,73 @@ void EndpointPickerFilter::on_result(ext_proc::EppResult r) {
       return;
     }
     case ext_proc::ResultKind::kFailure:
-      return failed(std::string(ext_proc::to_string(r.failure.kind)) + ": " + r.failure.message);
+      return failed(std::string(ext_proc::to_string(r.failure.kind)) + ": " + r.failure.message,
+                    error_of(r.failure.kind));
   }
 }
 
-void EndpointPickerFilter::failed(std::string_view why) {
-  epp_.reset();
+bool EndpointPickerFilter::count_failure(ClusterStats::EppError error) {
   StreamState& st = stream_.state();
+  st.cstats->epp_errors[error].inc();
   st.endpoints.clear();
-  if (st.cluster->endpoint_picker->failure_mode == config::FailureMode::FailOpen) {
-    st.cstats->epp_results[ClusterStats::kEppFailOpen].inc();
+  const bool open = st.cluster->endpoint_picker->failure_mode == config::FailureMode::FailOpen;
+  st.cstats->epp_results[open ? ClusterStats::kEppFailOpen : ClusterStats::kEppFailClose].inc();
+  return open;
+}
+
+void EndpointPickerFilter::failed(std::string_view why, ClusterStats::EppError error) {
+  epp_.reset();
+  waiting_ = false;
+  if (count_failure(error)) {
     stream_.continue_decoding();
     return;
   }
-  st.cstats->epp_results[ClusterStats::kEppFailClose].inc();
   stream_.send_local_reply(500, "endpoint picker failed: " + std::string(why), ResponseFlag::None);
 }
 
-// The GIE EPP learns which endpoint served from the response headers it is sent.
-void EndpointPickerFilter::encode_headers(ResponseHead& head, bool) {
+// Proposal 004: the EPP learns which endpoint served from the response headers message's
+// metadata; its answer may change the response headers (the conformance suite's lwepp
+// reports the served endpoint that way).
+FilterStatus EndpointPickerFilter::encode_headers(ResponseHead& head, bool end_stream) {
   const pools::EndpointState* endpoint = stream_.state().endpoints.current();
-  if (!epp_ || !endpoint) return;
+  if (!epp_ || !endpoint) return FilterStatus::Continue;
+  if (mode_.skip_response_headers) {
+    epp_->finish();
+    epp_.reset();
+    return FilterStatus::Continue;
+  }
   ext_proc::Headers headers;
   headers.reserve(head.headers.size() + 2);
   headers.emplace_back(":status", std::to_string(head.status));
   for (const auto& h : head.headers) headers.emplace_back(h.name, h.value);
+  // The header form too, for EPPs written against earlier drafts.
   headers.emplace_back(std::string(ext_proc::kDestinationEndpointServedHeader), endpoint->key());
-  epp_->send_response_headers(headers, false);
+  const bool waits = epp_->send_response_headers(
+      headers, end_stream, endpoint->key(),
+      [this](std::optional<ext_proc::HeaderMutations> m) { on_response_answer(std::move(m)); });
+  if (!waits) {
+    epp_.reset();
+    return FilterStatus::Continue;
+  }
+  held_head_ = &head;
+  return FilterStatus::StopIteration;
+}
+
+void EndpointPickerFilter::on_response_answer(std::optional<ext_proc::HeaderMutations> m) {
+  if (!held_head_) return;
+  if (m && !m->empty()) {
+    apply(*m, held_head_->headers);
+    stream_.state().cstats->epp_response_mutations.inc();
+  }
+  held_head_ = nullptr;
   epp_->finish();
   epp_.reset();
+  stream_.continue_encoding();
 }
 
 void EndpointPickerFilter::on_stream_end() {
   waiting_ = false;
+  held_head_ = nullptr;
   epp_.reset();
 }
 

@@ -26,8 +26,9 @@ FilterStatus LocalRateLimitFilter::decode_headers(bool) {
   return FilterStatus::StopIteration;
 }
 
-void LocalRateLimitFilter::encode_headers(ResponseHead& head, bool) {
+FilterStatus LocalRateLimitFilter::encode_headers(ResponseHead& head, bool) {
   for (const auto& h : headers_) head.headers.set(h.name, h.value);
+  return FilterStatus::Continue;
 }
 
 }  // namespace infergate::gateway

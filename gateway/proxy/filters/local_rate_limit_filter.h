@@ -13,7 +13,7 @@ class LocalRateLimitFilter final : public StreamFilter {
  public:
   explicit LocalRateLimitFilter(FilterCallbacks& stream) : stream_(stream) {}
   FilterStatus decode_headers(bool end_stream) override;
-  void encode_headers(ResponseHead& head, bool end_stream) override;
+  FilterStatus encode_headers(ResponseHead& head, bool end_stream) override;
 
  private:
   FilterCallbacks& stream_;

@@ -78,8 +78,9 @@ FilterStatus TokenBudgetFilter::decide() {
   return FilterStatus::StopIteration;
 }
 
-void TokenBudgetFilter::encode_headers(ResponseHead& head, bool) {
+FilterStatus TokenBudgetFilter::encode_headers(ResponseHead& head, bool) {
   for (const auto& h : headers_) head.headers.set(h.name, h.value);
+  return FilterStatus::Continue;
 }
 
 void TokenBudgetFilter::on_stream_end() {

@@ -22,7 +22,7 @@ class TokenBudgetFilter final : public StreamFilter {
  public:
   explicit TokenBudgetFilter(FilterCallbacks& stream) : stream_(stream) {}
   FilterStatus decode_headers(bool end_stream) override;
-  void encode_headers(ResponseHead& head, bool end_stream) override;
+  FilterStatus encode_headers(ResponseHead& head, bool end_stream) override;
   void on_stream_end() override;
 
  private:

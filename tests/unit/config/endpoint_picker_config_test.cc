@@ -2,6 +2,7 @@
 // saturation and prefix-cache settings, with per-pool overrides and precise errors.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "config/loader.h"
@@ -76,6 +77,47 @@ TEST(EndpointPickerConfig, PoolEntriesRefineTheDefaults) {
   EXPECT_DOUBLE_EQ(lora.weights->lora_affinity, 4);
 }
 
+TEST(EndpointPickerConfig, ExtProcConnectionSettingsWithPerPoolOverrides) {
+  LoadResult r = load(R"(  endpointPicker:
+    extProc:
+      messageTimeout: 250ms
+      tls: {caFile: /etc/epp/ca.crt, serverName: epp.default.svc}
+      healthCheck: {interval: 2s}
+      maxBodyMutationBytes: 2097152
+    pools:
+    - name: lora
+      namespace: team
+      extProc:
+        tls: {insecureSkipVerify: true}
+        subsetHint: false
+        healthCheck: {enabled: false}
+)");
+  ASSERT_TRUE(r.ok()) << render(r.errors);
+  const EndpointPickerConfig& p = r.config->gateway.endpoint_picker;
+  const EppConnectionSettings& llm = p.for_pool("default", "llm").ext_proc;
+  EXPECT_EQ(llm.message_timeout, std::chrono::milliseconds(250));
+  EXPECT_TRUE(llm.tls);
+  EXPECT_EQ(llm.ca_file, "/etc/epp/ca.crt");
+  EXPECT_EQ(llm.server_name, "epp.default.svc");
+  EXPECT_FALSE(llm.insecure_skip_verify);
+  EXPECT_EQ(llm.health_interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(llm.max_body_mutation_bytes, 2097152u);
+  EXPECT_TRUE(llm.subset_hint);
+  const EppConnectionSettings& lora = p.for_pool("team", "lora").ext_proc;
+  EXPECT_EQ(lora.message_timeout, std::chrono::milliseconds(250));  // inherited
+  EXPECT_TRUE(lora.tls);
+  EXPECT_TRUE(lora.insecure_skip_verify);
+  EXPECT_FALSE(lora.subset_hint);
+  EXPECT_EQ(lora.health_interval.count(), 0);
+  // The defaults: plaintext, 1 s, health every 5 s.
+  LoadResult d = load("  endpointPicker: {profile: infergate}\n");
+  ASSERT_TRUE(d.ok()) << render(d.errors);
+  const EppConnectionSettings& def = d.config->gateway.endpoint_picker.defaults.ext_proc;
+  EXPECT_FALSE(def.tls);
+  EXPECT_EQ(def.message_timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(def.health_interval, std::chrono::milliseconds(5000));
+}
+
 TEST(EndpointPickerConfig, ProblemsNameTheirFieldPath) {
   struct Case {
     std::string yaml, expected;
@@ -91,6 +133,13 @@ TEST(EndpointPickerConfig, ProblemsNameTheirFieldPath) {
       {"  endpointPicker: {pools: [{name: nope}]}\n",
        "spec.endpointPicker.pools[0].name: InferencePool \"default/nope\" is not defined"},
       {"  endpointPicker: {pools: [{name: llm}, {name: llm}]}\n", "spec.endpointPicker.pools[1]: InferencePool default/llm already has settings"},
+      {"  endpointPicker: {extProc: {messageTimeout: 0s}}\n", "spec.endpointPicker.extProc.messageTimeout: must be more than 0"},
+      {"  endpointPicker: {extProc: {tls: {certFile: /a.crt}}}\n", "spec.endpointPicker.extProc.tls: certFile and keyFile go together"},
+      {"  endpointPicker: {extProc: {tls: {insecureSkipVerify: true, caFile: /ca}}}\n",
+       "spec.endpointPicker.extProc.tls.caFile: caFile is not used with insecureSkipVerify"},
+      {"  endpointPicker: {extProc: {healthCheck: {interval: 10ms}}}\n",
+       "spec.endpointPicker.extProc.healthCheck.interval: must be at least 100ms"},
+      {"  endpointPicker: {pools: [{name: llm, extProc: {retries: 1}}]}\n", "spec.endpointPicker.pools[0].extProc.retries: unknown field"},
   };
   for (const Case& c : cases) {
     LoadResult r = load(c.yaml);

@@ -213,7 +213,7 @@ class EppClientTest : public ::testing::Test {
             if (r.kind == ResultKind::kEndpoints && !served.empty()) {
               (*holder)->send_response_headers(
                   {{":status", "200"}, {std::string(kDestinationEndpointServedHeader), served}},
-                  false);
+                  false, served, [](std::optional<HeaderMutations>) {});
             }
             (*holder)->finish();
             promise->set_value(std::move(r));
@@ -314,7 +314,7 @@ TEST_F(EppClientTest, ResultOnEndpointDeliversBeforeBodyEnds) {
     c->send_body("hello", true);
     c->send_response_headers({{":status", "200"},
                               {std::string(kDestinationEndpointServedHeader), "10.0.0.1:8000"}},
-                             false);
+                             false, "10.0.0.1:8000", [](std::optional<HeaderMutations>) {});
     c->finish();
     c.reset();
   });
@@ -331,10 +331,15 @@ TEST_F(EppClientTest, EndpointFromDynamicMetadataOnly) {
 
 TEST_F(EppClientTest, SubsetHintIsSent) {
   CallSpec spec;
-  spec.options.subset_hint = {"10.9.9.9:80"};
+  spec.options.subset_hint = {"10.0.0.3:8000"};
   EppResult r = call(spec);
   ASSERT_EQ(r.kind, ResultKind::kEndpoints) << r.failure.message;
-  EXPECT_EQ(r.endpoints, std::vector<std::string>{"10.9.9.9:80"});
+  EXPECT_EQ(r.endpoints, std::vector<std::string>{"10.0.0.3:8000"});
+  // Proposal 004: nothing eligible in the subset is the EPP's 503.
+  spec.options.subset_hint = {"10.9.9.9:80"};
+  r = call(spec);
+  ASSERT_EQ(r.kind, ResultKind::kImmediateResponse);
+  EXPECT_EQ(r.immediate.status, 503);
 }
 
 TEST_F(EppClientTest, Shed429) {

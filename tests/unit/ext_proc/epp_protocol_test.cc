@@ -199,6 +199,79 @@ TEST(RequestPhase, ProtocolErrors) {
   }
 }
 
+TEST(RequestPhase, TheStreamedBackBodyIsTheResultsBody) {
+  RequestPhase phase(false, false);
+  EXPECT_FALSE(phase.on_response(headers_response("10.0.0.1:8000")));
+  EXPECT_FALSE(phase.on_response(body_response("new ", false)));
+  auto r = phase.on_response(body_response("body", true));
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->body);
+  EXPECT_EQ(*r->body, "new body");
+  // No body: no body in the result either.
+  RequestPhase bodyless(true, false);
+  r = bodyless.on_response(headers_response("10.0.0.1:8000"));
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->body);
+}
+
+TEST(RequestPhase, ABodyPastTheLimitIsAProtocolError) {
+  RequestPhase phase(false, false, 10);
+  EXPECT_FALSE(phase.on_response(headers_response("10.0.0.1:8000")));
+  EXPECT_FALSE(phase.on_response(body_response("123456", false)));
+  auto r = phase.on_response(body_response("789012", true));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kind, ResultKind::kFailure);
+  EXPECT_EQ(r->failure.kind, FailureKind::kProtocolError);
+  EXPECT_NE(r->failure.message.find("larger than 10 bytes"), std::string::npos) << r->failure.message;
+}
+
+TEST(RequestPhase, TrailersEndTheRequestAndCarryMutations) {
+  RequestPhase phase(false, false);
+  EXPECT_FALSE(phase.on_response(headers_response("10.0.0.1:8000")));
+  EXPECT_FALSE(phase.on_response(body_response("abc", false)));
+  ProcessingResponse t;
+  auto* opt = t.mutable_request_trailers()->mutable_header_mutation()->add_set_headers();
+  opt->mutable_header()->set_key("X-Checksum");
+  opt->mutable_header()->set_raw_value("ok");
+  auto r = phase.on_response(t);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kind, ResultKind::kEndpoints);
+  ASSERT_EQ(r->trailer_mutations.set.size(), 1u);
+  EXPECT_EQ(r->trailer_mutations.set[0].key, "x-checksum");
+  EXPECT_EQ(*r->body, "abc");
+  // Trailers before the headers answer are out of order.
+  RequestPhase early(false, false);
+  r = early.on_response(t);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->failure.kind, FailureKind::kProtocolError);
+}
+
+TEST(RequestPhase, ModeOverrideAndConflictingEndpointsAreReported) {
+  RequestPhase phase(true, false);
+  auto h = headers_response("10.0.0.1:8000");
+  auto& lb = (*h.mutable_dynamic_metadata()->mutable_fields())["envoy.lb"];
+  (*lb.mutable_struct_value()->mutable_fields())["x-gateway-destination-endpoint"].set_string_value("10.0.0.2:8000");
+  h.mutable_mode_override()->set_response_header_mode(
+      envoy::extensions::filters::http::ext_proc::v3::ProcessingMode::SKIP);
+  auto r = phase.on_response(h);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->endpoints, std::vector<std::string>{"10.0.0.1:8000"});  // the header's
+  EXPECT_TRUE(r->endpoint_conflict);
+  EXPECT_TRUE(r->mode.skip_response_headers);
+  EXPECT_EQ(r->mode.send_response_body, std::optional<bool>(false));
+}
+
+TEST(ResponseMessages, TheServedEndpointIsInEnvoyLbMetadata) {
+  auto req = detail::make_response_headers({{":status", "200"}}, false, "10.0.0.1:8000");
+  ASSERT_TRUE(req.has_response_headers());
+  const auto& fm = req.metadata_context().filter_metadata();
+  ASSERT_TRUE(fm.count("envoy.lb"));
+  EXPECT_EQ(fm.at("envoy.lb").fields().at("x-gateway-destination-endpoint-served").string_value(), "10.0.0.1:8000");
+  auto t = detail::make_request_trailers({{"X-A", "1"}});
+  ASSERT_TRUE(t.has_request_trailers());
+  EXPECT_EQ(t.request_trailers().trailers().headers(0).key(), "x-a");
+}
+
 TEST(RequestPhase, ClosedCleanly) {
   RequestPhase none(false, false);
   EXPECT_EQ(none.on_closed_ok().failure.kind, FailureKind::kClosedEarly);

@@ -170,12 +170,31 @@ UpstreamStream* FakeStream::new_upstream_stream(const pools::Cluster&, const poo
 
 void FakeStream::encode_headers(ResponseHead&& head, bool end_stream) {
   if (finished_) return;
-  for (size_t i = filters_.size(); i-- > 0;) {
-    if (filters_[i].get() != router_) filters_[i]->encode_headers(head, end_stream);
+  encoding_head = std::move(head);
+  encoding_end_ = end_stream;
+  encode_from(filters_.size());
+}
+
+// Runs the encoder filters below `end` in reverse, stopping where one stops.
+void FakeStream::encode_from(size_t end) {
+  for (size_t i = end; i-- > 0;) {
+    if (filters_[i].get() == router_) continue;
+    if (filters_[i]->encode_headers(encoding_head, encoding_end_) == FilterStatus::StopIteration) {
+      encode_stopped_at_ = i;
+      encode_stopped = true;
+      return;
+    }
   }
-  response_head = std::move(head);
-  response_head_end = end_stream;
-  if (end_stream) response_complete();
+  response_head = std::move(encoding_head);
+  response_head_end = encoding_end_;
+  if (encoding_end_) response_complete();
+}
+
+void FakeStream::continue_encoding() {
+  ++continue_encoding_calls;
+  if (finished_ || !encode_stopped) return;
+  encode_stopped = false;
+  encode_from(encode_stopped_at_);
 }
 
 void FakeStream::encode_data(std::string_view data, bool end_stream) {

@@ -123,6 +123,7 @@ class FakeStream final : public FilterCallbacks {
   const SecurityStats& security() const override { return worker_.security; }
   uint64_t random() override;
   void continue_decoding() override;
+  void continue_encoding() override;
   void send_local_reply(int status, std::string_view body, ResponseFlag flag, HeaderMap extra = {}) override;
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn) override;
   std::function<void(std::function<void()>)> poster() override;
@@ -159,8 +160,11 @@ class FakeStream final : public FilterCallbacks {
   int deadline_changes = 0;
   std::vector<bool> pauses;
   int backend_choices = 0;  // choose_backend() runs
-  std::optional<ResponseHead> response_head;
+  std::optional<ResponseHead> response_head;  // as sent, once the encoder filters let it go
   bool response_head_end = false;
+  ResponseHead encoding_head;  // what the encoder filters see (held while one stops)
+  bool encode_stopped = false;
+  int continue_encoding_calls = 0;
   std::string response_body;
   bool response_body_end = false;
   std::optional<HeaderMap> response_trailers;
@@ -173,6 +177,9 @@ class FakeStream final : public FilterCallbacks {
 
  private:
   void decode_headers_from(size_t index);
+  void encode_from(size_t end);
+  bool encoding_end_ = false;
+  size_t encode_stopped_at_ = 0;
   void finish();
 
   FakeWorker& worker_;

@@ -1,0 +1,57 @@
+// tests/epp_sim run as a process: the port it listens on, and its stdout ("picked ...",
+// "served ...", "subset ...", "trailers ...", "health ...") for the tests to wait on.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/e2e_test.h"
+
+namespace infergate::e2e {
+
+class EppSim {
+ public:
+  explicit EppSim(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {epp_sim_path(), "--port", "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process_ = std::make_unique<Process>(argv);
+    if (!process_->wait_out("listening ", scaled(10000)))
+      throw std::runtime_error("epp_sim did not start: " + process_->describe());
+    const size_t at = process_->out().find("listening ");
+    if (!process_->wait_out("\n", scaled(10000), at)) throw std::runtime_error("epp_sim: " + process_->describe());
+    const std::string out = process_->out();  // "listening IP:PORT\n"
+    port_ = static_cast<uint16_t>(std::stoi(out.substr(out.find(':', at) + 1)));
+  }
+  uint16_t port() const { return port_; }
+  Process& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Process> process_;
+  uint16_t port_ = 0;
+};
+
+inline std::string endpoint(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// Two model servers in pool "pool", whose endpointPickerRef names Service "epp" (a static
+// endpoint on `epp_port`).
+// `spec_extra`: more GatewayConfig spec lines (2-space indented), e.g. endpointPicker.extProc.
+inline Gateway::Render pool_with_epp(uint16_t sim0, uint16_t sim1, uint16_t epp_port, std::string failure_mode,
+                                     std::string spec_extra = {}) {
+  return [=](uint16_t port, uint16_t admin) {
+    std::string y = gateway_base_yaml(port, admin, 2,
+                                      {{"sim-0", sim0, "app: sim"}, {"sim-1", sim1, "app: sim"}, {"epp", epp_port, "app: epp"}},
+                                      "  accessLog: {path: /dev/stdout, format: envoy}\n" + spec_extra);
+    y += "---\napiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: pool}\nspec:\n"
+         "  selector: {matchLabels: {app: sim}}\n  targetPorts: [{number: 8000}]\n"
+         "  endpointPickerRef: {name: epp, port: {number: 9002}, failureMode: " + failure_mode + "}\n";
+    y += "---\napiVersion: v1\nkind: Service\nmetadata: {name: epp}\nspec:\n  selector: {app: epp}\n  ports: [{port: 9002}]\n";
+    y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: route}\nspec:\n"
+         "  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs:\n"
+         "    - {group: inference.networking.k8s.io, kind: InferencePool, name: pool}\n";
+    return y;
+  };
+}
+
+}  // namespace infergate::e2e
