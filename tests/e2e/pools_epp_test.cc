@@ -9,24 +9,6 @@
 namespace infergate::e2e {
 namespace {
 
-class EppSim {
- public:
-  explicit EppSim(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {epp_sim_path(), "--port", "0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<Process>(argv);
-    if (!process_->wait_out("\n", scaled(10000))) throw std::runtime_error("epp_sim did not start: " + process_->describe());
-    const std::string line = process_->out();  // "listening 127.0.0.1:PORT"
-    port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-  }
-  uint16_t port() const { return port_; }
-  Process& process() { return *process_; }
-
- private:
-  std::unique_ptr<Process> process_;
-  uint16_t port_ = 0;
-};
-
 std::string endpoint(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
 // Two model servers in pool "pool", whose endpointPickerRef names Service "epp" (a static
