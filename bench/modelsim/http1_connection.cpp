@@ -160,6 +160,13 @@ void Http1Connection::format_head(int status, std::string_view content_type,
   head_ += "x-modelsim-instance: ";
   head_ += ctx_.instance;
   head_ += "\r\n";
+  for (const auto& [name, value] : extra_headers_) {
+    head_ += name;
+    head_ += ": ";
+    head_ += value;
+    head_ += "\r\n";
+  }
+  extra_headers_.clear();  // the connection serves the next request with its own
   if (!keep_alive_) {
     head_ += "Connection: close\r\n";
   } else if (http10_) {

@@ -159,6 +159,7 @@ class Http2Stream final : public ResponseWriter {
     if (known_length) nva.push_back(make_nv("content-length", length_text));
     if (content_type == "text/event-stream") nva.push_back(make_nv("cache-control", "no-cache"));
     nva.push_back(make_nv("x-modelsim-instance", connection.ctx_.instance));
+    for (const auto& [name, value] : extra_headers_) nva.push_back(make_nv(name, value));
     nghttp2_data_provider provider{};
     provider.source.ptr = this;
     provider.read_callback = &Http2Stream::read_data;

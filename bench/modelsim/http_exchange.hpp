@@ -58,6 +58,14 @@ class ResponseWriter {
 
   virtual bool gone() const = 0;
   virtual boost::asio::any_io_executor executor() = 0;
+
+  // A header for the head that the next respond() / begin_stream() writes (handlers that set
+  // what a test asked for: /echo's X-Echo-Set-Header). The caller checks the name and value
+  // are legal header text; the connection writes them as given, once.
+  void add_header(std::string name, std::string value) { extra_headers_.emplace_back(std::move(name), std::move(value)); }
+
+ protected:
+  HeaderList extra_headers_;
 };
 
 std::string_view reason_phrase(int status);

@@ -38,7 +38,7 @@ constexpr Profile kProfiles[] = {
 
 // Flags that take no value.
 bool is_switch(std::string_view flag) {
-  return flag == "--engine" || flag == "--lora-dynamic" || flag == "--no-prefix-caching";
+  return flag == "--engine" || flag == "--lora-dynamic" || flag == "--no-prefix-caching" || flag == "--echo-any-path";
 }
 
 }  // namespace
@@ -73,12 +73,14 @@ ParseResult parse_options(std::span<const std::string_view> args) {
                        flag == "--max-num-batched-tokens" || flag == "--kv-blocks" || flag == "--block-size" ||
                        flag == "--max-loras" || flag == "--lora-load-ms" || flag == "--time-scale" ||
                        flag == "--metrics-format" || flag == "--stream-interval" || flag == "--request-log" ||
+                       flag == "--namespace" ||
                        is_switch(flag);
     if (!known) return ArgError{"unknown argument '" + std::string(args[i]) + "' (see --help)"};
     if (is_switch(flag)) {
       if (inline_value) return bad("takes no value");
       if (flag == "--engine") options.engine = true;
       if (flag == "--lora-dynamic") options.lora_dynamic = true;
+      if (flag == "--echo-any-path") options.echo_any_path = true;
       if (flag == "--no-prefix-caching") {
         options.enable_prefix_caching = false;
         options.engine = true;
@@ -100,6 +102,9 @@ ParseResult parse_options(std::span<const std::string_view> args) {
     } else if (flag == "--name") {
       if (value->empty()) return bad("empty instance name");
       options.name = *value;
+    } else if (flag == "--namespace") {
+      if (value->empty()) return bad("empty namespace");
+      options.pod_namespace = *value;
     } else if (flag == "--threads") {
       auto v = parse_unsigned<unsigned>(*value, 1, 256);
       if (!v) return bad("expected 1..256, got '" + std::string(*value) + "'");
@@ -233,6 +238,10 @@ OpenAI-compatible model-server simulator (HTTP/1.1 and h2c prior knowledge on on
   --lora-dynamic      any unknown model name is taken as an adapter, registered on first use
                       (adapters can also be registered: POST /v1/load_lora_adapter)
   --request-log FILE  append "METHOD TARGET" to FILE for every request, as received
+  --namespace NS      the namespace /echo reports (with --name as the pod), as the echo
+                      server of the Gateway API conformance tests does
+  --echo-any-path     a request to a path with no route is answered as /echo is (that echo
+                      server answers every path)
   --time-scale F      divide every simulated duration (TTFT, ITL, engine steps, LoRA loads)
                       by F: 10 runs the model ten times faster than real time (default 1)
 

@@ -15,7 +15,9 @@ struct Options {
   std::string address = "127.0.0.1";
   std::string model = "sim-model";
   std::vector<std::string> lora_adapters;  // more model names served (LoRA adapters on the base)
-  std::string name;  // empty = "modelsim-<bound port>"
+  std::string name;  // empty = "modelsim-<bound port>"; /echo reports it as the pod
+  std::string pod_namespace;  // --namespace: /echo's "namespace" (what the echo server of Gateway API tests says)
+  bool echo_any_path = false;  // --echo-any-path: a path with no route is answered as /echo is
   unsigned threads = 1;
   unsigned max_num_seqs = 256;
   double ttft_ms = 0;

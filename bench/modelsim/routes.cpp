@@ -220,11 +220,13 @@ void route(ServerContext& ctx, const HttpRequest& request, std::shared_ptr<Respo
   } else if ((method == "GET" || method == "POST") && path == "/modelsim/faults") {
     handle_faults(ctx, request, std::move(writer));
   } else if ((method == "GET" || method == "POST") && path == "/echo") {
-    handle_echo(request, *writer);
+    handle_echo(ctx, request, *writer);
   } else if (method == "GET" && path == "/bytes") {
     start_byte_stream(request, std::move(writer));
   } else if (method == "POST" && path == "/upload") {
     handle_upload(request, *writer);
+  } else if (ctx.options.echo_any_path) {
+    handle_echo(ctx, request, *writer);
   } else {
     respond_error(*writer, 404,
                   "no route for " + std::string(method) + " " + std::string(path),

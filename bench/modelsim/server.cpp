@@ -74,6 +74,7 @@ Server::Server(Options options)
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
   port_ = acceptor_.local_endpoint().port();
+  options.port = port_;  // the bound one (--port 0 picks any): /echo reports it
   std::string instance = options.name.empty() ? "modelsim-" + std::to_string(port_) : options.name;
   ctx_ = std::make_unique<ServerContext>(std::move(options), std::move(instance));
   const Options& o = ctx_->options;

@@ -1,5 +1,7 @@
 #include "bench/modelsim/transfer_handlers.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 
@@ -53,9 +55,37 @@ struct ByteStream : std::enable_shared_from_this<ByteStream> {
   }
 };
 
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// "name:value,name:value": each legal pair becomes a response header (name lower-cased, as
+// HTTP/2 requires). A value cannot hold a comma, as in the echo server this follows.
+void set_echo_headers(std::string_view spec, ResponseWriter& writer) {
+  while (!spec.empty()) {
+    const auto comma = spec.find(',');
+    const std::string_view entry = spec.substr(0, comma);
+    spec = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
+    const auto colon = entry.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view name = trim(entry.substr(0, colon)), value = trim(entry.substr(colon + 1));
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) continue;
+    if (std::any_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; })) continue;
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    writer.add_header(std::move(lower), std::string(value));
+  }
+}
+
 }  // namespace
 
-void handle_echo(const HttpRequest& request, ResponseWriter& writer) {
+void handle_echo(const ServerContext& ctx, const HttpRequest& request, ResponseWriter& writer) {
   nlohmann::json headers = nlohmann::json::object();
   for (const auto& [name, value] : request.headers) {
     auto& slot = headers[name];
@@ -67,8 +97,13 @@ void handle_echo(const HttpRequest& request, ResponseWriter& writer) {
   }
   nlohmann::json body = {{"method", request.method},
                          {"path", request.target},
+                         {"host", request.header("host")},
                          {"headers", std::move(headers)},
-                         {"body_bytes", request.body_bytes}};
+                         {"body_bytes", request.body_bytes},
+                         {"pod", ctx.instance},
+                         {"namespace", ctx.options.pod_namespace},
+                         {"httpPort", std::to_string(ctx.options.port)}};
+  set_echo_headers(request.header("x-echo-set-header"), writer);
   writer.respond(200, "application/json",
                  body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }

@@ -4,11 +4,17 @@
 #include <memory>
 
 #include "bench/modelsim/http_exchange.hpp"
+#include "bench/modelsim/server_context.hpp"
 
 namespace modelsim {
 
-// 200 {method, path, headers:{name: value...}, body_bytes}; repeated headers joined by ", ".
-void handle_echo(const HttpRequest& request, ResponseWriter& writer);
+// 200 {method, path, host, headers:{name: value...}, body_bytes, pod, namespace, httpPort};
+// repeated headers joined by ", ". pod is the instance name (--name), namespace --namespace,
+// httpPort the bound port: the fields the Gateway API conformance echo server reports, which
+// tests read to tell which pod served. A request header "X-Echo-Set-Header: name:value[,...]"
+// sets those response headers (as that echo server does); entries that are not legal header
+// text are skipped.
+void handle_echo(const ServerContext& ctx, const HttpRequest& request, ResponseWriter& writer);
 
 // GET /bytes?n=N: N bytes of application/octet-stream in 64 KiB writes, each waiting for the
 // previous to flush, so memory stays flat whatever N is.

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_test.h"
-#include "tests/e2e/epp_sim_process.h"
+#include "tests/e2e/epp_pool.h"
 #include "tests/e2e/tls_env.h"
 
 namespace infergate::e2e {

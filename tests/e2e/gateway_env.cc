@@ -24,6 +24,22 @@ Modelsim::Modelsim(std::vector<std::string> args) {
   port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
 }
 
+// ---- EppSim -----------------------------------------------------------------------
+
+EppSim::EppSim(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {epp_sim_path(), "--port", "0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  process_ = std::make_unique<Process>(argv);
+  // "listening IP:PORT", possibly after other lines (its health state).
+  const milliseconds timeout(10000 * time_scale());
+  if (!process_->wait_out("listening ", timeout)) throw std::runtime_error("epp_sim did not start: " + process_->describe());
+  const size_t at = process_->out().find("listening ");
+  if (!process_->wait_out("\n", timeout, at)) throw std::runtime_error("epp_sim did not start: " + process_->describe());
+  const std::string out = process_->out();
+  const std::string line = out.substr(at, out.find('\n', at) - at);
+  port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
 // ---- Config -----------------------------------------------------------------------
 
 std::string gateway_base_yaml(uint16_t port, uint16_t admin, unsigned workers,

@@ -25,6 +25,19 @@ class Modelsim {
   uint16_t port_ = 0;
 };
 
+// `epp_sim --port 0 ARGS...` (tests/epp_sim: an Endpoint Picker like the GIE EPP); the port is
+// read from its first line ("listening IP:PORT"). ARGS may name --address and --port.
+class EppSim {
+ public:
+  explicit EppSim(const std::vector<std::string>& args);
+  uint16_t port() const { return port_; }
+  Process& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Process> process_;
+  uint16_t port_ = 0;
+};
+
 struct Upstream {
   std::string name;
   uint16_t port = 0;

@@ -53,6 +53,19 @@ TEST(Options, RequestLogNamesAFile) {
   EXPECT_NE(usage_text("modelsim").find("--request-log"), std::string::npos);
 }
 
+TEST(Options, EchoServerIdentityFlags) {
+  const Options d = std::get<Options>(parse({}));
+  EXPECT_EQ(d.pod_namespace, "");
+  EXPECT_FALSE(d.echo_any_path);
+  auto result = parse({"--namespace=ns-a", "--echo-any-path"});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<ArgError>(result).message;
+  EXPECT_EQ(std::get<Options>(result).pod_namespace, "ns-a");
+  EXPECT_TRUE(std::get<Options>(result).echo_any_path);
+  EXPECT_TRUE(std::holds_alternative<ArgError>(parse({"--namespace", ""})));
+  EXPECT_TRUE(std::holds_alternative<ArgError>(parse({"--echo-any-path=1"})));
+  EXPECT_NE(usage_text("modelsim").find("--echo-any-path"), std::string::npos);
+}
+
 TEST(Options, HelpWins) { EXPECT_TRUE(std::holds_alternative<HelpRequested>(parse({"--help"}))); }
 
 TEST(Options, BadInputNamesTheFlag) {

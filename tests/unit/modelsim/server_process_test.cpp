@@ -241,6 +241,38 @@ TEST_F(ModelsimServer, EchoReportsHeadersAsReceived) {
   EXPECT_EQ(json::parse(h2.body)["method"], "GET");
 }
 
+// What the Gateway API conformance echo server says, for tests that ask which pod served.
+TEST(ModelsimEchoServer, ReportsPodNamespacePortAndSetsAskedHeadersOnAnyPath) {
+  SimProcess sim({"--name", "pod-a", "--namespace", "ns-a", "--echo-any-path"});
+  std::string target = "'http://127.0.0.1:";
+  target.append(std::to_string(sim.port())).append("/some/route?x=1'");
+  for (const std::string proto : {"", "--http2-prior-knowledge "}) {
+    SCOPED_TRACE(proto);
+    auto r = curl(proto + "-H 'Host: h.example.com' -H 'X-Echo-Set-Header: X-Served-By:10.0.0.1:3000, bad name:x,x-two:2' -d '{}' " + target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json body = json::parse(r.body);
+    EXPECT_EQ(body["pod"], "pod-a");
+    EXPECT_EQ(body["namespace"], "ns-a");
+    EXPECT_EQ(body["httpPort"], std::to_string(sim.port()));
+    EXPECT_EQ(body["path"], "/some/route?x=1");
+    EXPECT_EQ(body["host"], "h.example.com");
+    EXPECT_EQ(body["method"], "POST");
+    EXPECT_EQ(r.headers["x-served-by"], "10.0.0.1:3000");
+    EXPECT_EQ(r.headers["x-two"], "2");
+    EXPECT_EQ(r.headers.count("bad name"), 0u);
+  }
+  // The next request on a kept-alive connection does not inherit the headers.
+  auto two = run_command("curl -s -S -i --max-time 20 -H 'X-Echo-Set-Header: x-once:1' " + target + " --next -s -i " + target);
+  const auto second = two.output.find("HTTP/1.1", 1);
+  ASSERT_NE(second, std::string::npos) << two.output;
+  EXPECT_NE(two.output.substr(0, second).find("x-once: 1"), std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find("x-once", second), std::string::npos) << two.output;
+}
+
+TEST_F(ModelsimServer, UnroutedPathsAre404WithoutEchoAnyPath) {
+  EXPECT_EQ(curl(url("/some/route")).status, 404);
+}
+
 TEST_F(ModelsimServer, H2cPriorKnowledgeServesCompletionsAndStreams) {
   auto r = curl("--http2-prior-knowledge -d " + kChat + " " + url("/v1/chat/completions"));
   ASSERT_EQ(r.status, 200);

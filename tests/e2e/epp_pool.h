@@ -1,36 +1,12 @@
-// tests/epp_sim run as a process: the port it listens on, and its stdout ("picked ...",
-// "served ...", "subset ...", "trailers ...", "health ...") for the tests to wait on.
+// An InferencePool whose endpointPickerRef names tests/epp_sim (EppSim, gateway_env.h): the
+// config the EPP e2e tests start the gateway with.
 #pragma once
 
-#include <memory>
-#include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "tests/e2e/e2e_test.h"
 
 namespace infergate::e2e {
-
-class EppSim {
- public:
-  explicit EppSim(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {epp_sim_path(), "--port", "0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<Process>(argv);
-    if (!process_->wait_out("listening ", scaled(10000)))
-      throw std::runtime_error("epp_sim did not start: " + process_->describe());
-    const size_t at = process_->out().find("listening ");
-    if (!process_->wait_out("\n", scaled(10000), at)) throw std::runtime_error("epp_sim: " + process_->describe());
-    const std::string out = process_->out();  // "listening IP:PORT\n"
-    port_ = static_cast<uint16_t>(std::stoi(out.substr(out.find(':', at) + 1)));
-  }
-  uint16_t port() const { return port_; }
-  Process& process() { return *process_; }
-
- private:
-  std::unique_ptr<Process> process_;
-  uint16_t port_ = 0;
-};
 
 inline std::string endpoint(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
