@@ -303,7 +303,12 @@ void parse_gateway_config(ParseContext& ctx, const MapView& doc, Collected& out)
                  "modelServerMetrics",
                  "metrics", "endpointPicker", "endpoints", "tls", "forwardClientCertDetails",
                  "setCurrentClientCertDetails", "workload", "localRateLimits", "connectionLimits",
-                 "stats", "dns", "flowControl", "tokenBudgets", "tokenBudgetStore"});
+                 "stats", "dns", "flowControl", "tokenBudgets", "tokenBudgetStore", "trafficSplit"});
+    if (auto m = spec->map("trafficSplit")) {
+      m->allow({"selection"});
+      if (auto s = one_of(ctx, *m, "selection", {"Smooth", "Random"}))
+        gc.split_selection = *s == "Random" ? SplitSelection::Random : SplitSelection::Smooth;
+    }
     if (auto w = spec->integer("workers", 0, 1024)) gc.workers = static_cast<uint32_t>(*w);
     if (auto m = spec->map("admin")) parse_admin_spec(ctx, *m, gc.admin);
     if (auto m = spec->map("stats")) parse_stats_spec(ctx, *m, gc.stats.emplace());

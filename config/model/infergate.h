@@ -114,6 +114,15 @@ struct MetricsConfig {
   bool per_version = true;
 };
 
+// How a weighted rule picks its backend per request (spec.trafficSplit.selection).
+//  Smooth: a low-discrepancy sequence: a 90/10 split sends every ~10th request to the 10 %
+//          side, the proportions are exact within a few hundred requests (the default).
+//  Random: an independent draw per request, as Envoy's weighted clusters: the 10 % side may
+//          get several in a row. Tools that probe a split that way (the Inference Extension
+//          conformance suite's warmup waits for three answers in a row from the 30 % side)
+//          need it.
+enum class SplitSelection { Smooth, Random };
+
 struct GatewayConfig {
   ObjectMeta meta;          // name "" when no GatewayConfig document was given
   uint32_t workers = 0;     // 0 = one worker per core
@@ -136,6 +145,7 @@ struct GatewayConfig {
   FlowControlConfig flow_control;                // spec.flowControl (config/model/flow_control.h)
   std::vector<TokenBudget> token_budgets;        // spec.tokenBudgets (config/model/token_budget.h)
   TokenBudgetStore token_budget_store;           // spec.tokenBudgetStore
+  SplitSelection split_selection = SplitSelection::Smooth;  // spec.trafficSplit.selection
 };
 
 // A pod outside a cluster (GatewayConfig spec.endpoints[]), or a ready pod / EndpointSlice

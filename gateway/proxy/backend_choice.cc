@@ -73,7 +73,8 @@ bool choose_backend(FilterCallbacks& stream, SplitSequences draws) {
   } else if (auto position = route.session ? route.session->position(st.request) : std::nullopt) {
     draw = *position;
   } else {
-    draw = draws.backends.next();
+    draw = snapshot.config->gateway.split_selection == config::SplitSelection::Random ? stream.random()
+                                                                                        : draws.backends.next();
     if (route.session && route.session->key == routing::SessionAffinity::Key::Cookie)
       st.session_cookie = route.session->set_cookie(draw);
   }

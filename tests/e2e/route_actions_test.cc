@@ -288,3 +288,56 @@ spec:
 
 }  // namespace
 }  // namespace infergate::e2e
+
+namespace infergate::e2e {
+namespace {
+
+// Two Services, 70/30 in one rule, for the split-selection test.
+Gateway::Render seventy_thirty(uint16_t stable, uint16_t canary, const std::string& selection) {
+  return [=](uint16_t port, uint16_t admin) {
+    std::string y = gateway_base_yaml(port, admin, 1, {{"stable-0", stable, "app: stable"}, {"canary-0", canary, "app: canary"}},
+                                      "  trafficSplit: {selection: " + selection + "}\n");
+    for (const char* name : {"stable", "canary"}) {
+      y += "---\napiVersion: v1\nkind: Service\nmetadata: {name: ";
+      y += name;
+      y += "}\nspec:\n  selector: {app: ";
+      y += name;
+      y += "}\n  ports: [{port: 80, targetPort: 8000}]\n";
+    }
+    y += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: split}\nspec:\n"
+         "  parentRefs: [{name: gw}]\n  rules:\n"
+         "  - backendRefs: [{name: stable, port: 80, weight: 70}, {name: canary, port: 80, weight: 30}]\n";
+    return y;
+  };
+}
+
+// The longest run of answers from the 30 % side, and its share, over n requests.
+std::pair<int, double> canary_runs(Gateway& gw, int n) {
+  int run = 0, longest = 0, canary = 0;
+  for (int i = 0; i < n; ++i) {
+    HttpResponse r = http_request(gw.port(), "GET", "/echo");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const bool c = r.header("x-modelsim-instance") == "canary";
+    canary += c;
+    run = c ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return {longest, static_cast<double>(canary) / n};
+}
+
+TEST(RouteActions, SplitSelectionSmoothNeverRepeatsTheSmallSideRandomDrawsEachRequest) {
+  Modelsim stable({"--name", "stable"}), canary({"--name", "canary"});
+  Gateway smooth(seventy_thirty(stable.port(), canary.port(), "Smooth"));
+  auto [smooth_run, smooth_share] = canary_runs(smooth, 400);
+  EXPECT_LE(smooth_run, 1) << "the smooth sequence sent the 30 % side twice in a row";
+  EXPECT_NEAR(smooth_share, 0.30, 0.02);
+  // Random, as Envoy: runs of three on the 30 % side happen (about 7 expected in 600
+  // requests; none has a chance below 1e-4), and the share stays near 30 %.
+  Gateway random(seventy_thirty(stable.port(), canary.port(), "Random"));
+  auto [random_run, random_share] = canary_runs(random, 600);
+  EXPECT_GE(random_run, 3);
+  EXPECT_NEAR(random_share, 0.30, 0.08);
+}
+
+}  // namespace
+}  // namespace infergate::e2e
