@@ -300,7 +300,7 @@ TEST(K8sManifestsE2E, ClusterRoleWritesOnlyStatusAndRolloutWeights) {
         "inference.networking.x-k8s.io/inferencemodelrewrites", "/services", "/pods", "discovery.k8s.io/endpointslices",
         "networking.istio.io/virtualservices", "networking.istio.io/destinationrules",
         "security.istio.io/peerauthentications", "security.istio.io/authorizationpolicies",
-        "infergate.dev/gatewayconfigs", "infergate.dev/rollouts"}) {
+        "networking.gke.io/healthcheckpolicies", "infergate.dev/gatewayconfigs", "infergate.dev/rollouts"}) {
     EXPECT_TRUE(grants[read].count("list") && grants[read].count("watch")) << "cannot list+watch " << read;
   }
   for (const char* status : {"gateway.networking.k8s.io/gateways/status", "gateway.networking.k8s.io/httproutes/status",
