@@ -155,5 +155,55 @@ TEST(HealthChecks, AGkeHealthCheckPolicyChecksThePoolAndCountsNetworkFailures) {
   EXPECT_EQ(http_request(gw.port(), "POST", "/v1/chat/completions", {}, chat("again")).status, 200);
 }
 
+// A plain Service backend (no scraper, no picker): its HealthCheckPolicy is the only health
+// signal, and the cluster's load balancer skips what fails it.
+TEST(HealthChecks, AServicesPolicyKeepsItsClusterToPassingEndpoints) {
+  auto sims = start_sims(2);
+  Gateway gw([&](uint16_t port, uint16_t admin) {
+    std::string y = gateway_base_yaml(port, admin, 1,
+                                      {{"web-0", sims[0]->port(), "app: web"}, {"web-1", sims[1]->port(), "app: web"}});
+    y += R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8000}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: networking.gke.io/v1
+kind: HealthCheckPolicy
+metadata: {name: web-hc}
+spec:
+  targetRef: {kind: Service, name: web}
+  default:
+    checkIntervalSec: 1
+    timeoutSec: 1
+    unhealthyThreshold: 1
+    healthyThreshold: 1
+    config: {type: HTTP, httpHealthCheck: {requestPath: /health}}
+)";
+    return y;
+  });
+  const std::string stat = "cluster.service_default_web_80.health_check.";
+  ASSERT_TRUE(wait_until([&] { return gw.stat(stat + "success") >= 2; }, scaled(5000)));
+  ASSERT_TRUE(set_health(*sims[0], 503));
+  ASSERT_TRUE(wait_until([&] { return gw.stat(stat + "healthy") == 1; }, scaled(5000)));
+  const auto clusters = gw.admin("GET", "/clusters").body;
+  EXPECT_NE(clusters.find("service/default/web/80::127.0.0.1:" + std::to_string(sims[0]->port()) +
+                          "::health_flags::/failed_active_hc"),
+            std::string::npos)
+      << clusters;
+  const auto seen = served_by(gw, 20, "web");
+  EXPECT_EQ(seen.count("sim-0"), 0u);
+  EXPECT_EQ(seen.count("sim-1") ? seen.at("sim-1") : 0, 20);
+}
+
 }  // namespace
 }  // namespace infergate::e2e
