@@ -98,6 +98,10 @@ void load_document(ParseContext& ctx, const YAML::Node& doc, Collected& out) {
       if (auto rw = detail::parse_model_rewrite(ctx, view, api_version))
         out.config.model_rewrites.push_back(std::move(*rw));
       return;
+    case KindClass::HealthCheckPolicy:
+      if (auto hc = detail::parse_health_check_policy(ctx, view))
+        out.config.health_check_policies.push_back(std::move(*hc));
+      return;
     case KindClass::Secret:
       // Only TLS material matters to a data plane; other Secrets are ignored as before.
       if (auto sec = detail::parse_secret(ctx, view)) out.config.secrets.push_back(std::move(*sec));

@@ -38,6 +38,10 @@
 //    modelName on one pool: warning, the oldest (creationTimestamp, then name) claims it, as
 //    in GIE. A model matched again by a later rewrite rule (same resource or an older one on
 //    the same pool): warning, the first stays in force.
+//  - GKE HealthCheckPolicy (networking.gke.io/v1): what maps onto the gateway's HTTP/1.1 check
+//    is kept (config/model/health_check.h); check types other than HTTP, named ports and
+//    PROXY_V1 are errors, as is a targetRef other than an InferencePool or a Service of the
+//    policy's namespace, or a second policy on one target. A target not defined: warning.
 //  - Seed quirk: HTTPRoute `spec.rules` written as a single mapping instead of a list is
 //    accepted as one rule, with a warning naming its line.
 // Any error rejects the whole input: `config` is then empty. Never throws, never crashes.

@@ -14,6 +14,13 @@ const InferencePool* Config::find_pool(std::string_view ns, std::string_view nam
   return nullptr;
 }
 
+const HealthCheckPolicy* Config::find_health_check_policy(std::string_view kind, std::string_view ns,
+                                                          std::string_view name) const {
+  for (const auto& p : health_check_policies)
+    if (p.target_kind == kind && p.meta.ns == ns && p.target_name == name) return &p;
+  return nullptr;
+}
+
 const DestinationRule* Config::find_destination_rule(std::string_view service_ns,
                                                      std::string_view service_name) const {
   for (const auto& r : destination_rules)

@@ -14,6 +14,7 @@
 
 #include "config/model/common.h"
 #include "config/model/gateway_api.h"
+#include "config/model/health_check.h"
 #include "config/model/inference.h"
 #include "config/model/infergate.h"
 #include "config/model/istio_networking.h"
@@ -41,6 +42,12 @@ struct Config {
   std::vector<TlsSecret> secrets;                          // kubernetes.io/tls (and CA) Secrets
   std::vector<PeerAuthentication> peer_authentications;
   std::vector<AuthorizationPolicy> authorization_policies;  // sorted oldest first
+  std::vector<HealthCheckPolicy> health_check_policies;    // GKE's, one per target at most
+
+  // The HealthCheckPolicy whose targetRef is `kind` ("InferencePool" | "Service") ns/name;
+  // nullptr when none.
+  const HealthCheckPolicy* find_health_check_policy(std::string_view kind, std::string_view ns,
+                                                    std::string_view name) const;
 
   const Service* find_service(std::string_view ns, std::string_view name) const;
   const InferencePool* find_pool(std::string_view ns, std::string_view name) const;

@@ -187,16 +187,18 @@ void parse_picker_settings(ParseContext& ctx, const MapView& m, PickerSettings& 
     if (auto v = pc->integer("blocksPerServer", 64, 4000000)) s.prefix_blocks_per_server = static_cast<uint32_t>(*v);
   }
   if (auto od = parse_outlier(ctx, m)) s.outlier_detection = od;
+  if (auto hc = parse_health_check(ctx, m)) s.health_check = std::move(hc);
   if (auto e = m.map("extProc")) parse_ext_proc(ctx, *e, s.ext_proc);
 }
 
 void parse_endpoint_picker(ParseContext& ctx, const MapView& m, EndpointPickerConfig& picker) {
-  m.allow({"profile", "scorers", "saturation", "prefixCache", "outlierDetection", "extProc", "pools"});
+  m.allow({"profile", "scorers", "saturation", "prefixCache", "outlierDetection", "healthCheck", "extProc", "pools"});
   parse_picker_settings(ctx, m, picker.defaults);
   for (const auto& [path, node] : m.list("pools")) {
     MapView pm(ctx, node, path);
     if (!pm.valid()) continue;
-    pm.allow({"name", "namespace", "profile", "scorers", "saturation", "prefixCache", "outlierDetection", "extProc"});
+    pm.allow({"name", "namespace", "profile", "scorers", "saturation", "prefixCache", "outlierDetection",
+              "healthCheck", "extProc"});
     PoolPickerSettings pool;
     auto name = pm.string("name", true);
     if (!name) continue;

@@ -59,6 +59,11 @@ std::optional<InferenceObjective> parse_inference_objective(ParseContext& ctx, c
 std::optional<InferenceModelRewrite> parse_model_rewrite(ParseContext& ctx, const MapView& doc,
                                                          const std::string& api_version);
 
+// Active health checks (parse_health_check.cc): `parent`'s healthCheck in GatewayConfig
+// (nullopt when absent), and GKE's HealthCheckPolicy (nullopt when it has errors).
+std::optional<HealthCheck> parse_health_check(ParseContext& ctx, const MapView& parent);
+std::optional<HealthCheckPolicy> parse_health_check_policy(ParseContext& ctx, const MapView& doc);
+
 // Rollout (parse_rollout.cc); references are checked by validate_rollouts.
 std::optional<Rollout> parse_rollout(ParseContext& ctx, const MapView& doc);
 

@@ -103,6 +103,8 @@ KindClass classify(std::string_view api_version, std::string_view kind) {
       return KindClass::UnknownVersion;
     return kind == "VirtualService" ? KindClass::VirtualService : KindClass::DestinationRule;
   }
+  if (group == "networking.gke.io" && kind == "HealthCheckPolicy")
+    return version == "v1" ? KindClass::HealthCheckPolicy : KindClass::UnknownVersion;
   if (group.empty() && kind == "Secret")
     return version == "v1" ? KindClass::Secret : KindClass::UnknownVersion;
   if (group == "security.istio.io" && (kind == "PeerAuthentication" || kind == "AuthorizationPolicy")) {

@@ -18,6 +18,7 @@ enum class KindClass {
   InferenceModel,         // inference.networking.x-k8s.io v1alpha2
   InferenceObjective,     // x-k8s.io v1alpha2; inference.networking.k8s.io v1alpha2 / v1
   InferenceModelRewrite,  // v1alpha2 in either inference group
+  HealthCheckPolicy,    // networking.gke.io v1 (GKE's; HTTP checks only)
   Secret,               // v1 Secret (TLS material; others are ignored by its parser)
   PeerAuthentication,   // security.istio.io v1 / v1beta1
   AuthorizationPolicy,  // security.istio.io v1 / v1beta1

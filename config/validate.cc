@@ -1,6 +1,7 @@
 #include "config/validate.h"
 
 #include "config/str_cat.h"
+#include "config/validate_health_checks.h"
 #include "config/validate_inference.h"
 #include "config/validate_rollouts.h"
 #include "config/validate_istio.h"
@@ -241,10 +242,12 @@ void validate(Collected& c, std::vector<Diagnostic>* errors, std::vector<Diagnos
   check_duplicates(r, c.config.inference_objectives, "InferenceObjective", meta);
   check_duplicates(r, c.config.model_rewrites, "InferenceModelRewrite", meta);
   check_duplicates(r, c.config.rollouts, "Rollout", meta);
+  check_duplicates(r, c.config.health_check_policies, "HealthCheckPolicy", meta);
   check_selectors(r, c);
   check_routes(r, c);
   validate_istio(c, errors, warnings);
   validate_inference(c, errors, warnings);
+  validate_health_checks(c, errors, warnings);
   validate_rollouts(c, errors, warnings);
   validate_security(c, errors, warnings);
 }

@@ -59,6 +59,9 @@ class Cluster {
   // every server is saturated (pools/flow_control.h). nullptr = no flow control.
   std::shared_ptr<const FlowPolicy> flow;
   OutlierDetection outlier;
+  // The active HTTP health check of its endpoints (config/model/health_check.h says which one
+  // a cluster gets); nullptr = none. Run by gateway/control/health_checker.h.
+  std::shared_ptr<const config::HealthCheck> health_check;
   LbPolicy lb = LbPolicy::LeastRequest;
   ConnectionLimits limits;
   std::shared_ptr<ClusterLoad> load = std::make_shared<ClusterLoad>();  // shared across snapshots

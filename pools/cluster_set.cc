@@ -44,6 +44,10 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
   const config::PickerSettings& picker = config.gateway.endpoint_picker.for_pool(pool.meta.ns, pool.meta.name);
   if (picker.outlier_detection) apply_outlier_detection(*picker.outlier_detection, c.outlier);
   c.epp = picker.ext_proc;
+  if (const auto* policy = config.find_health_check_policy("InferencePool", pool.meta.ns, pool.meta.name))
+    c.health_check = std::make_shared<const config::HealthCheck>(policy->check);
+  else if (picker.health_check && picker.health_check->enabled)
+    c.health_check = std::make_shared<const config::HealthCheck>(*picker.health_check);
   switch (picker.profile) {
     case config::PickerProfile::RoundRobin: c.lb = LbPolicy::RoundRobin; break;
     case config::PickerProfile::LeastRequest: c.lb = LbPolicy::LeastRequest; break;
@@ -83,6 +87,8 @@ void add_service_cluster(const config::Config& config, const std::string& ns,
   c.name = std::move(cluster_name);
   c.protocol = sp->app_protocol == "kubernetes.io/h2c" ? UpstreamProtocol::H2c
                                                        : UpstreamProtocol::Http1;
+  if (const auto* policy = config.find_health_check_policy("Service", ns, name))
+    c.health_check = std::make_shared<const config::HealthCheck>(policy->check);
   for (const auto& ep : config.endpoints) {
     if (!config::endpoint_selected(svc->selector, ns, ep) && !config::endpoint_of_service(ns, name, ep)) continue;
     uint16_t target = ep.port.value_or(sp->target_port);

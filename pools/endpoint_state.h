@@ -49,7 +49,11 @@ struct EndpointState {
   // the server's prefix cache was expected to hold: the prefill still ahead of the server,
   // which decides the next request's time to first token more than the decodes running.
   std::atomic<int64_t> prefill_bytes{0};
-  std::atomic<bool> healthy{true};  // active health / scrape verdict; false = never picked
+  std::atomic<bool> healthy{true};  // the scraper's readiness verdict; false = never picked
+  // The active HTTP health check's verdict (gateway/control/health_checker.h), kept apart
+  // from `healthy` so neither overrides the other; false = never picked. Endpoints no check
+  // covers keep true.
+  std::atomic<bool> hc_healthy{true};
   std::atomic<uint64_t> total_requests{0};
   std::atomic<uint64_t> failures{0};
   std::atomic<uint32_t> consecutive_failures{0};
@@ -75,8 +79,18 @@ struct EndpointState {
     std::optional<uint32_t> max_loras;
     std::string last_error;
   };
+  // The active health check as /pools shows it (written by the checker, under detail_mu).
+  // `origin` "" = no check covers this endpoint.
+  struct HealthCheckDetail {
+    std::string origin;  // config/model/health_check.h HealthCheck::origin
+    uint64_t checks = 0;
+    uint32_t consecutive_passes = 0, consecutive_failures = 0;
+    int64_t last_check_ms = 0;  // steady_now_ms() of the last result, 0 = none yet
+    std::string last_failure;   // why the last failed check failed ("" = none yet)
+  };
   mutable std::mutex detail_mu;
   ScrapeDetail detail;
+  HealthCheckDetail hc_detail;
 
   // The same adapters for the picker, lock-free: hashes (adapter_hash) of up to
   // kAdapterSlots running and waiting adapters (vllm:lora_requests_info), 0 = empty slot;
@@ -106,8 +120,10 @@ struct EndpointState {
   bool ejected(int64_t now_ms) const {
     return now_ms < ejected_until_ms.load(std::memory_order_relaxed);
   }
-  // What pick() may choose: healthy and not ejected.
-  bool eligible(int64_t now_ms) const { return healthy.load(std::memory_order_relaxed) && !ejected(now_ms); }
+  // What pick() may choose: ready (scraper), passing its active health check, not ejected.
+  bool eligible(int64_t now_ms) const {
+    return healthy.load(std::memory_order_relaxed) && hc_healthy.load(std::memory_order_relaxed) && !ejected(now_ms);
+  }
 
  private:
   static uint32_t next_id();

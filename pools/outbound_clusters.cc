@@ -74,6 +74,8 @@ void add_cluster(const config::Config& config, const config::IstioDestination& d
   c.service_ns = d.service_ns;
   c.service_name = d.service_name;
   c.subset = d.subset;
+  if (const auto* policy = config.find_health_check_policy("Service", d.service_ns, d.service_name))
+    c.health_check = std::make_shared<const config::HealthCheck>(policy->check);
   apply_policy(rule ? config::merged_traffic_policy(*rule, subset) : config::IstioTrafficPolicy{},
                c);
   for (const auto& ep : config.endpoints) {

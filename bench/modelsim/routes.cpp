@@ -57,7 +57,8 @@ std::string faults_body(const ServerContext& ctx) {
   nlohmann::json j{{"error_rate", ctx.error_rate.load()},
                    {"delay_ms", ctx.delay_ms.load()},
                    {"stall_ms", stall_left_ms(ctx)},
-                   {"crash_after", ctx.crash_after.load()}};
+                   {"crash_after", ctx.crash_after.load()},
+                   {"health_status", ctx.health_status.load()}};
   return j.dump();
 }
 
@@ -65,7 +66,9 @@ std::string faults_body(const ServerContext& ctx) {
 // "crash_after": 10, "crash": true}: any of the fields. error_rate and delay_ms apply to the
 // completions that start from now on; stall_ms stops the server answering and generating for
 // that long from now (0 ends a stall); crash_after N kills the process when the N+1-th
-// completion from now arrives (0 = never); crash kills it right after this answer.
+// completion from now arrives (0 = never); crash kills it right after this answer;
+// health_status N makes GET /health answer N (200..599; 0 = the usual 200) while the rest
+// serves as before: a server its health check should take out of rotation.
 // Answers the faults in force.
 void handle_faults(ServerContext& ctx, const HttpRequest& request, std::shared_ptr<ResponseWriter> writer) {
   bool crash = false;
@@ -85,8 +88,12 @@ void handle_faults(ServerContext& ctx, const HttpRequest& request, std::shared_p
       return respond_error(*writer, 400,
                            "error_rate must be 0..1, delay_ms and stall_ms 0..3600000, crash_after a count");
     if (j.contains("crash") && !j["crash"].is_boolean()) return respond_error(*writer, 400, "crash must be a boolean");
+    const auto health = number("health_status", 599);
+    if (health && *health != 0 && (*health < 200 || *health != static_cast<int>(*health)))
+      return respond_error(*writer, 400, "health_status must be a status code 200..599, or 0 for the usual 200");
     crash = j.value("crash", false);
     if (rate) ctx.error_rate.store(*rate);
+    if (health) ctx.health_status.store(static_cast<int>(*health));
     if (delay) ctx.delay_ms.store(*delay);
     if (stall) {
       const auto until = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
@@ -214,7 +221,10 @@ void route(ServerContext& ctx, const HttpRequest& request, std::shared_ptr<Respo
   } else if (method == "POST" && path == "/v1/unload_lora_adapter") {
     handle_unload_lora(ctx, request, *writer);
   } else if (method == "GET" && path == "/health") {
-    writer->respond(200, {}, {});
+    if (const int status = ctx.health_status.load(std::memory_order_relaxed); status != 0)
+      respond_error(*writer, status, "modelsim: injected health status", "modelsim_injected_error");
+    else
+      writer->respond(200, {}, {});
   } else if (method == "GET" && path == "/metrics") {
     writer->respond(200, kMetricsContentType, metrics_text(ctx));
   } else if ((method == "GET" || method == "POST") && path == "/modelsim/faults") {

@@ -64,6 +64,8 @@ struct ServerContext {
   // Steady-clock time (ns since its epoch) until which the server neither answers nor
   // generates; 0 = not stalled.
   std::atomic<std::int64_t> stall_until_ns{0};
+  // What GET /health answers (a gateway's active health check sees it); 0 = 200 as usual.
+  std::atomic<int> health_status{0};
 
   std::chrono::steady_clock::time_point stall_until() const {
     return std::chrono::steady_clock::time_point(

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/model/common.h"
+#include "config/model/health_check.h"
 #include "config/source_location.h"
 
 namespace infergate::config {
@@ -89,6 +90,9 @@ struct PickerSettings {
   // Passive outlier detection of the pool's endpoints, Istio's outlierDetection fields;
   // nullopt = Envoy's defaults (5 consecutive 5xx, 30 s base ejection, 10 %).
   std::optional<IstioOutlierDetection> outlier_detection;
+  // Active HTTP health check of the pool's endpoints (config/model/health_check.h); nullopt or
+  // !enabled = none. A pool entry's replaces the default's whole.
+  std::optional<HealthCheck> health_check;
   EppConnectionSettings ext_proc;
   SourceLocation source;
 };

@@ -131,9 +131,42 @@ json config_dump(const Snapshot& s) {
 }
 
 std::string health_flags(const pools::EndpointState& e, int64_t now) {
-  if (!e.healthy.load(std::memory_order_relaxed)) return "/failed_active_hc";
+  if (!e.healthy.load(std::memory_order_relaxed) || !e.hc_healthy.load(std::memory_order_relaxed))
+    return "/failed_active_hc";
   if (e.ejected(now)) return "/failed_outlier_check";
   return "healthy";
+}
+
+// The endpoint's active health check (gateway/control/health_checker.h), under the caller's
+// lock of detail_mu; null when no check covers it.
+json health_check_json(const pools::EndpointState& e, int64_t now) {
+  const auto& d = e.hc_detail;
+  if (d.origin.empty()) return nullptr;
+  return {{"healthy", e.hc_healthy.load(std::memory_order_relaxed)},
+          {"checks", d.checks},
+          {"consecutive_passes", d.consecutive_passes},
+          {"consecutive_failures", d.consecutive_failures},
+          {"last_check_ms_ago", d.last_check_ms == 0 ? json(nullptr) : json(now - d.last_check_ms)},
+          {"last_failure", d.last_failure},
+          {"origin", d.origin}};
+}
+
+// The check a cluster runs (config/model/health_check.h); null when none.
+json health_check_settings(const pools::Cluster& c) {
+  if (!c.health_check) return nullptr;
+  const config::HealthCheck& h = *c.health_check;
+  json statuses = json::array();
+  for (const auto& r : h.expected_statuses) statuses.push_back({{"start", r.start}, {"end", r.end}});
+  return {{"path", h.path},
+          {"host", h.host},
+          {"port", h.port ? json(*h.port) : json(nullptr)},
+          {"interval_ms", h.interval.count()},
+          {"timeout_ms", h.timeout.count()},
+          {"healthy_threshold", h.healthy_threshold},
+          {"unhealthy_threshold", h.unhealthy_threshold},
+          {"expected_statuses", std::move(statuses)},
+          {"response", h.response},
+          {"origin", h.origin}};
 }
 
 // One InferencePool endpoint as /pools shows it: health, in-flight count, scraped signals.
@@ -155,6 +188,7 @@ json pool_endpoint(const pools::EndpointState& e, int64_t now, int64_t stale_aft
   j["waiting_adapters"] = e.detail.waiting_adapters;
   j["max_loras"] = e.detail.max_loras ? json(*e.detail.max_loras) : json(nullptr);
   j["last_error"] = e.detail.last_error;
+  j["health_check"] = health_check_json(e, now);
   return j;
 }
 
@@ -340,6 +374,7 @@ void Server::register_admin() {
                                {"endpoint_picker", c.endpoint_picker ? json(c.endpoint_picker->name) : json(nullptr)},
                                {"picker", picker_json(c)},
                                {"flow_control", flow_json(c, now, msm.stale_after.count())},
+                               {"health_check", health_check_settings(c)},
                                {"endpoints", std::move(eps)}});
                }
                return AdminResponse::json(json{{"version", version_},

@@ -70,7 +70,10 @@ void async_http_request(asio::io_context& io, const std::string& method, const s
   std::string hostport = rest.substr(0, slash);
   std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
   std::string host = hostport, port = "80";
-  if (const size_t colon = hostport.rfind(':'); colon != std::string::npos && hostport.find(']') == std::string::npos) {
+  if (const size_t close = hostport.find(']'); !hostport.empty() && hostport[0] == '[' && close != std::string::npos) {
+    host = hostport.substr(1, close - 1);  // "[v6]:port": the resolver takes the bare address
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
+  } else if (const size_t colon = hostport.rfind(':'); colon != std::string::npos) {
     host = hostport.substr(0, colon);
     port = hostport.substr(colon + 1);
   }

@@ -26,6 +26,7 @@ constexpr std::array kWatched{
     ApiResource{"networking.istio.io", "v1", "destinationrules", "DestinationRule", true, false},
     ApiResource{"security.istio.io", "v1", "peerauthentications", "PeerAuthentication", true, false},
     ApiResource{"security.istio.io", "v1", "authorizationpolicies", "AuthorizationPolicy", true, false},
+    ApiResource{"networking.gke.io", "v1", "healthcheckpolicies", "HealthCheckPolicy", true, false},
     ApiResource{"infergate.dev", "v1alpha1", "gatewayconfigs", "GatewayConfig", true, false},
     ApiResource{"infergate.dev", "v1alpha1", "rollouts", "Rollout", true, true},
 };

@@ -74,6 +74,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
                                       {{"result", "failure"}}, "infergate.config.reload_failure");
   access_log_ = open_access_log(initial_, *registry_);
   scraper_ = std::make_unique<ModelServerScraper>(control_, *registry_);
+  health_checker_ = std::make_unique<HealthChecker>(control_, *registry_);
   rollouts_ = make_rollout_controller();
   // A host name's addresses changed: the config last applied, resolved again (no file is read).
   dns_ = std::make_unique<DnsDiscovery>(control_, *registry_, [this] {
@@ -120,6 +121,7 @@ bool Server::apply(config::LoadResult loaded, const std::string& source, std::ve
   dns_->activate();
   for (auto& w : workers_) w->publish(snap);
   scraper_->update(snap);
+  health_checker_->update(snap);
   // In Kubernetes mode only the leader runs rollouts (on_leading).
   if (!opts_.kubernetes || (elector_ && elector_->leading())) rollouts_->update(snap);
   endpoints_.prune();
@@ -260,6 +262,7 @@ void Server::stop_now(int exit_code) {
   if (cert_watcher_) cert_watcher_->stop();
   stop_kubernetes();
   scraper_->stop();
+  health_checker_->stop();
   rollouts_->stop();
   admin_.close();
   stats_listener_.close();

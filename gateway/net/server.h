@@ -28,6 +28,7 @@
 #include "gateway/proxy/proxy_stats.h"
 #include "gateway/control/snapshot.h"
 #include "gateway/net/worker.h"
+#include "gateway/control/health_checker.h"
 #include "gateway/control/model_server_scraper.h"
 #include "gateway/control/rollout_controller.h"
 #include "gateway/kube/api_client.h"
@@ -161,6 +162,7 @@ class Server {
   config::ConfigStore store_;  // the documents serving now
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<ModelServerScraper> scraper_;  // InferencePool endpoints' /metrics
+  std::unique_ptr<HealthChecker> health_checker_;  // clusters' active HTTP health checks
   std::unique_ptr<RolloutController> rollouts_;
   std::unique_ptr<kube::ApiClient> kube_api_;
   std::unique_ptr<kube::ClusterSource> cluster_;

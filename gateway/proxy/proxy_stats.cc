@@ -101,14 +101,20 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
                                    metrics::kEnvoyLatencyBucketsMs, tags, base + "downstream_rq_time");
 }
 
+std::string envoy_cluster_stat_prefix(std::string_view cluster) {
+  // Envoy stat names are dot-separated; our cluster names use '/' (kind/ns/name).
+  std::string out = "cluster.";
+  for (char ch : cluster)
+    out.push_back((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'
+                      ? ch
+                      : '_');
+  out.push_back('.');
+  return out;
+}
+
 ClusterStats::ClusterStats(metrics::Registry& r, const std::string& cluster) {
   const metrics::Labels tags{{"envoy_cluster_name", cluster}};
-  // Envoy stat names are dot-separated; our cluster names use '/' (kind/ns/name).
-  std::string flat = cluster;
-  for (char& ch : flat)
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-      ch = '_';
-  const std::string base = "cluster." + flat + ".";
+  const std::string base = envoy_cluster_stat_prefix(cluster);
   auto counter = [&](std::string_view stat, std::string_view help) {
     return r.counter("envoy_cluster_" + std::string(stat), help, tags, base + std::string(stat));
   };

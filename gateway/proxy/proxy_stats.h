@@ -74,6 +74,10 @@ struct ProxyStats {
 
 struct FlowStats;
 
+// "cluster.<name>." with the name flattened as Envoy stat names need it (our cluster names
+// use '/': kind/ns/name): the prefix of every per-cluster /stats name.
+std::string envoy_cluster_stat_prefix(std::string_view cluster);
+
 struct ClusterStats {
   ClusterStats() = default;
   ClusterStats(metrics::Registry& r, const std::string& cluster);

@@ -300,7 +300,7 @@ TEST(K8sManifestsE2E, ClusterRoleWritesOnlyStatusAndRolloutWeights) {
         "inference.networking.x-k8s.io/inferencemodelrewrites", "/services", "/pods", "discovery.k8s.io/endpointslices",
         "networking.istio.io/virtualservices", "networking.istio.io/destinationrules",
         "security.istio.io/peerauthentications", "security.istio.io/authorizationpolicies",
-        "infergate.dev/gatewayconfigs", "infergate.dev/rollouts"}) {
+        "networking.gke.io/healthcheckpolicies", "infergate.dev/gatewayconfigs", "infergate.dev/rollouts"}) {
     EXPECT_TRUE(grants[read].count("list") && grants[read].count("watch")) << "cannot list+watch " << read;
   }
   for (const char* status : {"gateway.networking.k8s.io/gateways/status", "gateway.networking.k8s.io/httproutes/status",
@@ -536,6 +536,15 @@ TEST(K8sManifestsE2E, CrdSchemasRefuseWhatTheParsersRefuse) {
   EXPECT_FALSE(validate(gc, gc_head + "spec: {tls: {minProtocolVersion: TLSV1_1}}").empty()) << "TLS 1.1";
   EXPECT_FALSE(validate(gc, gc_head + "spec: {localRateLimits: [{name: a, tokenBucket: {maxTokens: 1}}]}").empty())
       << "fillInterval is required";
+  EXPECT_TRUE(validate(gc, gc_head + "spec: {endpointPicker: {healthCheck: {path: /health, interval: 2s, "
+                                     "expectedStatuses: [200, {start: 200, end: 300}]}, "
+                                     "pools: [{name: p, healthCheck: {enabled: false}}]}}")
+                  .empty());
+  EXPECT_FALSE(validate(gc, gc_head + "spec: {endpointPicker: {healthCheck: {path: health}}}").empty())
+      << "a health check path starts with /";
+  EXPECT_FALSE(validate(gc, gc_head + "spec: {endpointPicker: {pools: [{name: p, healthCheck: {unhealthyThreshold: 0}}]}}")
+                   .empty())
+      << "thresholds are at least 1";
 
   const std::string ro_head = "apiVersion: infergate.dev/v1alpha1\nkind: Rollout\nmetadata: {name: x}\n";
   const std::string ok_spec = "spec: {targetRef: {kind: HTTPRoute, name: r, rule: 0}, stable: a, canary: b, ";

@@ -121,6 +121,24 @@ TEST(Kubernetes, GkeSeedCreatedWithKubectlServesItsSplit) {
   auto split = by_prefix(count_instances(gw.port(), 400));
   EXPECT_EQ(split["llm"] + split["llm-new"], 400) << "every request answered by a pod of the cluster";
   EXPECT_NEAR(split["llm-new"], 40, 20) << "the guide's 90/10";
+
+  // GKE's HealthCheckPolicies for the two pools (the example's health-check.yaml), created
+  // with kubectl, are followed like the rest: every pod of both pools gets checked.
+  cluster.create(read_source("examples/gke-pool-rollout/health-check.yaml"));
+  auto checked_by = [&](const std::string& pool) {
+    auto j = nlohmann::json::parse(gw.admin("GET", "/pools").body, nullptr, false);
+    if (!j.is_object()) return std::string();
+    for (const auto& p : j["pools"])
+      if (p.value("name", "") == pool && p["health_check"].is_object())
+        return p["health_check"].value("origin", "");
+    return std::string();
+  };
+  EXPECT_TRUE(wait_for([&] { return checked_by("llm") == "HealthCheckPolicy/default/llm-health"; }, scaled(5000)))
+      << gw.admin("GET", "/pools").body;
+  EXPECT_EQ(checked_by("llm-new"), "HealthCheckPolicy/default/llm-new-health");
+  EXPECT_TRUE(wait_for([&] { return gw.stat("cluster.inferencepool_default_llm.health_check.success") >= 2; },
+                       scaled(5000)))
+      << "both pods of llm answered their first check";
 }
 
 TEST(Kubernetes, IstioSeedCreatedWithKubectlRoutesBySubset) {

@@ -39,6 +39,7 @@ std::vector<ResourceKind> build() {
       {"networking.istio.io", istio_net, "destinationrules", "destinationrule", "DestinationRule", true, true, {"dr"}},
       {"security.istio.io", istio_sec, "peerauthentications", "peerauthentication", "PeerAuthentication", true, true, {"pa"}},
       {"security.istio.io", istio_sec, "authorizationpolicies", "authorizationpolicy", "AuthorizationPolicy", true, true, {"ap"}},
+      {"networking.gke.io", {"v1"}, "healthcheckpolicies", "healthcheckpolicy", "HealthCheckPolicy", true, false, {}},
       {"infergate.dev", ours, "gatewayconfigs", "gatewayconfig", "GatewayConfig", true, true, {}},
       {"infergate.dev", ours, "rollouts", "rollout", "Rollout", true, true, {}},
       {"apiextensions.k8s.io", {"v1"}, "customresourcedefinitions", "customresourcedefinition",

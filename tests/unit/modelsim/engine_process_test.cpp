@@ -217,6 +217,20 @@ TEST(ModelsimFaults, StallHoldsEveryAnswerButTheFaultApi) {
   EXPECT_EQ(post(sim, "/modelsim/faults", R"({"stall_ms": -1})").status, 400);
 }
 
+TEST(ModelsimFaults, HealthStatusFailsOnlyTheHealthPath) {
+  SimProcess sim;
+  auto set = post(sim, "/modelsim/faults", R"({"health_status": 503})");
+  ASSERT_EQ(set.status, 200);
+  EXPECT_EQ(json::parse(set.body)["health_status"], 503);
+  EXPECT_EQ(get(sim, "/health").status, 503);
+  EXPECT_EQ(get(sim, "/metrics").status, 200);
+  EXPECT_EQ(post(sim, "/v1/chat/completions", chat("sim-model", "hi", 2)).status, 200);
+  EXPECT_EQ(post(sim, "/modelsim/faults", R"({"health_status": 0})").status, 200);
+  EXPECT_EQ(get(sim, "/health").status, 200);
+  EXPECT_EQ(post(sim, "/modelsim/faults", R"({"health_status": 100})").status, 400);
+  EXPECT_EQ(post(sim, "/modelsim/faults", R"({"health_status": 503.5})").status, 400);
+}
+
 TEST(ModelsimFaults, CrashKillsTheProcess) {
   SimProcess sim({"--engine"});
   auto r = post(sim, "/modelsim/faults", R"({"crash": true})");
