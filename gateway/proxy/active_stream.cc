@@ -219,6 +219,7 @@ void ActiveStream::encode_trailers(HeaderMap&& trailers) {
     held_response_trailers_ = std::move(trailers);
     return;
   }
+  for (size_t i = filters_.size() - 1; i-- > 0;) filters_[i]->encode_trailers(trailers);
   response_done_ = true;
   downstream_.send_trailers(std::move(trailers));
   response_complete();

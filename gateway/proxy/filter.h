@@ -133,6 +133,8 @@ class StreamFilter {
     (void)head, (void)end_stream;
     return FilterStatus::Continue;
   }
+  // The response trailers, before they go to the client (may be changed).
+  virtual void encode_trailers(HeaderMap& trailers) { (void)trailers; }
   // The stream ends (answered, reset, timed out, finished): stop anything still running for it.
   virtual void on_stream_end() {}
 };

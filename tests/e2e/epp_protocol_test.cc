@@ -112,13 +112,14 @@ TEST(EppProtocol, TheSubsetHintNamesThePoolsReadyEndpoints) {
   EXPECT_EQ(epp.process().out().find("subset ", from), std::string::npos);
 }
 
-TEST(EppProtocol, RequestTrailersReachTheEpp) {
+TEST(EppProtocol, RequestAndResponseTrailersReachTheEpp) {
   Pool p;
   EppSim epp({"--endpoints", p.endpoints()});
   Gateway gw(pool_with_epp(p.sim0.port(), p.sim1.port(), epp.port(), "FailClose"));
   RawSocket s(gw.port());
   const std::string body = chat_body(4, false);
   std::string req = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "TE: trailers\r\nx-modelsim-trailers: 1\r\n"
                     "Connection: close\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n";
   char size[16];
   std::snprintf(size, sizeof size, "%zx\r\n", body.size());
@@ -127,6 +128,8 @@ TEST(EppProtocol, RequestTrailersReachTheEpp) {
   ASSERT_TRUE(s.read_until_closed(scaled(10000))) << s.received();
   EXPECT_EQ(s.received().rfind("HTTP/1.1 200", 0), 0u) << s.received();
   EXPECT_TRUE(epp.process().wait_out("trailers x-checksum=abc123", scaled(3000))) << epp.process().out();
+  // The model server's response trailers go to the EPP too (after its response headers answer).
+  EXPECT_TRUE(epp.process().wait_out("response-trailers x-modelsim-tokens=", scaled(3000))) << epp.process().out();
 }
 
 TEST(EppProtocol, TheServedEndpointGoesBackInMetadataAndTheAnswerShapesTheResponse) {

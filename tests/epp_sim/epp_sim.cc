@@ -227,6 +227,9 @@ class Sim final : public pb::ExternalProcessor::Service {
         sr->set_body(req.response_body().body());
         sr->set_end_of_stream(req.response_body().end_of_stream());
       } else if (req.has_response_trailers()) {
+        std::vector<std::string> kv;
+        for (const auto& h : req.response_trailers().trailers().headers()) kv.push_back(h.key() + "=" + value_of(h));
+        out_line("response-trailers " + join(kv));
         resp.mutable_response_trailers();
       } else {
         continue;

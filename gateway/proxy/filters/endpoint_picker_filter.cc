@@ -196,14 +196,22 @@ void EndpointPickerFilter::on_response_answer(std::optional<ext_proc::HeaderMuta
     stream_.state().cstats->epp_response_mutations.inc();
   }
   held_head_ = nullptr;
+  answered_ = true;  // the call stays open for the response trailers, if any
+  stream_.continue_encoding();
+}
+
+void EndpointPickerFilter::encode_trailers(HeaderMap& trailers) {
+  if (!epp_ || !answered_) return;
+  if (!mode_.skip_response_trailers) epp_->send_response_trailers(to_headers(trailers));
   epp_->finish();
   epp_.reset();
-  stream_.continue_encoding();
 }
 
 void EndpointPickerFilter::on_stream_end() {
   waiting_ = false;
   held_head_ = nullptr;
+  // A response the EPP already answered ends the call cleanly; anything else cancels it.
+  if (epp_ && answered_) epp_->finish();
   epp_.reset();
 }
 

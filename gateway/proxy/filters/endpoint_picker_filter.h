@@ -34,6 +34,7 @@ class EndpointPickerFilter final : public StreamFilter {
   FilterDataStatus decode_data(std::string_view data, bool end_stream) override;
   FilterStatus decode_trailers() override;
   FilterStatus encode_headers(ResponseHead& head, bool end_stream) override;
+  void encode_trailers(HeaderMap& trailers) override;
   void on_stream_end() override;
 
  private:
@@ -49,6 +50,7 @@ class EndpointPickerFilter final : public StreamFilter {
   bool waiting_ = false;  // no answer yet: body chunks still go to the picker
   ext_proc::ModeOverride mode_;
   ResponseHead* held_head_ = nullptr;  // the response waiting for the EPP's answer
+  bool answered_ = false;  // the EPP answered the response headers: the call stays for trailers
 };
 
 }  // namespace infergate::gateway

@@ -205,6 +205,8 @@ void FakeStream::encode_data(std::string_view data, bool end_stream) {
 }
 
 void FakeStream::encode_trailers(HeaderMap&& t) {
+  for (size_t i = filters_.size(); i-- > 0;)
+    if (filters_[i].get() != router_) filters_[i]->encode_trailers(t);
   if (finished_) return;
   response_trailers = std::move(t);
   response_complete();
