@@ -131,8 +131,11 @@ void parse_ext_proc(ParseContext& ctx, const MapView& m, EppConnectionSettings& 
   if (auto v = m.integer("maxBodyMutationBytes", 1024, int64_t{1} << 30)) e.max_body_mutation_bytes = static_cast<uint64_t>(*v);
   if (auto t = m.map("tls")) {
     t->allow({"enabled", "caFile", "insecureSkipVerify", "serverName", "certFile", "keyFile"});
-    e.tls = t->boolean("enabled").value_or(true);
-    if (auto v = t->string("caFile")) e.ca_file = *v;
+    if (auto v = t->boolean("enabled")) e.tls = *v;
+    if (auto v = t->string("caFile")) {
+      e.ca_file = *v;
+      e.insecure_skip_verify = false;  // roots given: verify
+    }
     if (auto v = t->boolean("insecureSkipVerify")) e.insecure_skip_verify = *v;
     if (auto v = t->string("serverName")) e.server_name = *v;
     if (auto v = t->string("certFile")) e.cert_file = *v;

@@ -56,11 +56,13 @@ struct EppConnectionSettings {
   // Time the EPP has to answer a request (from its last message) and the response headers;
   // past it the request fails open or closed as the pool says. Envoy's message_timeout.
   std::chrono::milliseconds message_timeout{1000};
-  // TLS to the EPP. GIE's EPP serves TLS by default; insecureSkipVerify encrypts without
-  // verifying (Envoy Gateway's default for the EPP, logged as a warning).
-  bool tls = false;
+  // TLS to the EPP. GIE's EPP serves TLS by default (--secure-serving, a self-signed
+  // certificate), so infergate connects with TLS by default and, like Envoy Gateway, without
+  // verifying (logged as a warning) until a caFile says whom to trust. tls.enabled: false for
+  // a plaintext EPP.
+  bool tls = true;
   std::string ca_file;  // PEM roots; empty: the system's
-  bool insecure_skip_verify = false;
+  bool insecure_skip_verify = true;  // false once caFile is given (or insecureSkipVerify: false)
   std::string server_name;           // the name to verify (and the :authority); empty: the target host
   std::string cert_file, key_file;   // client certificate (mTLS), optional
   // gRPC health checking of the EPP (proposal 004): `health_service` every interval (0: off).

@@ -42,9 +42,6 @@ std::optional<ext_proc::EppChannelOptions> epp_options(const pools::Cluster& c, 
                                                  "spec.endpointPicker.extProc.tls", s.source.line, error});
     return std::nullopt;
   }
-  if (s.tls && s.insecure_skip_verify)
-    spdlog::warn("endpoint picker {} for {}: TLS without verifying the EPP's certificate (insecureSkipVerify)",
-                 o.target, c.name);
   return o;
 }
 
@@ -76,6 +73,10 @@ std::shared_ptr<ext_proc::EppChannel> epp_channel(const pools::Cluster& c, TlsBu
   std::lock_guard lock(mu);
   for (auto it = channels.begin(); it != channels.end();) it = it->second.expired() ? channels.erase(it) : std::next(it);
   if (auto existing = channels[key].lock()) return existing;
+  if (options->tls.enabled && options->tls.insecure_skip_verify)
+    spdlog::warn("endpoint picker {} for {}: TLS without verifying the EPP's certificate (insecureSkipVerify, "
+                 "the default until spec.endpointPicker.extProc.tls.caFile is set)",
+                 options->target, c.name);
   auto channel = ext_proc::EppChannel::create(std::move(*options));
   channels[key] = channel;
   return channel;

@@ -52,6 +52,8 @@ std::string gateway_config(uint16_t admin) {
   // Envoy's independent draw per request: the weighted test's warmup waits for three answers
   // in a row from the 30 % side, which infergate's default smooth split never gives.
   y += "  trafficSplit: {selection: Random}\n";
+  // epp_sim stands for lwepp run without --secure-serving: plaintext.
+  y += "  endpointPicker:\n    extProc:\n      tls: {enabled: false}\n";
   return y;
 }
 

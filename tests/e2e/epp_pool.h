@@ -12,9 +12,11 @@ inline std::string endpoint(uint16_t port) { return "127.0.0.1:" + std::to_strin
 
 // Two model servers in pool "pool", whose endpointPickerRef names Service "epp" (a static
 // endpoint on `epp_port`).
-// `spec_extra`: more GatewayConfig spec lines (2-space indented), e.g. endpointPicker.extProc.
+// `spec_extra`: more GatewayConfig spec lines (2-space indented), e.g. endpointPicker.extProc;
+// without it the EPP is reached in plaintext (epp_sim serves TLS only when asked).
+inline const std::string kPlaintextEpp = "  endpointPicker:\n    extProc:\n      tls: {enabled: false}\n";
 inline Gateway::Render pool_with_epp(uint16_t sim0, uint16_t sim1, uint16_t epp_port, std::string failure_mode,
-                                     std::string spec_extra = {}) {
+                                     std::string spec_extra = kPlaintextEpp) {
   return [=](uint16_t port, uint16_t admin) {
     std::string y = gateway_base_yaml(port, admin, 2,
                                       {{"sim-0", sim0, "app: sim"}, {"sim-1", sim1, "app: sim"}, {"epp", epp_port, "app: epp"}},

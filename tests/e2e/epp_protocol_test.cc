@@ -23,7 +23,12 @@ HttpResponse chat(Gateway& gw, const Headers& h = {}) {
   return http_request(gw.port(), "POST", "/v1/chat/completions", h, chat_body(4, false), scaled(10000));
 }
 
-std::string ext_proc(const std::string& body) { return "  endpointPicker:\n    extProc:\n" + body; }
+// spec.endpointPicker.extProc with `body`; plaintext (epp_sim's default) unless it says tls.
+std::string ext_proc(const std::string& body) {
+  std::string y = "  endpointPicker:\n    extProc:\n" + body;
+  if (body.find("tls:") == std::string::npos) y += "      tls: {enabled: false}\n";
+  return y;
+}
 
 TEST(EppProtocol, TlsToTheEppVerifiesItsCertificate) {
   TestCerts certs;
@@ -53,18 +58,22 @@ TEST(EppProtocol, TlsToTheEppVerifiesItsCertificate) {
   }
 }
 
-TEST(EppProtocol, InsecureSkipVerifyEncryptsWithAWarning) {
+TEST(EppProtocol, ByDefaultTlsWithoutVerificationAndAWarning) {
   TestCerts certs;
   ASSERT_TRUE(certs.ok()) << certs.error();
   Pool p;
   EppSim epp({"--endpoints", p.endpoints(), "--tls-cert", certs.path("upstream-server.crt"), "--tls-key",
               certs.path("upstream-server.key")});
-  Gateway gw(pool_with_epp(p.sim0.port(), p.sim1.port(), epp.port(), "FailClose",
-                           ext_proc("      tls: {insecureSkipVerify: true}\n")));
+  // No extProc settings at all: how GIE's EPP (--secure-serving) is reached out of the box.
+  Gateway gw(pool_with_epp(p.sim0.port(), p.sim1.port(), epp.port(), "FailClose", "  metrics: {perVersion: true}\n"));
   HttpResponse r = chat(gw, {{"x-epp-sim-pick", "1"}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-modelsim-instance"), "sim-1");
   EXPECT_NE(gw.process().err().find("insecureSkipVerify"), std::string::npos) << gw.process().err();
+  // Said explicitly, the same.
+  Gateway explicit_skip(pool_with_epp(p.sim0.port(), p.sim1.port(), epp.port(), "FailClose",
+                                      ext_proc("      tls: {insecureSkipVerify: true}\n")));
+  EXPECT_EQ(chat(explicit_skip).status, 200);
 }
 
 TEST(EppProtocol, TheBodyTheEppStreamsBackIsWhatTheModelServerGets) {

@@ -109,11 +109,13 @@ TEST(EndpointPickerConfig, ExtProcConnectionSettingsWithPerPoolOverrides) {
   EXPECT_TRUE(lora.insecure_skip_verify);
   EXPECT_FALSE(lora.subset_hint);
   EXPECT_EQ(lora.health_interval.count(), 0);
-  // The defaults: plaintext, 1 s, health every 5 s.
+  // The defaults: TLS without verification (GIE's EPP serves TLS with a self-signed
+  // certificate), 1 s, health every 5 s.
   LoadResult d = load("  endpointPicker: {profile: infergate}\n");
   ASSERT_TRUE(d.ok()) << render(d.errors);
   const EppConnectionSettings& def = d.config->gateway.endpoint_picker.defaults.ext_proc;
-  EXPECT_FALSE(def.tls);
+  EXPECT_TRUE(def.tls);
+  EXPECT_TRUE(def.insecure_skip_verify);
   EXPECT_EQ(def.message_timeout, std::chrono::milliseconds(1000));
   EXPECT_EQ(def.health_interval, std::chrono::milliseconds(5000));
 }
