@@ -68,6 +68,7 @@ class SimProcess {
     close(fd_);
   }
   const std::string& target() const { return target_; }
+  void signal(int sig) { kill(pid_, sig); }
   bool wait_line(const std::string& line, std::chrono::milliseconds timeout) {
     std::unique_lock lk(mu_);
     return cv_.wait_for(lk, timeout, [&] {
@@ -429,6 +430,60 @@ TEST_F(EppClientTest, ServedReportReachesTheEpp) {
   EppResult r = call(spec);
   ASSERT_EQ(r.kind, ResultKind::kEndpoints) << r.failure.message;
   EXPECT_TRUE(sim_->wait_line("served 10.0.0.3:8000", 5s));
+}
+
+TEST_F(EppClientTest, TheResponseHeadersAnswerComesBackThroughPost) {
+  auto result = std::make_shared<std::promise<EppResult>>();
+  auto answer = std::make_shared<std::promise<std::optional<HeaderMutations>>>();
+  std::unique_ptr<EppCall> c;
+  worker_.run_sync([&] {
+    c = std::make_unique<EppCall>(channel_, worker_.post(), [result](EppResult r) { result->set_value(std::move(r)); });
+    c->start(request_headers("normal", 2), true);
+  });
+  auto rf = result->get_future();
+  ASSERT_EQ(rf.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(rf.get().kind, ResultKind::kEndpoints);
+  bool waits = false;
+  worker_.run_sync([&] {
+    waits = c->send_response_headers({{":status", "200"}}, false, "10.0.0.3:8000",
+                                     [answer](std::optional<HeaderMutations> m) { answer->set_value(std::move(m)); });
+  });
+  ASSERT_TRUE(waits);
+  auto af = answer->get_future();
+  ASSERT_EQ(af.wait_for(5s), std::future_status::ready);
+  auto m = af.get();
+  ASSERT_TRUE(m);
+  std::string served;
+  for (const auto& set : m->set)
+    if (set.key == "x-conformance-test-served-endpoint") served = set.value;
+  EXPECT_EQ(served, "10.0.0.3:8000");  // epp_sim read it from metadata envoy.lb
+  EXPECT_EQ(channel_->stats().response_mutations.load(), 1u);
+  worker_.run_sync([&] {
+    c->finish();
+    c.reset();
+  });
+}
+
+TEST(EppChannelHealth, NotServingMakesTheChannelNotReadyUntilItServes) {
+  SimProcess sim({"--endpoints", "10.0.0.1:8000", "--health", "not-serving"});
+  EppChannelOptions o;
+  o.target = sim.target();
+  o.health_interval = 100ms;
+  auto channel = EppChannel::create(o);
+  auto until = [&](bool want) {
+    for (int i = 0; i < 100; ++i) {
+      if (channel->ready() == want) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  EXPECT_TRUE(until(false));
+  sim.signal(SIGUSR2);  // SERVING
+  EXPECT_TRUE(until(true));
+  EXPECT_GE(channel->stats().health_checks.load(), 2u);
+  EXPECT_GE(channel->stats().health_failures.load(), 1u);
+  // Dropped while its health thread may be inside a check: no crash, no use after free.
+  channel.reset();
 }
 
 TEST_F(EppClientTest, CancelInFlightNeverCallsBack) {
