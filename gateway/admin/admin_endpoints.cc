@@ -151,6 +151,37 @@ json health_check_json(const pools::EndpointState& e, int64_t now) {
           {"origin", d.origin}};
 }
 
+// The pool's external endpoint picker: where, how (TLS, timeout, health) and what its channel
+// saw (pools/ext_proc/epp_client.h); null without an endpointPickerRef.
+json endpoint_picker_json(const pools::Cluster& c, const ext_proc::EppChannel* channel) {
+  if (!c.endpoint_picker) return nullptr;
+  const config::EppConnectionSettings& s = c.epp;
+  json out = {{"name", c.endpoint_picker->name},
+              {"target", c.epp_target},
+              {"failure_mode", c.endpoint_picker->failure_mode == config::FailureMode::FailOpen ? "FailOpen" : "FailClose"},
+              {"tls", !s.tls ? "disabled" : s.insecure_skip_verify ? "unverified" : "verified"},
+              {"message_timeout_ms", s.message_timeout.count()},
+              {"health_interval_ms", s.health_interval.count()},
+              {"subset_hint", s.subset_hint}};
+  if (!channel) return out;
+  const ext_proc::EppChannelStats& st = channel->stats();
+  out["ready"] = channel->ready();
+  out["stats"] = {{"calls", st.calls.load()},
+                  {"endpoints", st.endpoints.load()},
+                  {"immediate_responses", st.immediate.load()},
+                  {"failures", st.failures.load()},
+                  {"timeouts", st.timeouts.load()},
+                  {"unavailable", st.unavailable.load()},
+                  {"protocol_errors", st.protocol_errors.load()},
+                  {"cancelled", st.cancelled.load()},
+                  {"endpoint_conflicts", st.endpoint_conflicts.load()},
+                  {"response_mutations", st.response_mutations.load()},
+                  {"response_timeouts", st.response_timeouts.load()},
+                  {"health_checks", st.health_checks.load()},
+                  {"health_failures", st.health_failures.load()}};
+  return out;
+}
+
 // The check a cluster runs (config/model/health_check.h); null when none.
 json health_check_settings(const pools::Cluster& c) {
   if (!c.health_check) return nullptr;
@@ -371,7 +402,7 @@ void Server::register_admin() {
                  ps.push_back({{"name", std::string(config::cluster_object_name(c.name))},
                                {"cluster", c.name},
                                {"ready", c.available(now)},
-                               {"endpoint_picker", c.endpoint_picker ? json(c.endpoint_picker->name) : json(nullptr)},
+                               {"endpoint_picker", endpoint_picker_json(c, current_->epp_for(&c).get())},
                                {"picker", picker_json(c)},
                                {"flow_control", flow_json(c, now, msm.stale_after.count())},
                                {"health_check", health_check_settings(c)},

@@ -24,6 +24,15 @@ HttpResponse chat(Gateway& gw, const Headers& h = {}) {
 }
 
 // spec.endpointPicker.extProc with `body`; plaintext (epp_sim's default) unless it says tls.
+// The pool's endpoint_picker object of admin /pools.
+nlohmann::json epp_admin(Gateway& gw) {
+  HttpResponse r = http_request(gw.admin_port(), "GET", "/pools");
+  EXPECT_EQ(r.status, 200) << r.body;
+  const auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("pools") || j["pools"].empty()) return nlohmann::json::object();
+  return j["pools"][0]["endpoint_picker"];
+}
+
 std::string ext_proc(const std::string& body) {
   std::string y = "  endpointPicker:\n    extProc:\n" + body;
   if (body.find("tls:") == std::string::npos) y += "      tls: {enabled: false}\n";
@@ -70,6 +79,10 @@ TEST(EppProtocol, ByDefaultTlsWithoutVerificationAndAWarning) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-modelsim-instance"), "sim-1");
   EXPECT_NE(gw.process().err().find("insecureSkipVerify"), std::string::npos) << gw.process().err();
+  const auto admin = epp_admin(gw);
+  EXPECT_EQ(admin.value("tls", ""), "unverified") << admin.dump();
+  EXPECT_EQ(admin.value("target", ""), endpoint(epp.port())) << admin.dump();
+  EXPECT_GE(admin["stats"].value("endpoints", 0), 1) << admin.dump();
   // Said explicitly, the same.
   Gateway explicit_skip(pool_with_epp(p.sim0.port(), p.sim1.port(), epp.port(), "FailClose",
                                       ext_proc("      tls: {insecureSkipVerify: true}\n")));
@@ -199,6 +212,7 @@ TEST(EppProtocol, AnEppNotServingIsSkippedUntilItServesAgain) {
   EXPECT_GE(open.stat_sum("endpoint_picker.epp.error.not_serving"), 1);
   EXPECT_GE(closed.stat_sum("endpoint_picker.epp.error.not_serving"), 1);
   EXPECT_EQ(epp.process().out().find("picked ", from), std::string::npos) << "a NOT_SERVING EPP was called";
+  EXPECT_EQ(epp_admin(closed).value("ready", true), false) << epp_admin(closed).dump();
   // SERVING again: the EPP picks again.
   epp.process().signal(SIGUSR2);
   EXPECT_TRUE(wait_until([&] { return chat(closed).status == 200; }, scaled(5000)));
