@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <vector>
 #include <mutex>
 #include <optional>
 
@@ -45,40 +46,23 @@ std::optional<ext_proc::EppChannelOptions> epp_options(const pools::Cluster& c, 
   return o;
 }
 
-// The key a channel is shared under: everything that shapes the connection.
-std::string epp_channel_key(const ext_proc::EppChannelOptions& o) {
-  std::string key = o.target;
-  for (const std::string* part : {&o.tls.ca_pem, &o.tls.server_name, &o.tls.cert_pem, &o.tls.key_pem, &o.health_service}) {
-    key += '\0';
-    key += *part;
-  }
-  key += o.tls.enabled ? 'T' : 'P';
-  key += o.tls.insecure_skip_verify ? 'I' : 'V';
-  key += std::to_string(o.message_timeout.count());
-  key += '/';
-  key += std::to_string(o.health_interval.count());
-  key += '/';
-  key += std::to_string(o.max_body_mutation_bytes);
-  return key;
-}
-
 // One gRPC channel per EPP target and settings while any snapshot uses it: a reload keeps
 // the connection.
 std::shared_ptr<ext_proc::EppChannel> epp_channel(const pools::Cluster& c, TlsBuild& build) {
   auto options = epp_options(c, build);
   if (!options) return nullptr;
   static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<ext_proc::EppChannel>> channels;
-  const std::string key = epp_channel_key(*options);
+  static std::vector<std::weak_ptr<ext_proc::EppChannel>> channels;  // a few: one per EPP and settings
   std::lock_guard lock(mu);
-  for (auto it = channels.begin(); it != channels.end();) it = it->second.expired() ? channels.erase(it) : std::next(it);
-  if (auto existing = channels[key].lock()) return existing;
+  std::erase_if(channels, [](const auto& w) { return w.expired(); });
+  for (const auto& w : channels)
+    if (auto existing = w.lock(); existing && existing->options() == *options) return existing;
   if (options->tls.enabled && options->tls.insecure_skip_verify)
     spdlog::warn("endpoint picker {} for {}: TLS without verifying the EPP's certificate (insecureSkipVerify, "
                  "the default until spec.endpointPicker.extProc.tls.caFile is set)",
                  options->target, c.name);
   auto channel = ext_proc::EppChannel::create(std::move(*options));
-  channels[key] = channel;
+  channels.push_back(channel);
   return channel;
 }
 

@@ -172,6 +172,8 @@ struct EppChannelOptions {
   std::chrono::milliseconds health_timeout{1000};
   int health_unhealthy_threshold = 2;
   std::string health_service = "envoy.service.ext_proc.v3.ExternalProcessor";
+  // Channels with equal options are interchangeable (the gateway shares one across reloads).
+  bool operator==(const EppChannelOptions&) const = default;
 };
 
 // Counters for the gateway's stats; monotonic, relaxed atomics.

@@ -21,6 +21,11 @@ std::string_view to_string(FailureKind kind) {
 
 namespace {
 
+// Header names go to and come from the EPP lower-cased, as Envoy sends them.
+void lower(std::string& s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -81,7 +86,7 @@ void fill_header_map(const Headers& headers, core::HeaderMap* out) {
   for (const auto& [name, value] : headers) {
     auto* h = out->add_headers();
     std::string key(name);
-    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lower(key);
     h->set_key(std::move(key));
     h->set_raw_value(value);
   }
@@ -146,7 +151,7 @@ HeaderMutations header_mutations(const pb::HeaderMutation& hm) {
   for (const auto& opt : hm.set_headers()) {
     HeaderSet set;
     set.key = opt.header().key();
-    for (auto& c : set.key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lower(set.key);
     set.value = header_value(opt.header());
     set.keep_empty_value = opt.keep_empty_value();
     if (opt.has_append()) {
@@ -168,7 +173,7 @@ HeaderMutations header_mutations(const pb::HeaderMutation& hm) {
   }
   for (const auto& r : hm.remove_headers()) {
     std::string key = r;
-    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lower(key);
     out.remove.push_back(std::move(key));
   }
   return out;
