@@ -14,9 +14,9 @@ using testing::has_diagnostic;
 using testing::line_of;
 using testing::render;
 
-const std::string kHead = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: gc}\nspec:\n";
+const std::string& kHead = testing::kGatewayConfigHead;
 
-LoadResult load(const std::string& spec) { return load_string(kHead + spec, "gc.yaml"); }
+LoadResult load(const std::string& spec) { return testing::load_gateway_spec(spec); }
 
 TEST(PathNormalizationConfig, AbsentIsIstiosDefaultBaseKeepingEscapedSlashes) {
   LoadResult r = load("  workers: 1\n");

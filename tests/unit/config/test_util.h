@@ -16,6 +16,14 @@ inline std::string render(const std::vector<Diagnostic>& ds) {
   return out;
 }
 
+// A GatewayConfig document "gc" in file gc.yaml: kGatewayConfigHead, then `spec` (2-space
+// indented lines under spec:). Line numbers in its diagnostics count from kGatewayConfigHead.
+inline const std::string kGatewayConfigHead =
+    "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: gc}\nspec:\n";
+inline LoadResult load_gateway_spec(const std::string& spec) {
+  return load_string(kGatewayConfigHead + spec, "gc.yaml");
+}
+
 // True when some diagnostic renders exactly as `expected`.
 inline bool has_diagnostic(const std::vector<Diagnostic>& ds, const std::string& expected) {
   for (const auto& d : ds)
