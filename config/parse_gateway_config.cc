@@ -35,13 +35,14 @@ void parse_limits(const MapView& m, Limits& l) {
 }
 
 void parse_timeouts(const MapView& m, Timeouts& t) {
-  m.allow({"connect", "request", "perTry", "idle", "streamIdle", "drain"});
+  m.allow({"connect", "request", "perTry", "idle", "streamIdle", "drain", "requestHeaders"});
   if (auto d = m.duration("connect")) t.connect = *d;
   if (auto d = m.duration("request")) t.request = *d;
   if (auto d = m.duration("perTry")) t.per_try = *d;
   if (auto d = m.duration("idle")) t.idle = *d;
   if (auto d = m.duration("streamIdle")) t.stream_idle = *d;
   if (auto d = m.duration("drain")) t.drain = *d;
+  if (auto d = m.duration("requestHeaders")) t.request_headers = *d;
 }
 
 void parse_body_routing(ParseContext& ctx, const MapView& m, BodyRouting& b) {

@@ -61,7 +61,13 @@ struct Timeouts {
   // Per upstream attempt (Envoy per_try_timeout, default none). HTTPRoute backendRequest overrides.
   std::chrono::milliseconds per_try{0};
   // Connection without any stream, downstream and upstream (Envoy common idle_timeout, 1 h).
+  // Bytes that open no stream (HTTP/2 PING, SETTINGS, WINDOW_UPDATE) do not make it busy.
   std::chrono::milliseconds idle{std::chrono::hours(1)};
+  // From the first byte of a downstream request head (or of the HTTP/2 preface) until the
+  // head is complete (Envoy HCM request_headers_timeout, which Envoy leaves off): a slowloris
+  // client trickling a head byte by byte is answered 408 and closed, not held for the idle
+  // timeout. 10 s, as the TLS handshake's bound: plenty for any honest client.
+  std::chrono::milliseconds request_headers{std::chrono::seconds(10)};
   // A stream with no bytes either way (Envoy HCM stream_idle_timeout, 5 min): catches a model
   // server that stopped emitting tokens without closing.
   std::chrono::milliseconds stream_idle{std::chrono::minutes(5)};

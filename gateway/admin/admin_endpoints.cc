@@ -73,7 +73,8 @@ json config_dump(const Snapshot& s) {
                       {"format", c.gateway.access_log.format == config::AccessLogFormat::Json ? "json" : "envoy"}};
   const auto& t = c.gateway.timeouts;
   gw["timeouts_ms"] = {{"connect", t.connect.count()}, {"request", t.request.count()}, {"per_try", t.per_try.count()},
-                       {"idle", t.idle.count()},       {"stream_idle", t.stream_idle.count()}, {"drain", t.drain.count()}};
+                       {"idle", t.idle.count()},       {"stream_idle", t.stream_idle.count()}, {"drain", t.drain.count()},
+                       {"request_headers", t.request_headers.count()}};
   const auto& l = c.gateway.limits;
   gw["limits"] = {{"max_request_headers_bytes", l.max_request_headers_bytes},
                   {"max_headers_count", l.max_headers_count},

@@ -53,6 +53,11 @@ class ServerCodec {
   virtual void finish_drain() {}
   // No request in flight (idle-timeout and drain decisions).
   virtual bool idle() const = 0;
+  // Bytes of a request head arrived and the head is not complete: the request-headers
+  // timeout runs. HTTP/2 heads arrive whole (nghttp2 bounds HEADERS + CONTINUATION).
+  virtual bool awaiting_request_headers() const { return false; }
+  // That timeout fired: answer what the protocol allows (HTTP/1.1: 408) and close.
+  virtual void on_request_headers_timeout() {}
   virtual size_t active_streams() const = 0;
 };
 
@@ -82,6 +87,9 @@ class ClientCodec {
   virtual size_t active_streams() const = 0;
   // Whether the connection may be reused after its streams end.
   virtual bool reusable() const = 0;
+  // The upstream broke the protocol (bad framing, garbage, a fatal HTTP/2 error): the
+  // connection closes for it (counted as upstream_cx_protocol_error).
+  virtual bool protocol_failed() const { return false; }
 };
 
 }  // namespace infergate::gateway

@@ -110,7 +110,7 @@ void H1ClientCodec::send_trailers(const HeaderMap& trailers) {
 bool H1ClientCodec::on_read(std::string_view bytes) {
   if (!callbacks_) {
     // Bytes on an idle keep-alive connection: the upstream broke framing.
-    broken_ = true;
+    broken_ = protocol_failed_ = true;
     return false;
   }
   if (consumed_ == input_.size()) {
@@ -206,6 +206,7 @@ void H1ClientCodec::reset() {
 
 void H1ClientCodec::fail(ResetReason reason) {
   broken_ = true;
+  if (reason == ResetReason::ProtocolError) protocol_failed_ = true;
   reusable_ = false;
   if (UpstreamCallbacks* cb = callbacks_) {
     callbacks_ = nullptr;

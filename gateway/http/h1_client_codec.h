@@ -32,6 +32,7 @@ class H1ClientCodec final : public ClientCodec, private UpstreamStream {
   bool can_take_stream() const override { return !callbacks_ && reusable_ && !broken_; }
   size_t active_streams() const override { return callbacks_ ? 1 : 0; }
   bool reusable() const override { return reusable_ && !broken_; }
+  bool protocol_failed() const override { return protocol_failed_; }
 
  private:
   // UpstreamStream
@@ -62,6 +63,7 @@ class H1ClientCodec final : public ClientCodec, private UpstreamStream {
   bool head_request_ = false;
   bool reusable_ = true;
   bool broken_ = false;
+  bool protocol_failed_ = false;
   bool in_parse_ = false;
 };
 

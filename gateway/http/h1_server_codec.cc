@@ -196,6 +196,21 @@ bool H1ServerCodec::start_request() {
   return !closed_;
 }
 
+void H1ServerCodec::on_request_headers_timeout() {
+  if (closed_ || handler_) return;
+  // Envoy's answer to its request_headers_timeout; not a protocol error of the client's.
+  if (stats_) stats_->count_response(408);
+  std::string out;
+  append_status_line(out, 408);
+  static constexpr std::string_view kBody = "request header timeout";
+  out.append("content-length: ").append(std::to_string(kBody.size())).append("\r\n");
+  out.append("content-type: text/plain\r\nconnection: close\r\n\r\n");
+  out.append(kBody);
+  io_.write(out);
+  io_.close_after_write();
+  closed_ = true;
+}
+
 void H1ServerCodec::local_error(int status, std::string_view body) {
   spdlog::debug("h1 downstream: answering {} and closing: {}", status,
                 parser_ && !parser_->error_detail.empty() ? parser_->error_detail : std::string("limit"));

@@ -36,6 +36,9 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   void on_connection_closed() override;
   void start_drain() override;
   bool idle() const override { return !handler_ && input_.size() == consumed_; }
+  // Parsing waits for the rest of a head (Beast consumes a head only once it is whole).
+  bool awaiting_request_headers() const override { return !closed_ && !handler_ && input_.size() > consumed_; }
+  void on_request_headers_timeout() override;
   size_t active_streams() const override { return handler_ ? 1 : 0; }
 
  private:

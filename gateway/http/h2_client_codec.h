@@ -56,6 +56,8 @@ class H2ClientCodec final : public ClientCodec, private h2::Session {
   bool can_take_stream() const override;
   size_t active_streams() const override;
   bool reusable() const override;
+  // Fatal to the session, whether mem_recv failed or nghttp2 sent an error GOAWAY on its own.
+  bool protocol_failed() const override { return stats_.protocol_error_closes > 0; }
 
   const H2ClientStats& stats() const { return stats_; }
 

@@ -49,6 +49,7 @@ WorkerOptions worker_options(const config::Config& cfg) {
   o.upstream.max_header_bytes = l.max_request_headers_bytes;
   o.upstream.max_headers_count = l.max_headers_count;
   o.idle_timeout = t.idle;
+  o.request_headers_timeout = t.request_headers;
   return o;
 }
 

@@ -20,6 +20,8 @@ constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 ServerConnection::ServerConnection(boost::asio::ip::tcp::socket socket, ConnectionOwner& worker, const ListenerInfo& listener,
                                    ConnectionLimiter::Ticket slot)
     : SocketConnection(std::move(socket)), worker_(worker), listener_(listener), slot_(std::move(slot)) {
+  // Envoy's idle timeout counts time without a stream, not time without bytes.
+  set_io_is_activity(false);
   boost::system::error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) peer_ = remote.address().to_string();
@@ -90,15 +92,56 @@ void ServerConnection::on_tls_failed() {
 }
 
 bool ServerConnection::on_bytes(std::string_view bytes) {
-  if (codec_) return codec_->on_read(bytes);
-  if (!security_decided_) {
+  bool keep;
+  if (codec_) {
+    keep = codec_->on_read(bytes);
+  } else if (!security_decided_) {
     // PERMISSIVE: a TLS client speaks first with a handshake record; HTTP never starts so.
     security_decided_ = true;
     if (!bytes.empty() && static_cast<unsigned char>(bytes[0]) == kTlsHandshakeRecord) return begin_tls(bytes);
     worker_.context().security.permissive_plaintext.inc();
     if (handshake_timer_) handshake_timer_->cancel();
+    keep = detect_protocol(bytes);
+  } else {
+    keep = detect_protocol(bytes);
   }
-  return detect_protocol(bytes);
+  if (keep) update_timers();
+  return keep;
+}
+
+void ServerConnection::update_timers() {
+  if (closed()) return;
+  if (!idle()) touch();
+  const auto timeout = worker_.options().request_headers_timeout;
+  if (timeout.count() <= 0) return;
+  const bool awaiting = codec_ ? codec_->awaiting_request_headers() : !sniffed_.empty();
+  if (!awaiting) {
+    if (headers_timer_running_) headers_timer_->cancel();
+    headers_timer_running_ = false;
+    return;
+  }
+  if (headers_timer_running_) return;  // this head's timer is already running
+  headers_timer_running_ = true;
+  if (!headers_timer_) headers_timer_.emplace(socket_.get_executor());
+  headers_timer_->expires_after(timeout);
+  headers_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = std::static_pointer_cast<ServerConnection>(weak.lock());
+    if (ec || !self || self->closed() || !self->headers_timer_running_) return;
+    self->on_request_headers_timeout();
+  });
+}
+
+void ServerConnection::on_request_headers_timeout() {
+  headers_timer_running_ = false;
+  worker_.context().stats.downstream_rq_header_timeout.inc();
+  spdlog::debug("request head from {} not complete within {} ms: closing", peer_,
+                worker_.options().request_headers_timeout.count());
+  if (codec_) {
+    codec_->on_request_headers_timeout();
+    schedule_flush();
+  } else {
+    close_after_write();  // an HTTP/2 preface that never completed: nothing to answer
+  }
 }
 
 bool ServerConnection::detect_protocol(std::string_view bytes) {
@@ -123,10 +166,12 @@ bool ServerConnection::detect_protocol(std::string_view bytes) {
 
 void ServerConnection::on_drained() {
   if (codec_) codec_->on_write_drained();
+  update_timers();
 }
 
 void ServerConnection::on_tick() {
   if (codec_) codec_->on_tick();
+  update_timers();
 }
 
 void ServerConnection::on_closed(bool) {
@@ -149,7 +194,13 @@ void ServerConnection::on_closed(bool) {
 void ServerConnection::on_idle_timeout() {
   if (!codec_ || codec_->idle()) {
     worker_.context().stats.downstream_cx_idle_timeout.inc();
-    if (codec_) codec_->start_drain();
+    if (codec_) {
+      // Nothing in flight to wait for: HTTP/2 gets its final GOAWAY now, written before the
+      // close (a write after close_after_write() is dropped).
+      codec_->start_drain();
+      codec_->finish_drain();
+      codec_->on_tick();
+    }
     close_after_write();
   } else {
     arm_idle_timer(worker_.options().idle_timeout);

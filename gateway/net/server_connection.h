@@ -53,6 +53,10 @@ class ServerConnection final : public SocketConnection, public StreamHandlerFact
   void on_tls_failed() override;
   bool begin_tls(std::string_view first_bytes);
   bool detect_protocol(std::string_view bytes);
+  // After every read and tick: a request in flight keeps the idle timer off; a request head
+  // (or HTTP/2 preface) under way runs the request-headers timer, one per head.
+  void update_timers();
+  void on_request_headers_timeout();
 
   ConnectionOwner& worker_;
   const ListenerInfo& listener_;
@@ -64,6 +68,8 @@ class ServerConnection final : public SocketConnection, public StreamHandlerFact
   std::shared_ptr<const DownstreamTls> tls_info_;
   std::optional<boost::asio::steady_timer> handshake_timer_;
   std::unique_ptr<ServerCodec> codec_;
+  std::optional<boost::asio::steady_timer> headers_timer_;
+  bool headers_timer_running_ = false;
   bool draining_ = false;
   std::optional<boost::asio::steady_timer> drain_timer_;
 };

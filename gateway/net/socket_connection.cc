@@ -132,7 +132,7 @@ void SocketConnection::do_write() {
                                self->finish_close(true);
                                return;
                              }
-                             self->last_activity_ = std::chrono::steady_clock::now();
+                             if (self->io_is_activity_) self->last_activity_ = std::chrono::steady_clock::now();
                              if (!self->seal()) return;
                              if (!self->pending_.empty()) {
                                self->do_write();
@@ -184,7 +184,7 @@ void SocketConnection::do_read() {
 
 bool SocketConnection::deliver(const char* data, size_t n) {
   rx_bytes_ += n;
-  last_activity_ = std::chrono::steady_clock::now();
+  if (io_is_activity_) last_activity_ = std::chrono::steady_clock::now();
   if (tls_) {
     if (!deliver_tls(std::string_view(data, n))) return false;
     flush();

@@ -71,6 +71,11 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   // 0 disables it. on_idle_timeout decides what to do (and may arm it again).
   void arm_idle_timer(std::chrono::milliseconds timeout);
   virtual void on_idle_timeout() {}
+  // With false, reads and writes no longer count as activity for the idle timer: the subclass
+  // calls touch() when the connection is busy in its own terms (a server connection: a
+  // request in flight), so bytes that carry no request cannot hold it open forever.
+  void set_io_is_activity(bool yes) { io_is_activity_ = yes; }
+  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
   boost::asio::ip::tcp::socket socket_;
 
@@ -95,6 +100,7 @@ class SocketConnection : public ConnectionIo, public std::enable_shared_from_thi
   boost::asio::steady_timer idle_timer_;
   std::chrono::milliseconds idle_timeout_{0};
   std::chrono::steady_clock::time_point last_activity_{};
+  bool io_is_activity_ = true;
   uint64_t rx_bytes_ = 0, tx_bytes_ = 0;
   bool reading_ = false;
   bool read_paused_ = false;

@@ -14,6 +14,7 @@ struct WorkerOptions {
   H2ServerOptions h2;
   ConnPoolOptions upstream;
   std::chrono::milliseconds idle_timeout{3600 * 1000};
+  std::chrono::milliseconds request_headers_timeout{10 * 1000};  // 0 = none
 };
 
 }  // namespace infergate::gateway

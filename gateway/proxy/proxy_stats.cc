@@ -62,6 +62,8 @@ ProxyStats::ProxyStats(metrics::Registry& r, std::string_view prefix) {
   downstream_rq_timeout = counter("downstream_rq_timeout", "Downstream requests that timed out");
   downstream_rq_idle_timeout =
       counter("downstream_rq_idle_timeout", "Downstream requests closed by the stream idle timeout");
+  downstream_rq_header_timeout =
+      counter("downstream_rq_header_timeout", "Downstream connections closed because a request head did not arrive in time");
   no_route = counter("no_route", "Requests that matched no route");
   no_cluster = counter("no_cluster", "Requests whose route named an unknown cluster");
   for (size_t i = 0; i < kClasses.size(); ++i) {

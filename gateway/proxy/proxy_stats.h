@@ -47,7 +47,7 @@ struct ProxyStats {
       downstream_cx_idle_timeout, downstream_cx_rx_bytes_total, downstream_cx_tx_bytes_total;
   metrics::Gauge downstream_cx_active, downstream_rq_active;
   metrics::Counter downstream_rq_total, downstream_rq_http1_total, downstream_rq_http2_total,
-      downstream_rq_rx_reset, downstream_rq_tx_reset, downstream_rq_timeout, downstream_rq_idle_timeout, no_route,
+      downstream_rq_rx_reset, downstream_rq_tx_reset, downstream_rq_timeout, downstream_rq_idle_timeout, downstream_rq_header_timeout, no_route,
       no_cluster;
   std::array<metrics::Counter, 5> downstream_rq_xx;  // 1xx..5xx
   std::array<metrics::Counter, static_cast<size_t>(RejectReason::kCount)> rejected;

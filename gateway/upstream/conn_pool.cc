@@ -114,6 +114,7 @@ void UpstreamConnection::on_tick() {
 
 void UpstreamConnection::on_closed(bool) {
   if (connected_ && codec_->active_streams() > 0 && stats_) stats_->upstream_cx_destroy_remote_with_active_rq.inc();
+  if (stats_ && codec_->protocol_failed()) stats_->upstream_cx_protocol_error.inc();
   codec_->on_connection_closed(connected_ ? ResetReason::ConnectionTermination : ResetReason::ConnectFailure);
   if (pool_) pool_->on_connection_closed(this);
 }

@@ -30,7 +30,8 @@
 // none-ready = immediate 503; close = end the stream with UNAVAILABLE; outside = an endpoint
 // outside the pool (192.0.2.1:8000); conflict = header and metadata name different endpoints
 // (the header's is the pick); big-body = a 9 MiB body mutation; skip-response =
-// mode_override response_header_mode SKIP (no response headers are sent then).
+// mode_override response_header_mode SKIP (no response headers are sent then); flood = after the
+// headers response, the same answer again and again until the gateway ends the call.
 // SIGUSR1 sets the health to NOT_SERVING, SIGUSR2 to SERVING ("health ..." is printed).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -179,6 +180,13 @@ class Sim final : public pb::ExternalProcessor::Service {
       return grpc::Status::OK;
     }
     if (!headers_sent && !stream->Write(headers_response(endpoint, mode))) {
+      return grpc::Status::OK;
+    }
+    if (mode == "flood") {
+      // Answers nobody asked for, as fast as the stream takes them, until the gateway ends
+      // the call (or a million were sent).
+      for (int i = 0; i < 1000000 && !ctx->IsCancelled(); ++i)
+        if (!stream->Write(headers_response(endpoint, "normal"))) break;
       return grpc::Status::OK;
     }
     if (had_body) {
