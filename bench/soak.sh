@@ -41,7 +41,7 @@
 # saved as soak-<date>.txt.
 #
 # Knobs (environment): BUILD (build), INFERGATE, MODELSIM, EPP_SIM, BASE_PORT (26500), OUT,
-# WARMUP (300), KILL_EVERY (60), EPP_EVERY (45), EPP_DOWN (5), KILL_WINDOW (5), H1_RPS (100),
+# WARMUP (300, or a third of a shorter run), KILL_EVERY (60), EPP_EVERY (45), EPP_DOWN (5), KILL_WINDOW (5), H1_RPS (100),
 # H2_RPS (60), TLS_RPS (30), MTLS_RPS (10), SSE_STREAMS (2), UPLOAD_MIB (8), UPLOAD_EVERY (3),
 # WORKERS (2), ASAN (unset).
 set -euo pipefail
@@ -66,7 +66,7 @@ MODELSIM=${MODELSIM:-$BUILD/modelsim}
 EPP_SIM=${EPP_SIM:-$BUILD/epp_sim}
 BASE_PORT=${BASE_PORT:-26500}
 OUT=${OUT:-$here/soak}
-WARMUP=${WARMUP:-300}
+WARMUP=${WARMUP:-$((DURATION / 3 < 300 ? DURATION / 3 : 300))}  # a short run keeps two thirds
 KILL_EVERY=${KILL_EVERY:-60}
 EPP_EVERY=${EPP_EVERY:-45}
 EPP_DOWN=${EPP_DOWN:-5}
