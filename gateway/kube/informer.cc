@@ -22,7 +22,7 @@ bool is_gone(const ApiResponse& r) { return r.status == 410; }
 
 Informer::Informer(boost::asio::io_context& io, ApiClient& api, const ApiResource& resource, std::string ns,
                    Handlers h)
-    : io_(io), api_(api), resource_(resource), ns_(resource.namespaced ? std::move(ns) : std::string()),
+    : api_(api), resource_(resource), ns_(resource.namespaced ? std::move(ns) : std::string()),
       h_(std::move(h)), timer_(io), rng_(std::random_device{}()) {}
 
 Informer::~Informer() {

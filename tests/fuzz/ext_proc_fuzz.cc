@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "pools/ext_proc/epp_protocol.h"
 
 using namespace infergate::ext_proc;
@@ -39,6 +41,12 @@ void check_result(const EppResult& r) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // ParseFromArray logs every string field that is not UTF-8; the decode failing is the answer.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

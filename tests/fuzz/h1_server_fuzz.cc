@@ -22,8 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[1] & 4) opts.max_body_bytes = 64;
   if (data[1] & 8) opts.watermarks = Watermarks{64, 16};
   const bool drain_early = data[1] & 16;
-  infergate::metrics::Registry registry{1};
-  ProxyStats stats{registry};
+  // One registry for the process: building the proxy's counters costs more than an input.
+  static infergate::metrics::Registry registry{1};
+  static ProxyStats stats{registry};
   FuzzIo io;
   {
     H1ServerCodec codec(io, factory, opts, "198.51.100.4", &stats);
