@@ -4,6 +4,9 @@
 #   ./dev.sh test [--sanitize] install, build and run every test through CTest
 #   ./dev.sh build [--sanitize|--debug]   build only (binaries at build/infergate and build/modelsim)
 #   ./dev.sh deps              install the Debian packages the build and tests need
+#   ./dev.sh fuzz [TARGET|all] [SECONDS]  build the libFuzzer targets (build-fuzz, clang) and run
+#                              one or all for SECONDS each (default 60); crash inputs land in
+#                              build-fuzz/crashes/TARGET/, the grown corpus in build-fuzz/corpus/TARGET/
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -15,6 +18,10 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libspdlog-dev curl nghttp2-client nghttp2-proxy procps prometheus
       libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
       libc-ares-dev dnsmasq-base kubectl redis-server libhiredis-dev)
+
+# The fuzz build's compiler: clang, and libFuzzer's runtime (libclang_rt.fuzzer), which
+# clang-14 only recommends.
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
@@ -51,9 +58,53 @@ build() {
   BUILD_DIR="$ROOT/$dir"
 }
 
+# ./dev.sh fuzz [TARGET|all] [SECONDS]: every target in tests/fuzz/CMakeLists.txt's order,
+# each for SECONDS from its checked-in seeds plus what earlier runs found; fails if any
+# target crashed, leaked, hung (an input over 10 s) or ran out of memory.
+fuzz() {
+  local only=${1:-all} secs=${2:-60} dir="$ROOT/build-fuzz"
+  log "configuring build-fuzz (clang, libFuzzer + ASan + UBSan)"
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Fuzz -DINFERGATE_FUZZ=ON \
+    -DINFERGATE_WERROR="${INFERGATE_WERROR:-ON}" >/dev/null
+  local targets=()
+  while read -r name dict; do
+    [ -n "$name" ] || continue
+    if [ "$only" = all ] || [ "$only" = "$name" ]; then targets+=("$name:$dict"); fi
+  done <"$dir/fuzz_targets.txt"
+  if [ ${#targets[@]} -eq 0 ]; then
+    echo "no fuzz target named $only; targets: $(cut -d' ' -f1 "$dir/fuzz_targets.txt" | tr '\n' ' ')" >&2
+    exit 2
+  fi
+  log "building build-fuzz ($only)"
+  if [ "$only" = all ]; then cmake --build "$dir" --target fuzz -j"$(nproc)"
+  else cmake --build "$dir" --target "fuzz_$only" -j"$(nproc)"; fi
+  local failed=() t name dict args
+  for t in "${targets[@]}"; do
+    name=${t%%:*} dict=${t#*:}
+    mkdir -p "$dir/corpus/$name" "$dir/crashes/$name"
+    args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+          -artifact_prefix="$dir/crashes/$name/")
+    [ -z "$dict" ] || args+=(-dict="$ROOT/tests/fuzz/dict/$dict.dict")
+    log "fuzz $name for ${secs}s"
+    if ! "$dir/fuzz_$name" "${args[@]}" "$dir/corpus/$name" "$ROOT/tests/fuzz/corpus/$name" \
+        >"$dir/crashes/$name.log" 2>&1; then
+      failed+=("$name")
+      tail -n 40 "$dir/crashes/$name.log"
+    fi
+    grep -E '^stat::number_of_executed_units|^#[0-9]+ +DONE' "$dir/crashes/$name.log" | tr '\n' ' ' || true
+    echo
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: ${failed[*]} failed; inputs in build-fuzz/crashes/<target>/, logs in build-fuzz/crashes/<target>.log" >&2
+    exit 1
+  fi
+  log "fuzz: ${#targets[@]} target(s) ran ${secs}s each without a finding"
+}
+
 cmd=${1:-help}; shift || true
 case "$cmd" in
   deps) deps ;;
+  fuzz) deps "${FUZZ_PKGS[@]}"; fuzz "$@" ;;
   build) deps; build "$@" ;;
   test)
     deps
@@ -67,7 +118,7 @@ case "$cmd" in
     exec "$ROOT/examples/quickstart/demo.sh" "$BUILD_DIR"
     ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac

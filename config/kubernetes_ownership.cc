@@ -67,7 +67,9 @@ std::string weights_json_patch(const RuleWeights& rule, const WeightsChange& cha
                                       : "/spec/http/" + std::to_string(rule.rule) + "/route/";
   nlohmann::json ops = nlohmann::json::array();
   for (const auto& [name, weight] : change.weights) {
-    auto it = std::find_if(rule.backends.begin(), rule.backends.end(), [&](const BackendWeight& b) { return b.name == name; });
+    // Compared through a plain reference: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string& wanted = name;
+    auto it = std::find_if(rule.backends.begin(), rule.backends.end(), [&](const BackendWeight& b) { return b.name == wanted; });
     if (it != rule.backends.end()) {
       // "add" sets a member whether or not it was written (a weight left at its default).
       ops.push_back({{"op", "add"}, {"path", base + std::to_string(it - rule.backends.begin()) + "/weight"}, {"value", weight}});

@@ -141,9 +141,10 @@ size_t yaml_nesting_depth(std::string_view text, size_t limit) {
     while (!indents.empty() && indents.back() >= indent) indents.pop_back();
     indents.push_back(indent);
     size_t level = indents.size();
-    // "- - x": each dash opens one more level.
+    // "- - x": each dash opens one more level, and so does each "? " (an explicit mapping key:
+    // "? ? ? x" and "? - - x" nest as deep as dashes do).
     size_t i = 0;
-    while (flow == 0 && i + 1 < rest.size() && rest[i] == '-' && rest[i + 1] == ' ') {
+    while (flow == 0 && i + 1 < rest.size() && (rest[i] == '-' || rest[i] == '?') && rest[i + 1] == ' ') {
       ++level;
       i += 2;
       while (i < rest.size() && rest[i] == ' ') ++i;

@@ -47,7 +47,7 @@ std::string content_type_refusal(std::string_view content_type, size_t body_size
 // counting past `limit` + 1, so a hostile body costs one pass and no recursion.
 size_t json_nesting_depth(std::string_view text, size_t limit);
 
-// An upper estimate of YAML nesting: block indentation levels (a "- " entry is one more)
+// An upper estimate of YAML nesting: block indentation levels (a "- " entry or a "? " key is one more)
 // plus flow collections ({}, []) open at that point, quoted scalars, comments and block
 // scalars' text skipped. It errs high on odd layouts, never low for the usual ones, and is
 // what decides before yaml-cpp, which recurses, ever sees the text.

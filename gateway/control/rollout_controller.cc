@@ -10,6 +10,7 @@
 #include "config/config_store.h"
 #include "gateway/control/http_client.h"
 #include "gateway/control/snapshot.h"
+#include "rollout/prometheus_answer.h"
 
 namespace infergate::gateway {
 
@@ -300,20 +301,8 @@ void RolloutController::query_prometheus(Entry& e) {
                          Entry& e = *it->second;
                          e.prometheus_busy[i] = false;
                          rollout::PrometheusResult out;
-                         auto j = json::parse(r.body, nullptr, false);
-                         if (!r.error.empty()) {
-                           out.error = r.error;
-                         } else if (r.status != 200 || !j.is_object() || j.value("status", "") != "success") {
-                           out.error = "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200);
-                         } else if (!j["data"]["result"].is_array() || j["data"]["result"].empty()) {
-                           out.error = "the query returned no sample";
-                         } else {
-                           try {
-                             out.value = std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
-                           } catch (const std::exception&) {
-                             out.error = "the first sample is not a number";
-                           }
-                         }
+                         if (!r.error.empty()) out.error = r.error;
+                         else out = rollout::read_prometheus_answer(r.status, r.body);
                          e.prometheus[i] = out;
                        });
   }

@@ -18,6 +18,21 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The API server's objects are JSON of any shape to this code: a member that is absent or of
+// another type reads as null (which iterates as empty), never as json::value()'s type_error,
+// which would end the control thread.
+const json& member(const json& j, const char* key, json::value_t type) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it != j.end() && it->type() == type ? *it : kNull;
+}
+
+std::string str_or(const json& j, const char* key, std::string fallback) {
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
+}
+
 std::pair<std::string, std::string> identity(const json& obj) {
   const json& meta = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"] : json::object();
   return {str(meta, "namespace"), str(meta, "name")};
@@ -71,15 +86,12 @@ void ClusterSource::fetch_secrets() {
   const auto gateways = our_gateways();
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "Gateway"))) {
     if (!gateways.count(id)) continue;
-    const json& listeners = e.object.value("spec", json::object()).value("listeners", json::array());
-    if (!listeners.is_array()) continue;
+    const json& listeners = member(member(e.object, "spec", json::value_t::object), "listeners", json::value_t::array);
     for (const json& l : listeners) {
-      if (!l.is_object() || !l.contains("tls") || !l["tls"].is_object()) continue;
-      const json& refs = l["tls"].value("certificateRefs", json::array());
-      if (!refs.is_array()) continue;
+      const json& refs = member(member(l, "tls", json::value_t::object), "certificateRefs", json::value_t::array);
       for (const json& ref : refs) {
-        if (!ref.is_object() || ref.value("kind", "Secret") != "Secret" || !ref.value("group", "").empty()) continue;
-        std::pair<std::string, std::string> sid{ref.value("namespace", id.first), str(ref, "name")};
+        if (!ref.is_object() || str_or(ref, "kind", "Secret") != "Secret" || !str(ref, "group").empty()) continue;
+        std::pair<std::string, std::string> sid{str_or(ref, "namespace", id.first), str(ref, "name")};
         if (sid.second.empty() || secrets_.count(sid) || secrets_in_flight_.count(sid)) continue;
         fetch_secret(sid);
       }
@@ -128,6 +140,7 @@ void ClusterSource::refresh_secrets() {
 }
 
 void ClusterSource::store(const ApiResource& r, json obj) {
+  if (!obj.is_object()) return;  // not a Kubernetes object: nothing to keep (the informers skip them too)
   if (obj.contains("metadata") && obj["metadata"].is_object()) obj["metadata"].erase("managedFields");
   if (!obj.contains("apiVersion"))
     obj["apiVersion"] = r.group.empty() ? std::string(r.version) : std::string(r.group) + "/" + std::string(r.version);
@@ -211,12 +224,12 @@ void ClusterSource::changed(bool endpoints_only) {
 std::set<std::pair<std::string, std::string>> ClusterSource::our_gateways() const {
   std::set<std::string> classes;
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "GatewayClass"))) {
-    const json& spec = e.object.value("spec", json::object());
+    const json& spec = member(e.object, "spec", json::value_t::object);
     if (str(spec, "controllerName") == opts_.controller_name) classes.insert(id.second);
   }
   std::set<std::pair<std::string, std::string>> out;
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "Gateway"))) {
-    const json& spec = e.object.value("spec", json::object());
+    const json& spec = member(e.object, "spec", json::value_t::object);
     if (classes.count(str(spec, "gatewayClassName"))) out.insert(id);
   }
   return out;
@@ -224,20 +237,18 @@ std::set<std::pair<std::string, std::string>> ClusterSource::our_gateways() cons
 
 bool ClusterSource::route_is_ours(const json& route, const std::set<std::pair<std::string, std::string>>& gateways) const {
   const std::string route_ns = identity(route).first.empty() ? "default" : identity(route).first;
-  const json& spec = route.value("spec", json::object());
-  const json& parents = spec.value("parentRefs", json::array());
-  if (!parents.is_array()) return false;
+  const json& parents = member(member(route, "spec", json::value_t::object), "parentRefs", json::value_t::array);
   for (const json& p : parents) {
     if (!p.is_object()) continue;
-    const std::string kind = p.value("kind", "Gateway");
-    const std::string group = p.value("group", "gateway.networking.k8s.io");
+    const std::string kind = str_or(p, "kind", "Gateway");
+    const std::string group = str_or(p, "group", "gateway.networking.k8s.io");
     // A Service parent is a mesh (GAMMA) route: the mesh's, never ours.
     if (kind == "Service" && (group.empty() || group == "core")) continue;
     // A Gateway of ours; or a parent of a kind no Gateway API implementation defines that
     // names one of our Gateways (the GKE guide's `kind: InferenceGateway`), which is how
     // files treat it too.
     if (kind == "Gateway" && group != "gateway.networking.k8s.io") continue;
-    const std::string ns = p.value("namespace", route_ns);
+    const std::string ns = str_or(p, "namespace", route_ns);
     if (gateways.count({ns, str(p, "name")})) return true;
   }
   return false;
@@ -304,10 +315,11 @@ std::shared_ptr<const std::vector<config::Endpoint>> ClusterSource::endpoints() 
 std::vector<std::pair<std::string, int64_t>> ClusterSource::our_gateway_classes() const {
   std::vector<std::pair<std::string, int64_t>> out;
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "GatewayClass"))) {
-    const json& spec = e.object.value("spec", json::object());
+    const json& spec = member(e.object, "spec", json::value_t::object);
     if (str(spec, "controllerName") != opts_.controller_name) continue;
-    const json& meta = e.object.value("metadata", json::object());
-    out.emplace_back(id.second, meta.value("generation", int64_t{0}));
+    const json& meta = member(e.object, "metadata", json::value_t::object);
+    auto generation = meta.find("generation");
+    out.emplace_back(id.second, generation != meta.end() && generation->is_number_integer() ? generation->get<int64_t>() : 0);
   }
   return out;
 }
@@ -315,9 +327,8 @@ std::vector<std::pair<std::string, int64_t>> ClusterSource::our_gateway_classes(
 std::map<std::string, json> ClusterSource::rollout_states() const {
   std::map<std::string, json> out;
   for (const auto& [id, e] : objects_.at(find_resource("infergate.dev", "Rollout"))) {
-    const json& status = e.object.value("status", json::object());
-    if (status.is_object() && status.contains("infergate") && status["infergate"].is_object())
-      out[id.first + "/" + id.second] = status["infergate"];
+    const json& state = member(member(e.object, "status", json::value_t::object), "infergate", json::value_t::object);
+    if (state.is_object()) out[id.first + "/" + id.second] = state;
   }
   return out;
 }

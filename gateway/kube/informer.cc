@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "gateway/control/http_client.h"
 
 namespace infergate::gateway::kube {
@@ -20,7 +22,7 @@ bool is_gone(const ApiResponse& r) { return r.status == 410; }
 
 Informer::Informer(boost::asio::io_context& io, ApiClient& api, const ApiResource& resource, std::string ns,
                    Handlers h)
-    : io_(io), api_(api), resource_(resource), ns_(resource.namespaced ? std::move(ns) : std::string()),
+    : api_(api), resource_(resource), ns_(resource.namespaced ? std::move(ns) : std::string()),
       h_(std::move(h)), timer_(io), rng_(std::random_device{}()) {}
 
 Informer::~Informer() {
@@ -91,13 +93,20 @@ void Informer::list_page(std::string continue_token) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (!j.is_object() || !j.contains("items") || !j["items"].is_array())
       return retry(&Informer::start_list_again, "list answer is not a list");
-    for (auto& item : j["items"]) pending_.push_back(std::move(item));
-    const auto& meta = j.value("metadata", nlohmann::json::object());
-    const std::string next = meta.value("continue", "");
+    for (auto& item : j["items"])
+      if (item.is_object()) pending_.push_back(std::move(item));
+    // Read as any shape: json::value() throws on a member of another type, on the control thread.
+    const auto text = [&j](const char* key) {
+      auto meta = j.find("metadata");
+      if (meta == j.end() || !meta->is_object()) return std::string();
+      auto it = meta->find(key);
+      return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const std::string next = text("continue");
     if (!next.empty()) return list_page(next);
     if (!served_) spdlog::info("kubernetes: {} is served now", describe());
     served_ = true;
-    rv_ = meta.value("resourceVersion", "");
+    rv_ = text("resourceVersion");
     synced_ = true;
     backoff_ = std::chrono::milliseconds(0);
     // A list answers without kind/apiVersion on its items; the parsers need them.
@@ -143,7 +152,8 @@ void Informer::on_line(std::string_view line) {
   nlohmann::json& obj = ev["object"];
   if (type == "ERROR") {
     // The stream's own way to say 410 Gone: the history we asked for is compacted.
-    const int code = obj.is_object() ? obj.value("code", 0) : 0;
+    const auto c = obj.is_object() ? obj.find("code") : obj.end();
+    const int code = c != obj.end() && c->is_number_integer() ? static_cast<int>(std::clamp<int64_t>(c->get<int64_t>(), 0, 999)) : 0;
     if (code == 410) relist_ = true;
     else spdlog::warn("kubernetes: {}: watch error: {}", describe(), obj.dump());
     if (watch_) watch_->cancel();
@@ -153,9 +163,10 @@ void Informer::on_line(std::string_view line) {
     on_watch_end(r);
     return;
   }
-  if (obj.is_object() && obj.contains("metadata") && obj["metadata"].is_object()) {
-    std::string rv = obj["metadata"].value("resourceVersion", "");
-    if (!rv.empty()) rv_ = std::move(rv);
+  if (!obj.is_object()) return;  // not an object: no event the handlers could use
+  if (auto meta = obj.find("metadata"); meta != obj.end() && meta->is_object()) {
+    auto rv = meta->find("resourceVersion");
+    if (rv != meta->end() && rv->is_string() && !rv->get_ref<const std::string&>().empty()) rv_ = rv->get<std::string>();
   }
   // The stream works: the next failure starts its backoff from the beginning again.
   backoff_ = std::chrono::milliseconds(0);

@@ -63,7 +63,6 @@ class Informer {
   void retry(void (Informer::*what)(), const std::string& why);
   std::chrono::milliseconds next_backoff();
 
-  boost::asio::io_context& io_;
   ApiClient& api_;
   const ApiResource& resource_;
   std::string ns_;

@@ -182,6 +182,14 @@ spec:
   EXPECT_GT(yaml_nesting_depth("q: \"[\"\n" + deep, 32), 32u);
   // A block scalar's text is not structure.
   EXPECT_LE(yaml_nesting_depth("data: |\n  a:\n      b:\n          c:\n              d:\n", 32), 2u);
+  // The estimate must never be below yaml-cpp's depth (fuzz_admin_input checks it): explicit
+  // keys nest like dashes ("? ? x" is a map keyed by a map; "? - - x" a map keyed by
+  // nested lists), and were not counted, so a body of them passed maxNestingDepth.
+  std::string keys, key_of_lists = "? ";
+  for (int i = 0; i < 40; ++i) keys += "? ", key_of_lists += "- ";
+  EXPECT_GT(yaml_nesting_depth(keys + "x\n", 32), 32u);
+  EXPECT_GT(yaml_nesting_depth(key_of_lists + "x\n", 32), 32u);
+  EXPECT_GT(yaml_nesting_depth("- " + keys + "x\n", 32), 32u);
 }
 
 TEST(AdminLimits, TokenBucket) {

@@ -260,6 +260,58 @@ TEST(KubeClusterSource, TheSecretsOurListenersNameAreReadByNameOnly) {
   EXPECT_EQ(api.open_watch("secrets"), nullptr);
 }
 
+// Watch events and list answers of any JSON shape are read, never thrown on: json::value() on
+// a member of another type threw type_error out of the control thread's handler, which ended
+// the gateway (what the kube_watch fuzz target checks).
+TEST(KubeClusterSource, EventsOfAnyShapeAreReadNeverThrown) {
+  boost::asio::io_context io;
+  FakeApi api(io);
+  auto list = [](json items) { return json{{"metadata", {{"resourceVersion", "5"}}}, {"items", items}}; };
+  api.answer("/apis/gateway.networking.k8s.io/v1/gatewayclasses", 200,
+             list({{{"metadata", {{"name", "ours"}, {"generation", "7"}}},
+                    {"spec", {{"controllerName", "infergate.dev/gateway-controller"}}}}}));
+  api.answer("/apis/gateway.networking.k8s.io/v1/gateways", 200,
+             list({object("gw", "1", {{"gatewayClassName", "ours"}, {"listeners", "x"}}), json("not an object")}));
+  api.answer("/apis/gateway.networking.k8s.io/v1/httproutes", 200, json{{"metadata", "x"}, {"items", json::array()}});
+  ClusterSourceOptions opts;
+  opts.debounce = std::chrono::milliseconds(0);
+  ClusterSource source(io, api, opts, nullptr);
+  source.start();
+  ASSERT_NO_THROW(run(io));
+  ASSERT_NO_THROW(run(io));
+  ASSERT_TRUE(source.synced());
+  auto gateways = api.open_watch("gateways");
+  auto routes_watch = api.open_watch("httproutes");
+  auto classes = api.open_watch("gatewayclasses");
+  auto rollouts = api.open_watch("rollouts");
+  ASSERT_TRUE(gateways && routes_watch && classes && rollouts);
+  for (const char* line : {
+           R"({"type":"ADDED","object":{"metadata":{"name":"r","resourceVersion":7},"spec":{"parentRefs":"gw"}}})",
+           R"({"type":"ADDED","object":{"metadata":{"name":"r2"},"spec":{"parentRefs":[{"name":"gw","kind":1,"namespace":[]}]}}})",
+           R"({"type":"MODIFIED","object":"x"})",
+           R"({"type":"ADDED","object":{"metadata":{"name":"s"},"spec":"x"}})",
+           R"({"type":"ERROR","object":{"code":"410"}})",
+       }) {
+    ASSERT_NO_THROW(routes_watch->on_event(line)) << line;
+    ASSERT_NO_THROW(run(io)) << line;
+  }
+  ASSERT_NO_THROW(gateways->on_event(
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"ours",)"
+      R"("listeners":[{"tls":{"certificateRefs":[{"name":"c","kind":7,"namespace":{}}]}}]}}})"));
+  ASSERT_NO_THROW(classes->on_event(R"({"type":"MODIFIED","object":{"metadata":{"name":"ours","generation":{}},"spec":[]}})"));
+  ASSERT_NO_THROW(rollouts->on_event(R"({"type":"ADDED","object":{"metadata":{"name":"ro"},"status":"x"}})"));
+  ASSERT_NO_THROW(run(io));
+  ASSERT_NO_THROW(source.manifests());
+  ASSERT_NO_THROW(source.endpoints());
+  EXPECT_NO_THROW(source.our_gateway_classes());
+  EXPECT_NO_THROW(source.rollout_states());
+  // The Gateway with the odd listener is still ours and loaded, with the well-formed route.
+  std::set<std::string> names;
+  for (const auto& m : *source.manifests()) names.insert(m.key.kind + "/" + m.key.name);
+  EXPECT_TRUE(names.count("Gateway/gw")) << "the Gateway is still ours";
+  EXPECT_TRUE(names.count("HTTPRoute/r2")) << "a parentRef's odd members read as their defaults";
+}
+
 TEST(KubeClusterAccess, KubeconfigCurrentContextWithTokenAndInlineCa) {
   const auto dir = std::filesystem::temp_directory_path() / ("kubecfg-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
