@@ -62,47 +62,15 @@ for i in 0 1 2; do wait_port $((backend_port + i)); done
   bench_gateway_yaml "$ig_admin" "$ig_port" "$backend_port" \
     "  - {name: m1, address: 127.0.0.1, port: $((backend_port + 1)), labels: {app: backend}}" \
     "  - {name: m2, address: 127.0.0.1, port: $((backend_port + 2)), labels: {app: backend}}"
-  cat <<EOF
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: pool}
-spec: {selector: {matchLabels: {app: backend}}, targetPorts: [{number: 8000}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: llm}
-spec:
-  parentRefs: [{name: bench}]
-  rules:
-  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool}]
-EOF
+  bench_pool_yaml
 } >"$work/infergate.yaml"
 "$INFERGATE" --config "$work/infergate.yaml" --workers "$WORKERS" --log-level warning >"$work/infergate.log" 2>&1 &
 ig_pid=$!
 pids+=("$ig_pid")
 
 # --- HAProxy: leastconn over the same three --------------------------------------------
-cat >"$work/haproxy.cfg" <<EOF
-global
-  nbthread $WORKERS
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$haproxy_port
-  default_backend be
-backend be
-  balance leastconn
-  server m0 127.0.0.1:$backend_port
-  server m1 127.0.0.1:$((backend_port + 1))
-  server m2 127.0.0.1:$((backend_port + 2))
-EOF
+bench_haproxy_cfg "$WORKERS" "$haproxy_port" "balance leastconn" "server m0 127.0.0.1:$backend_port" \
+  "server m1 127.0.0.1:$((backend_port + 1))" "server m2 127.0.0.1:$((backend_port + 2))" >"$work/haproxy.cfg"
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 haproxy_pid=$!
 pids+=("$haproxy_pid")

@@ -59,26 +59,7 @@ EOF
 ig_pid=$!
 pids+=("$ig_pid")
 
-cat >"$work/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 8000
-  log stdout format raw local0
-defaults
-  mode http
-  log global
-  option httplog
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$haproxy_port
-  default_backend be
-backend be
-  server s1 127.0.0.1:$backend_port
-EOF
+BENCH_HAPROXY_LOG=1 bench_haproxy_cfg 1 "$haproxy_port" "server s1 127.0.0.1:$backend_port" >"$work/haproxy.cfg"
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy-access.log" 2>&1 &
 haproxy_pid=$!
 pids+=("$haproxy_pid")
