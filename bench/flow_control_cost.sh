@@ -54,21 +54,7 @@ config() {  # PORT ADMIN_PORT VARIANT
     *) echo "unknown variant $3" >&2; exit 1 ;;
   esac
   bench_gateway_yaml "$2" "$1" "$backend_port" "${fc[@]}"
-  cat <<YAML
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: pool}
-spec: {selector: {matchLabels: {app: backend}}, targetPorts: [{number: 8000}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: llm}
-spec:
-  parentRefs: [{name: bench}]
-  rules:
-  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool}]
-YAML
+  bench_pool_yaml
 }
 
 "$MODELSIM" --port "$backend_port" --threads 1 >"$work/modelsim.log" 2>&1 &

@@ -87,6 +87,57 @@ spec:
 EOF
 }
 
+# An InferencePool of the endpoints labelled app: backend, and an HTTPRoute sending every
+# request of the Gateway "bench" to it: what follows bench_gateway_yaml in the pool benches.
+bench_pool_yaml() {
+  cat <<EOF
+---
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: pool}
+spec: {selector: {matchLabels: {app: backend}}, targetPorts: [{number: 8000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: llm}
+spec:
+  parentRefs: [{name: bench}]
+  rules:
+  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool}]
+EOF
+}
+
+# HAProxy as the benches run it: THREADS threads, keep-alive on both sides, one frontend on
+# 127.0.0.1:PORT, backend "be" of the given lines ("server s1 127.0.0.1:8000", "balance
+# leastconn"). BENCH_HAPROXY_LOG=1 logs every request (option httplog) to stdout.
+bench_haproxy_cfg() {  # THREADS PORT BACKEND_LINE...
+  local threads=$1 port=$2 line log_global="" log_defaults=""
+  shift 2
+  if [ -n "${BENCH_HAPROXY_LOG:-}" ]; then
+    log_global="  log stdout format raw local0"
+    log_defaults=$'  log global\n  option httplog'
+  fi
+  cat <<EOF
+global
+  nbthread $threads
+  maxconn 8000
+${log_global}
+defaults
+  mode http
+${log_defaults}
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$port
+  default_backend be
+backend be
+EOF
+  for line in "$@"; do printf '  %s\n' "$line"; done
+}
+
 # wrk --latency prints "50%  1.23ms"; convert to microseconds.
 to_us() { awk '{v=$1; u=1; if (v ~ /us$/) {u=1} else if (v ~ /ms$/) {u=1000} else if (v ~ /s$/) {u=1000000}; gsub(/[a-z]+$/, "", v); printf "%d", v*u}'; }
 

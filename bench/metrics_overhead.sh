@@ -43,21 +43,7 @@ bench_workdir metrics_overhead
 # config PORT ADMIN_PORT PER_VERSION [ACCESS_LOG_PATH]: a pool of the one backend, one route.
 config() {
   BENCH_ACCESS_LOG=${4:-} bench_gateway_yaml "$2" "$1" "$backend_port" "  metrics: {perVersion: $3}"
-  cat <<YAML
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: {name: pool}
-spec: {selector: {matchLabels: {app: backend}}, targetPorts: [{number: 8000}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: llm}
-spec:
-  parentRefs: [{name: bench}]
-  rules:
-  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool}]
-YAML
+  bench_pool_yaml
 }
 
 "$build/modelsim" --port "$backend_port" --threads 1 >"$work/modelsim.log" 2>&1 &

@@ -65,23 +65,7 @@ pids+=("$ig_pid")
 wait_port "$ig_port"
 
 # --- HAProxy (1 thread, keep-alive both sides) ----------------------------------------
-cat >"$work/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$haproxy_port
-  default_backend be
-backend be
-  server s1 127.0.0.1:$backend_port
-EOF
+bench_haproxy_cfg 1 "$haproxy_port" "server s1 127.0.0.1:$backend_port" >"$work/haproxy.cfg"
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 haproxy_pid=$!
 pids+=("$haproxy_pid")

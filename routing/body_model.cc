@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "routing/hex_digit.h"
 
 namespace infergate::routing {
@@ -28,6 +32,27 @@ void append_utf8(std::string& out, uint32_t cp) {
     out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
+}
+
+// The first byte at or after `i` that ends plain string text: a quote, a backslash or a
+// control byte (invalid in JSON). A chat body is mostly message text, so this loop is where
+// the scan spends its time: 16 bytes per step where SSE2 is there (every x86-64).
+size_t plain_text_end(const char* p, size_t i, size_t n) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1F);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Unsigned v <= 0x1F: max(v, 0x1F) is 0x1F exactly then.
+    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                         _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max));
+    const int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  while (i < n && p[i] != '"' && p[i] != '\\' && static_cast<unsigned char>(p[i]) >= 0x20) ++i;
+  return i;
 }
 
 }  // namespace
@@ -110,8 +135,7 @@ ModelFieldScanner::State ModelFieldScanner::feed(std::string_view data) {
       }
       if (str_ == Str::Skip) {
         // Message text: jump to the next quote or backslash.
-        size_t j = i;
-        while (j < n && p[j] != '"' && p[j] != '\\' && static_cast<unsigned char>(p[j]) >= 0x20) ++j;
+        const size_t j = plain_text_end(p, i, n);
         if (j == n) break;
         i = j;
         c = p[i];

@@ -52,8 +52,11 @@ H1ServerCodec::~H1ServerCodec() = default;
 bool H1ServerCodec::on_read(std::string_view bytes) {
   if (closed_) return false;
   if (consumed_ == input_.size()) {
-    input_.assign(bytes);
+    // Parsed where it lies; compact_input keeps what is left of it when process() is done.
+    input_.clear();
     consumed_ = 0;
+    borrowed_ = bytes;
+    borrowing_ = true;
   } else {
     input_.append(bytes);
   }
@@ -68,7 +71,7 @@ bool H1ServerCodec::process() {
     // that the parser itself is running).
     if (parser_ && headers_delivered_ && !handler_ && !awaiting_body_end_) parser_.reset();
     if (!parser_) {
-      if (handler_ || consumed_ == input_.size()) break;
+      if (handler_ || consumed_ == buffered().size()) break;
       if (draining_) break;
       parser_.emplace(opts_.max_header_bytes, opts_.max_headers_count, opts_.max_body_bytes);
       parser_->sink.on_body = [this](std::string_view body) {
@@ -79,7 +82,7 @@ bool H1ServerCodec::process() {
     }
     if (request_complete_) break;
     if (headers_delivered_ && request_paused_) break;
-    std::string_view avail(input_.data() + consumed_, input_.size() - consumed_);
+    std::string_view avail = buffered().substr(consumed_);
     if (avail.empty()) break;
     boost::beast::error_code ec;
     if (!headers_delivered_) {
@@ -339,9 +342,9 @@ void H1ServerCodec::maybe_complete() {
 void H1ServerCodec::on_tick() {
   retired_.reset();
   if (closed_ || in_dispatch_) return;
-  if (!handler_ && (parser_ || consumed_ < input_.size())) {
+  if (!handler_ && (parser_ || consumed_ < buffered().size())) {
     process();
-  } else if (handler_ && headers_delivered_ && !request_complete_ && !request_paused_ && consumed_ < input_.size()) {
+  } else if (handler_ && headers_delivered_ && !request_complete_ && !request_paused_ && consumed_ < buffered().size()) {
     process();
   }
 }
@@ -370,6 +373,13 @@ void H1ServerCodec::start_drain() {
 }
 
 void H1ServerCodec::compact_input() {
+  if (borrowing_) {
+    borrowing_ = false;
+    input_.assign(borrowed_.substr(consumed_));
+    borrowed_ = {};
+    consumed_ = 0;
+    return;
+  }
   if (consumed_ == input_.size()) {
     input_.clear();
     consumed_ = 0;

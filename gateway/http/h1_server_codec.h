@@ -35,9 +35,9 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   void on_tick() override;
   void on_connection_closed() override;
   void start_drain() override;
-  bool idle() const override { return !handler_ && input_.size() == consumed_; }
+  bool idle() const override { return !handler_ && buffered().size() == consumed_; }
   // Parsing waits for the rest of a head (Beast consumes a head only once it is whole).
-  bool awaiting_request_headers() const override { return !closed_ && !handler_ && input_.size() > consumed_; }
+  bool awaiting_request_headers() const override { return !closed_ && !handler_ && buffered().size() > consumed_; }
   void on_request_headers_timeout() override;
   size_t active_streams() const override { return handler_ ? 1 : 0; }
 
@@ -60,6 +60,9 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   void end_response();
   void maybe_complete();
   void compact_input();
+  // What is being parsed: the bytes of the current read themselves while nothing was left
+  // over from an earlier one (no copy), else input_.
+  std::string_view buffered() const { return borrowing_ ? borrowed_ : std::string_view(input_); }
 
   ConnectionIo& io_;
   StreamHandlerFactory& factory_;
@@ -68,7 +71,9 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   ProxyStats* stats_;
 
   std::string input_;
-  size_t consumed_ = 0;
+  std::string_view borrowed_;  // the read being parsed in place (valid during on_read only)
+  bool borrowing_ = false;
+  size_t consumed_ = 0;        // of buffered()
   std::optional<H1RequestParser> parser_;
   std::unique_ptr<StreamHandler> handler_;
   std::unique_ptr<StreamHandler> retired_;  // destroyed on the next tick, never in its own callback

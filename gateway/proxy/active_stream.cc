@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 #include "gateway/proxy/backend_choice.h"
 #include "gateway/proxy/filter_chain.h"
@@ -22,7 +23,7 @@ ActiveStream::ActiveStream(WorkerContext& ctx, DownstreamStream& downstream, con
 
 ActiveStream::~ActiveStream() {
   if (router_) router_->detach_upstream(false);
-  for (auto& f : filters_) f->on_stream_end();
+  for (StreamFilter* f : filters_) f->on_stream_end();
   if (!finished_) {
     // Torn down by its connection (worker shutdown) before it could finish.
     finished_ = true;
@@ -59,8 +60,8 @@ void ActiveStream::on_request_headers(RequestHead&& head, bool end_stream) {
   info_.listener_key = listener_.select(state_.request.authority);
   state_.stream_idle = snapshot_->config->gateway.timeouts.stream_idle;
   state_.last_activity = state_.start;
-  filters_ = make_filter_chain(*this);
-  router_ = static_cast<TerminalFilter*>(filters_.back().get());
+  filters_ = FilterChain(*this);
+  router_ = filters_.router();
   decode_headers_from(0);
 }
 
@@ -99,7 +100,10 @@ void ActiveStream::on_request_data(std::string_view data, bool end_stream) {
   // While the chain is stopped before the router, the body is held for the filters after the
   // stop; the filters before it still see each chunk (the body model scan, the EPP's copy).
   const bool held = stopped_;
-  if (held) state_.pending_body.append(data);
+  if (held) {
+    if (state_.pending_body.empty()) reserve_held_body(bytes_received_ - data.size());
+    state_.pending_body.append(data);
+  }
   const size_t seen = decoded_;
   bool unbounded_hold = false;
   for (size_t i = 0; i < seen; ++i) {
@@ -115,6 +119,18 @@ void ActiveStream::on_request_data(std::string_view data, bool end_stream) {
   // the body whole (the body model within maxBytes) is not paused.
   if (!held || unbounded_hold) return;
   if (state_.pending_body.size() > Watermarks{}.high) pause_request_body(true);
+}
+
+// A held body grows chunk by chunk; reserved at what is left of its declared length (within
+// the high watermark, past which the client is paused anyway) it is copied once, not once per
+// doubling.
+void ActiveStream::reserve_held_body(uint64_t already_received) {
+  const std::string* declared = state_.request.headers.get("content-length");
+  if (!declared) return;
+  size_t length = 0;
+  const auto [end, ec] = std::from_chars(declared->data(), declared->data() + declared->size(), length);
+  if (ec != std::errc() || end != declared->data() + declared->size() || length <= already_received) return;
+  state_.pending_body.reserve(std::min<uint64_t>(length - already_received, Watermarks{}.high));
 }
 
 void ActiveStream::on_request_trailers(HeaderMap&& trailers) {
@@ -303,7 +319,7 @@ void ActiveStream::finish() {
   finished_ = true;
   // The usage is final before the filters see the end (token budgets charge it).
   if (usage_ && response_done_) usage_->finish();
-  for (auto& f : filters_) f->on_stream_end();
+  for (StreamFilter* f : filters_) f->on_stream_end();
   if (timer_) timer_->cancel();
   for (auto& t : scheduled_) t->cancel();
   alive_.reset();

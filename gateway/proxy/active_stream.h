@@ -20,6 +20,7 @@
 #include "gateway/net/listener_info.h"
 #include "gateway/net/worker_context.h"
 #include "gateway/proxy/filter.h"
+#include "gateway/proxy/filter_chain.h"
 #include "gateway/proxy/mirror_stream.h"
 #include "gateway/proxy/stream_state.h"
 #include "metrics/token_usage.h"
@@ -75,6 +76,7 @@ class ActiveStream final : public StreamHandler, public FilterCallbacks {
 
  private:
   void prepare_request_headers();
+  void reserve_held_body(uint64_t already_received);
   void decode_headers_from(size_t index);
   void encode_headers_from(size_t end);
   void send_response_head();
@@ -99,7 +101,7 @@ class ActiveStream final : public StreamHandler, public FilterCallbacks {
   DownstreamInfo info_;
   StreamState state_;
 
-  std::vector<std::unique_ptr<StreamFilter>> filters_;
+  FilterChain filters_;
   TerminalFilter* router_ = nullptr;  // filters_.back()
   size_t decoded_ = 0;       // filters that have seen the request headers
   bool stopped_ = false;     // a filter stopped the decode iteration

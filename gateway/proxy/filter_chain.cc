@@ -13,20 +13,35 @@
 
 namespace infergate::gateway {
 
-std::vector<std::unique_ptr<StreamFilter>> make_filter_chain(FilterCallbacks& stream) {
-  std::vector<std::unique_ptr<StreamFilter>> chain;
-  chain.reserve(10);
-  chain.push_back(std::make_unique<BodyModelFilter>(stream));
-  chain.push_back(std::make_unique<AuthorizationFilter>(stream));
-  chain.push_back(std::make_unique<LocalRateLimitFilter>(stream));
-  chain.push_back(std::make_unique<RouteReplyFilter>(stream));
-  chain.push_back(std::make_unique<TokenBudgetFilter>(stream));
-  chain.push_back(std::make_unique<FaultFilter>(stream));
-  chain.push_back(std::make_unique<FlowControlFilter>(stream));
-  chain.push_back(std::make_unique<ShadowFilter>(stream));
-  chain.push_back(std::make_unique<EndpointPickerFilter>(stream));
-  chain.push_back(std::make_unique<Router>(stream));  // terminal: the last one
-  return chain;
+struct FilterChain::Filters {
+  explicit Filters(FilterCallbacks& stream)
+      : body_model(stream), authorization(stream), local_rate_limit(stream), route_reply(stream),
+        token_budget(stream), fault(stream), flow_control(stream), shadow(stream), endpoint_picker(stream),
+        router(stream) {}
+  BodyModelFilter body_model;
+  AuthorizationFilter authorization;
+  LocalRateLimitFilter local_rate_limit;
+  RouteReplyFilter route_reply;
+  TokenBudgetFilter token_budget;
+  FaultFilter fault;
+  FlowControlFilter flow_control;
+  ShadowFilter shadow;
+  EndpointPickerFilter endpoint_picker;
+  Router router;  // terminal: the last one
+};
+
+FilterChain::FilterChain() = default;
+FilterChain::FilterChain(FilterChain&&) noexcept = default;
+FilterChain& FilterChain::operator=(FilterChain&&) noexcept = default;
+FilterChain::~FilterChain() = default;
+
+FilterChain::FilterChain(FilterCallbacks& stream) : filters_(std::make_unique<Filters>(stream)) {
+  Filters& f = *filters_;
+  order_ = {&f.body_model,   &f.authorization, &f.local_rate_limit, &f.route_reply,     &f.token_budget,
+            &f.fault,        &f.flow_control,  &f.shadow,           &f.endpoint_picker, &f.router};
+  size_ = kFilters;
 }
+
+TerminalFilter* FilterChain::router() const { return empty() ? nullptr : &filters_->router; }
 
 }  // namespace infergate::gateway

@@ -9,16 +9,42 @@
 //   shadow             copies to the route's mirror clusters, once the backend is chosen
 //   endpoint_picker    an InferencePool's external endpoint picker (ext_proc EPP)
 //   router             endpoint, retries, per-try timeout, the upstream request
-// Adding a filter: its own file under proxy/filters/, one line here.
+// Adding a filter: its own file under proxy/filters/, a member and a line in filter_chain.cc.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <memory>
-#include <vector>
 
 #include "gateway/proxy/filter.h"
 
 namespace infergate::gateway {
 
-std::vector<std::unique_ptr<StreamFilter>> make_filter_chain(FilterCallbacks& stream);
+// One stream's filters, in order, made in one allocation (every request makes a chain: ten
+// allocations per request were a quarter of all of them).
+class FilterChain {
+ public:
+  static constexpr size_t kFilters = 10;
+
+  FilterChain();  // empty: no chain yet
+  explicit FilterChain(FilterCallbacks& stream);
+  FilterChain(FilterChain&&) noexcept;
+  FilterChain& operator=(FilterChain&&) noexcept;
+  ~FilterChain();
+
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  StreamFilter* operator[](size_t i) const { return order_[i]; }
+  StreamFilter* const* begin() const { return order_.data(); }
+  StreamFilter* const* end() const { return order_.data() + size_; }
+  // The last filter.
+  TerminalFilter* router() const;
+
+ private:
+  struct Filters;
+  std::unique_ptr<Filters> filters_;
+  std::array<StreamFilter*, kFilters> order_{};
+  size_t size_ = 0;
+};
 
 }  // namespace infergate::gateway

@@ -119,6 +119,33 @@ TEST(BodyModel, LongMessageTextIsSkipped) {
   EXPECT_EQ(s.model, "big");
 }
 
+// Message text is skipped 16 bytes at a time: a quote, backslash or control byte is seen at
+// every position of a block, and across a block's end, for every split.
+TEST(BodyModel, EveryEndOfPlainTextIsSeenWhereverItFalls) {
+  for (size_t at = 0; at < 40; ++at) {
+    const std::string text_before(at, 'x');
+    std::string escaped = R"({"messages":")";
+    escaped += text_before;
+    escaped += R"(\" \\ \"model\":\"no\"","model":"yes"})";
+    std::string control = R"({"model":"m","messages":")";
+    control += text_before;
+    control += '\x01';
+    control += R"(rest of the text"})";
+    // Bytes of 0x80 and up are text (UTF-8), not control bytes.
+    std::string utf8 = R"({"messages":")";
+    utf8 += text_before;
+    utf8 += "\xC3\xA9\xE2\x82\xAC";
+    utf8 += R"(","model":"u"})";
+    for (size_t step : {size_t{0}, size_t{7}, size_t{16}}) {
+      Scan s = scan(escaped, step);
+      EXPECT_EQ(s.state, State::Complete) << at << " " << step;
+      EXPECT_EQ(s.model, "yes") << at << " " << step;
+      EXPECT_EQ(scan(control, step).state, State::Invalid) << at << " " << step;
+      EXPECT_EQ(scan(utf8, step).model, "u") << at << " " << step;
+    }
+  }
+}
+
 TEST(BodyModel, ScanningWhileIncomplete) {
   ModelFieldScanner s;
   EXPECT_EQ(s.feed(R"({"model":"early","messages":[)"), State::Scanning);
