@@ -250,10 +250,10 @@ spec:
   assert.equal(posted.status, 200, JSON.stringify(posted.body));
   const card = page.locator('[data-rollout="default/llm-v2-canary"]');
   await card.waitFor({ timeout: 10000 });
-  await waitFor('a Fail verdict on the page', async () => (await card.locator('tr[data-verdict="Fail"]').count()) > 0, 30000);
+  await waitFor('a fail verdict on the page', async () => (await card.locator('tr[data-verdict="fail"]').count()) > 0, 30000);
   await waitFor('the Aborted phase on the page', async () => (await card.locator('[data-phase]').getAttribute('data-phase')) === 'Aborted', 30000);
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
-  assert.match(await card.locator('tr[data-verdict="Fail"]').first().textContent(), /error/i);
+  assert.match(await card.locator('tr[data-verdict="fail"]').first().textContent(), /error/i);
   assert.ok(await card.locator('[data-role="events"] tr').count() > 1, 'events listed');
   assert.equal(await card.locator('button[data-action="retry"]').isDisabled(), false, 'retry offered after the abort');
   await card.scrollIntoViewIfNeeded();

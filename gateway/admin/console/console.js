@@ -111,7 +111,7 @@ function showAnswer(el, res, okText) {
 // ---------- charts ----------
 // series: [{label, cls, dash, t: [], v: []}] (v may hold nulls: the line breaks there).
 function chart(title, series, unit, scale = 1) {
-  const W = 300, H = 110, L = 38, B = 14, T = 6, R = 6;
+  const W = 300, H = 110, L = 52, B = 14, T = 6, R = 6;
   const fig = h('figure', { class: 'chart' });
   let points = 0, max = 0, t0 = Infinity;
   const t1 = state.nowMs || Date.now();
@@ -135,7 +135,7 @@ function chart(title, series, unit, scale = 1) {
   g.append(svg('line', { class: 'axis', x1: L, y1: H - B, x2: W - R, y2: H - B }));
   g.append(svg('line', { class: 'axis', x1: L, y1: T, x2: L, y2: H - B }));
   const lbl = (x, y, text, anchor) => { const e = svg('text', { x, y, 'text-anchor': anchor }); e.textContent = text; g.append(e); };
-  lbl(L - 3, T + 8, fmt(top) + unit, 'end');
+  lbl(L - 3, T + 8, Number(top.toPrecision(3)).toString() + unit, 'end');
   lbl(L - 3, H - B, '0', 'end');
   lbl(L, H - 2, '−' + Math.round((t1 - t0) / 60000 * 10) / 10 + ' min', 'start');
   lbl(W - R, H - 2, 'now', 'end');
