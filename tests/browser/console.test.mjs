@@ -307,3 +307,47 @@ test('an admin listener off loopback without a token is refused at start', { ski
   const log = fs.readFileSync(path.join(env.logs, 'infergate-exposed.log'), 'utf8');
   assert.match(log, /no authentication/);
 });
+
+test('off loopback the console asks for the admin token, and changes need it', { skip }, async () => {
+  const token = 'ops:' + 'c0ffee'.repeat(6);
+  const tokenFile = path.join(env.logs, 'admin-tokens');
+  fs.writeFileSync(tokenFile, token + '\n');
+  const adminPort = await freePort();
+  const gwPort = await freePort();
+  // The same quickstart, admin on every address with a token file.
+  let cfg = fs.readFileSync(path.join(env.configDir, 'gateway.yaml'), 'utf8');
+  cfg = cfg.replace(`port: ${env.adminPort}`, `port: ${adminPort}\n    auth:\n      tokenFile: ${tokenFile}`)
+    .replace('address: 127.0.0.1\n    port', 'address: 0.0.0.0\n    port').replace(`port: ${env.gwPort}`, `port: ${gwPort}`);
+  const dir = path.join(env.logs, 'config-token');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'gateway.yaml'), cfg);
+  start('infergate-token', path.join(build, 'infergate'), ['--config', dir, '--workers', '1']);
+  const url = (p) => `http://127.0.0.1:${adminPort}${p}`;
+  const bearer = { authorization: 'Bearer ' + token.slice(4) };
+  await waitFor('the token admin', async () => (await fetch(url('/ready'), { headers: bearer })).ok);
+  // Without the token: reads and changes are refused.
+  assert.equal((await fetch(url('/weights'))).status, 401);
+  const csrf = (await (await fetch(url('/csrf_token'), { headers: bearer })).json()).csrf_token;
+  const change = { method: 'POST', body: JSON.stringify({ name: 'llm-route', weights: { llm: 50, 'llm-v2': 50 } }),
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf } };
+  assert.equal((await fetch(url('/weights'), change)).status, 401);
+  // The page opens without it (its files are not secret), says it cannot read, and asks.
+  const tokenPage = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await tokenPage.goto(url('/console'));
+  await tokenPage.locator('#token-form').waitFor({ state: 'visible' });
+  assert.match(await tokenPage.locator('#status').textContent(), /token/);
+  await tokenPage.locator('#token').fill(token.slice(4));
+  await tokenPage.getByRole('button', { name: 'Use token' }).click();
+  const card = tokenPage.locator('[data-rule^="HTTPRoute/default/llm-route/"]');
+  await card.waitFor();
+  const v2 = card.locator('tr[data-backend="llm-v2"] input[type="number"]');
+  await v2.fill('30');
+  await v2.dispatchEvent('change');
+  await waitFor('the answer', async () => /applied/.test(await card.locator('[data-role="answer"]').textContent()));
+  const served = await (await fetch(url('/weights'), { headers: bearer })).json();
+  const rule = served.rules.find((r) => r.name === 'llm-route');
+  assert.deepEqual(Object.fromEntries(rule.backends.map((b) => [b.name, b.weight])), { llm: 70, 'llm-v2': 30 });
+  fs.mkdirSync(artifacts, { recursive: true });
+  await tokenPage.screenshot({ path: path.join(artifacts, '08-token-admin.png') });
+  await tokenPage.close();
+});
