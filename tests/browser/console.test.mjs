@@ -198,6 +198,11 @@ test('the version charts have data points', { skip }, async () => {
   assert.ok(await route.locator('figure.chart polyline').count() > 0, 'lines drawn');
   await route.scrollIntoViewIfNeeded();
   await shot('03-versions-charts');
+  // Readable in dark too: the same page with the system's dark scheme.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(13, 17, 23)');
+  await shot('03-versions-charts-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 });
 
 test('a refusal of POST /weights is shown with its reason', { skip }, async () => {
