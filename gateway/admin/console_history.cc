@@ -1,5 +1,7 @@
 #include "gateway/admin/console_history.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 #include "config/weights.h"
@@ -10,6 +12,11 @@ namespace infergate::gateway {
 namespace {
 
 using nlohmann::json;
+
+// At most this many (route, backend, version) series are kept (about 110 KiB each for 15
+// minutes): a config with thousands of routes must not make the console the process's
+// largest user of memory. Series past it are left out, with a warning once.
+constexpr size_t kMaxSeries = 256;
 
 rollout::Buckets buckets_of(const metrics::Histogram& h) {
   const metrics::Histogram::Snapshot s = h.snapshot();
@@ -86,6 +93,12 @@ void ConsoleHistory::add_sample(int64_t now_ms, const std::map<Key, Totals>& tot
   std::vector<std::pair<const Key*, Delta>> deltas;
   std::map<std::string, double> route_rps;
   for (const auto& [key, t] : totals) {
+    if (!series_.count(key) && series_.size() >= kMaxSeries) {
+      static bool warned = false;
+      if (!warned) spdlog::warn("console: more than {} route/backend/version series; /versions leaves the rest out", kMaxSeries);
+      warned = true;
+      continue;
+    }
     Series& s = series_[key];
     s.recent.emplace_back(now_ms, t);
     while (s.recent.size() > kWindow + 1) s.recent.pop_front();

@@ -78,6 +78,15 @@ TEST(ConsoleHistory, KeepsFifteenMinutesAndDropsVersionsThatAgedOut) {
   EXPECT_EQ(j["versions"][0]["backend"], "llm-v2");
 }
 
+TEST(ConsoleHistory, KeepsAtMost256Series) {
+  ConsoleHistory h;
+  std::map<ConsoleHistory::Key, Totals> many;
+  for (int i = 0; i < 300; ++i) many[{"default/r" + std::to_string(1000 + i), "b", "v"}] = totals(0, 0, 0, 0);
+  h.add_sample(1000, many, {});
+  h.add_sample(2000, many, {});
+  EXPECT_EQ(h.to_json(0)["versions"].size(), 256u);
+}
+
 TEST(ConsoleAssets, ThePageAndItsFilesAreBakedIn) {
   ASSERT_EQ(console_assets().size(), 3u);
   EXPECT_EQ(console_assets()[0].path, "/console/index.html");
