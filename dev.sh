@@ -41,6 +41,26 @@ deps() {
   fi
 }
 
+# The canary console's browser tests (tests/browser): Debian's chromium, node and npm, and
+# playwright-core from npm. If any of it cannot be installed those tests skip and say why.
+browser_deps() {
+  local want=()
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null || want+=(chromium)
+  command -v node >/dev/null || want+=(nodejs)
+  command -v npm >/dev/null || want+=(npm)
+  if [ ${#want[@]} -gt 0 ]; then
+    log "installing for the browser tests: ${want[*]}"
+    { as_root apt-get update -qq &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}"; } ||
+      log "could not install ${want[*]}: the console's browser tests will be skipped"
+  fi
+  if command -v npm >/dev/null && [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+    log "installing playwright-core for the browser tests (tests/browser)"
+    (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --silent) ||
+      log "npm ci failed: the console's browser tests will be skipped"
+  fi
+}
+
 build() {
   local dir=build type=Release extra=()
   for a in "$@"; do
@@ -108,6 +128,7 @@ case "$cmd" in
   build) deps; build "$@" ;;
   test)
     deps
+    browser_deps
     build "$@"
     log "running tests"
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 300

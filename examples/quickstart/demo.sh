@@ -38,6 +38,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -fs "$admin/ready" >/dev/null || { cat "$logdir/infergate.log" >&2; exit 1; }
+say "the canary console: open $admin/console in a browser"
 
 chat='{"model":"'$model'","messages":[{"role":"user","content":"Say hello to the canary."}],"max_tokens":12}'
 stream='{"model":"'$model'","messages":[{"role":"user","content":"Stream a short poem."}],"max_tokens":8,"stream":true,"stream_options":{"include_usage":true}}'
@@ -76,6 +77,7 @@ cat <<EOF
 infergate is running.
   gateway   $gateway          (HTTP/1.1 and h2c on the same port)
   admin     $admin           (/stats, /stats/prometheus, /config_dump, /clusters, /pools, /help)
+  console   $admin/console   (open it in a browser: weights, live per-version charts, pools)
   logs      $logdir   (access.log, infergate.log, modelsim-*.log)
 
 Try:

@@ -87,6 +87,7 @@ show "${build#"$root"/}/infergate --config $logdir/config --state-dir $logdir/st
   >"$logdir/access.log" 2>"$logdir/infergate.log" &
 ig_pid=$!
 wait_http "http://$admin/ready"
+say "watch it in a browser: http://$admin/console"
 
 # Steady traffic, about 25 requests a second, until the script ends.
 chat='{"model":"'$model'","messages":[{"role":"user","content":"Who answers?"}],"max_tokens":8,"stream":true,"stream_options":{"include_usage":true}}'
@@ -135,6 +136,7 @@ cat <<EOF
 infergate is running.
   gateway   $gateway$([ -n "$host" ] && echo "   (send Host: $host)")
   admin     http://$admin   (/rollouts, /weights, /stats/prometheus, /help)
+  console   http://$admin/console   (open it in a browser: the rollout's steps, verdicts and events live)
   logs      $logdir   (access.log, infergate.log, modelsim-*.log; the rollout's state in state/)
 
 Try (more in examples/rollouts/README.md):

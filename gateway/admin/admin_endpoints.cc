@@ -212,6 +212,8 @@ json pool_endpoint(const pools::EndpointState& e, int64_t now, int64_t stale_aft
          {"queue_size", e.queue_size.load(std::memory_order_relaxed)},
          {"running_requests", e.running_requests.load(std::memory_order_relaxed)},
          {"kv_cache_usage", e.kv_cache_usage.load(std::memory_order_relaxed)},
+         {"prefill_bytes", e.prefill_bytes.load(std::memory_order_relaxed)},
+         {"ejected", e.ejected(now)},
          {"scraped_ms_ago", at == 0 ? json(nullptr) : json(now - at)},
          {"stale", at == 0 || now - at > stale_after_ms},
          {"scrape_failures", e.scrape_failures.load(std::memory_order_relaxed)}};
@@ -259,6 +261,20 @@ json picker_json(const pools::Cluster& c) {
           {"outlierDetection", {{"consecutive5xxErrors", c.outlier.consecutive_failures},
                                 {"baseEjectionTimeMs", c.outlier.base_ejection_ms},
                                 {"maxEjectionPercent", c.outlier.max_ejection_percent}}}};
+}
+
+// What the pool's picker decided, by outcome, since start (counters: the console shows rates).
+json decisions_json(const ClusterStats& st) {
+  const auto& d = st.picker_decisions;
+  const auto& e = st.epp_results;
+  return {{"picked", d[ClusterStats::kPicked].value()},
+          {"fallback", d[ClusterStats::kFallback].value()},
+          {"shed", d[ClusterStats::kShed].value()},
+          {"no_endpoint", d[ClusterStats::kNoEndpoint].value()},
+          {"epp", {{"endpoint", e[ClusterStats::kEppEndpoint].value()},
+                   {"immediate", e[ClusterStats::kEppImmediate].value()},
+                   {"fail_open", e[ClusterStats::kEppFailOpen].value()},
+                   {"fail_close", e[ClusterStats::kEppFailClose].value()}}}};
 }
 
 }  // namespace
@@ -407,6 +423,7 @@ void Server::register_admin() {
                                {"picker", picker_json(c)},
                                {"flow_control", flow_json(c, now, msm.stale_after.count())},
                                {"health_check", health_check_settings(c)},
+                               {"decisions", decisions_json(*current_->stats_for(&c))},
                                {"endpoints", std::move(eps)}});
                }
                return AdminResponse::json(json{{"version", version_},

@@ -1,5 +1,7 @@
 #include "gateway/admin/admin_gate.h"
 
+#include "gateway/admin/console_assets.h"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -106,7 +108,9 @@ std::optional<AdminResponse> AdminGate::check_change(AdminRequest& req) {
 }
 
 std::optional<AdminResponse> AdminGate::admit(AdminRequest& req) {
-  const bool authenticates = cfg_.auth.configured() && (req.state_changing() || cfg_.auth.require_for_read_only);
+  const bool authenticates =
+      cfg_.auth.configured() &&
+      (req.state_changing() || (cfg_.auth.require_for_read_only && !is_console_asset(req.path)));
   if (authenticates) {
     if (auto r = authenticate(req)) return r;
   } else if (loopback_ && !loopback_host(req.host)) {

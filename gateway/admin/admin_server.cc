@@ -347,6 +347,7 @@ void AdminServer::accept() {
 }
 
 AdminResponse AdminServer::dispatch(const AdminRequest& req) const {
+  if (req.path == "/" && req.accept.find("text/html") != std::string::npos) return home_page();
   if (req.path == "/" || req.path == "/help") return help_page();
   auto it = routes_.find(req.path);
   if (it == routes_.end()) return AdminResponse::error(404, "no admin endpoint " + req.path + "; GET /help lists them");
@@ -369,6 +370,45 @@ AdminResponse AdminServer::dispatch(const AdminRequest& req) const {
   read.method = "GET";
   read.body.clear();
   return it->second.handler(read);
+}
+
+namespace {
+
+std::string html_escape(std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// A browser's admin home: Envoy's list of endpoints as links, the console first.
+AdminResponse AdminServer::home_page() const {
+  std::string out =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>infergate admin</title>"
+      "<meta name=\"color-scheme\" content=\"light dark\"></head><body><h1>infergate admin</h1>";
+  if (routes_.count("/console")) out += "<p><a href=\"/console\"><strong>Canary console</strong></a></p>";
+  out += "<table><tbody>";
+  for (const auto& [path, r] : routes_) {
+    if (path.starts_with("/console/")) continue;
+    const std::string p = html_escape(path);
+    out += "<tr><td>";
+    out += r.methods.find("GET") != std::string::npos ? "<a href=\"" + p + "\">" + p + "</a>" : p;
+    out += "</td><td>" + html_escape(r.methods) + "</td><td>" + html_escape(r.help) + "</td></tr>";
+  }
+  out += "</tbody></table></body></html>\n";
+  AdminResponse resp = AdminResponse::text(std::move(out));
+  resp.content_type = "text/html; charset=utf-8";
+  resp.headers.emplace_back("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  return resp;
 }
 
 AdminResponse AdminServer::help_page() const {

@@ -108,6 +108,7 @@ class AdminServer {
   };
   void accept();
   AdminResponse help_page() const;
+  AdminResponse home_page() const;  // "/" for a browser (Accept: text/html)
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;

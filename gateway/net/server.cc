@@ -60,6 +60,7 @@ Server::Server(ServerOptions opts, config::ConfigStore store, config::Config ini
       stats_listener_(control_),
       signals_(control_),
       drain_timer_(control_),
+      console_timer_(control_),
       started_(std::chrono::steady_clock::now()),
       initial_(std::move(initial)),
       store_(std::move(store)) {
@@ -269,6 +270,7 @@ void Server::stop_now(int exit_code) {
   stats_listener_.close();
   signals_.cancel();
   drain_timer_.cancel();
+  console_timer_.cancel();
   for (auto& w : workers_) w->stop();
   control_.stop();
 }
@@ -298,6 +300,7 @@ int Server::run() {
     register_admin();
     register_config_admin();
     register_rollout_admin();
+    register_console();  // admin_console.cc
     start_admin_listeners();  // admin_listeners.cc
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());

@@ -22,6 +22,7 @@
 #include "gateway/admin/admin_audit.h"
 #include "gateway/admin/admin_gate.h"
 #include "gateway/admin/admin_server.h"
+#include "gateway/admin/console_history.h"
 #include "gateway/control/cert_watcher.h"
 #include "gateway/control/config_watcher.h"
 #include "gateway/control/dns_discovery.h"
@@ -101,6 +102,9 @@ class Server {
   void register_admin();
   void register_config_admin();  // /config, /config/revert, /weights (admin_config_endpoints.cc)
   void register_rollout_admin();  // /rollouts (admin_rollout_endpoints.cc)
+  // /console and its files, /versions and its sampler (admin_console.cc)
+  void register_console();
+  void sample_console();
   // Admin (with its gate and audit) and stats listeners; throws why not (admin_listeners.cc).
   void start_admin_listeners();
   // A Rollout's weights, as POST /weights would set them; "" when applied, else why not.
@@ -153,6 +157,8 @@ class Server {
   std::unique_ptr<AdminAudit> admin_audit_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer console_timer_;
+  ConsoleHistory console_history_;
   ServerState state_ = ServerState::Initializing;
   bool healthcheck_failed_ = false;
   bool exit_after_drain_ = false;  // a drain that ends the process is under way

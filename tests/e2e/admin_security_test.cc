@@ -108,6 +108,12 @@ TEST(AdminSecurity, BearerTokensAreRequiredAndRotateWithTheirFile) {
   HttpResponse r = gw.admin("GET", "/stats");
   EXPECT_EQ(r.status, 401) << "reads need the token too unless requireForReadOnly: false";
   EXPECT_EQ(r.header("www-authenticate"), "Bearer realm=\"infergate-admin\"");
+  // The console's page and files open without it (the same bytes for everyone, and a browser
+  // cannot send a bearer token when it opens a page); everything the page then reads needs it.
+  EXPECT_EQ(gw.admin("GET", "/console").status, 200);
+  EXPECT_EQ(gw.admin("GET", "/console/console.js").status, 200);
+  EXPECT_EQ(gw.admin("GET", "/versions").status, 401);
+  EXPECT_EQ(gw.admin("GET", "/weights").status, 401);
   r = gw.admin("POST", "/healthcheck/fail");
   EXPECT_EQ(r.status, 401);
   r = gw.admin("POST", "/healthcheck/fail", "", bearer("wrong-token-wrong-token"));

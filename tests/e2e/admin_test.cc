@@ -160,5 +160,47 @@ TEST(Admin, BadRequestsGetJsonErrors) {
   EXPECT_EQ(gw.admin("GET", "/help").status, 200);
 }
 
+// The canary console without a browser (tests/browser drives it in chromium): the page and its
+// files from the binary with their Content-Security-Policy, the admin home linking to it for a
+// browser, and GET /versions filling with the routed requests.
+TEST(Admin, ConsolePageAndVersionsFigures) {
+  Modelsim sim;
+  Gateway gw(one_upstream(sim));
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(http_request(gw.port(), "GET", "/v1/models").status, 200);
+
+  HttpResponse page = gw.admin("GET", "/console");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("/console/console.js"), std::string::npos);
+  EXPECT_NE(page.header("content-security-policy").find("default-src 'self'"), std::string::npos);
+  for (const char* file : {"/console/console.js", "/console/console.css", "/console/index.html"})
+    EXPECT_EQ(gw.admin("GET", file).status, 200) << file;
+  EXPECT_EQ(gw.admin("GET", "/console/console.js").header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(gw.admin("GET", "/console/nothing.js").status, 404);
+
+  // "/" for a browser: links, the console first; for curl: the text list, which names it too.
+  HttpResponse home = gw.admin("GET", "/", {}, {{"Accept", "text/html,application/xhtml+xml"}});
+  EXPECT_EQ(home.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(home.body.find("<a href=\"/console\">"), std::string::npos) << home.body;
+  EXPECT_NE(gw.admin("GET", "/").body.find("/console (GET)"), std::string::npos);
+
+  // The sampler reads the per-version series once a second.
+  nlohmann::json v;
+  for (int i = 0; i < 50; ++i) {
+    v = nlohmann::json::parse(gw.admin("GET", "/versions").body);
+    if (!v["versions"].empty() && v["versions"][0]["requests_total"].get<int>() >= 20 &&
+        v["versions"][0]["points"]["t"].size() >= 2)
+      break;
+    std::this_thread::sleep_for(scaled(100));
+  }
+  ASSERT_EQ(v["versions"].size(), 1u) << v.dump();
+  EXPECT_EQ(v["versions"][0]["requests_total"], 20);
+  EXPECT_EQ(v["interval_ms"], 1000);
+  EXPECT_TRUE(v["versions"][0]["points"].contains("ttft_p90_seconds"));
+  const int64_t now = v["now_ms"];
+  EXPECT_TRUE(nlohmann::json::parse(gw.admin("GET", "/versions?since=" + std::to_string(now)).body)["versions"][0]["points"]["t"].empty());
+  expect_json_error(gw.admin("GET", "/versions?since=yesterday"), 400, "since not a number");
+}
+
 }  // namespace
 }  // namespace infergate::e2e
