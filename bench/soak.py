@@ -2,15 +2,16 @@
 
   sample PID ADMIN_URL SECONDS CSV EVENTS
       every second: the gateway's error counters (5xx, 4xx, requests reset by the gateway), each
-      second they moved written to CSV's "-errors.csv" sibling, and its open fds; every 10 s a CSV
-      row: RSS, fds (the mean of the last 10 reads: connections come and go), threads, p99 of the last 10 s (envoy_http_downstream_rq_time), counters, config version,
-      kills so far (from EVENTS, the chaos loop's log)
+      second they moved written to CSV's "-errors.csv" sibling, and its open fds; every 10 s a
+      CSV row: RSS, fds (the mean of the last 10 reads: connections come and go), threads, p99
+      of the last 10 s (envoy_http_downstream_rq_time), counters, config version, kills so far
+      (from EVENTS, the chaos loop's log)
   report CSV EVENTS WORK_DIR WARMUP_S KILL_WINDOW_S PERIOD_S ALIVE EXIT_CODE GATEWAY_STDERR
       slopes of RSS and fds after warm-up (%/h, with standard errors; pass when |slope| < 1),
       and their means over each whole PERIOD_S (one round of kills); the clients' requests and
-      errors
-      (their outputs in WORK_DIR), error seconds outside KILL_WINDOW_S after a kill, crashes, and
-      for an ASan run (EXIT_CODE given) the sanitizer reports in GATEWAY_STDERR; draws CSV's PNG
+      errors (their outputs in WORK_DIR); error seconds outside KILL_WINDOW_S after a kill;
+      crashes; for an ASan run (EXIT_CODE given) the sanitizer reports in GATEWAY_STDERR; draws
+      CSV's PNG
 
 Only the standard library samples; the plot needs matplotlib (Debian's python3-matplotlib).
 """
@@ -21,6 +22,8 @@ import re
 import sys
 import time
 import urllib.request
+
+from rollout_plot import p99  # the same interpolation over histogram buckets
 
 SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
 FIELDS = ["elapsed_s", "rss_kib", "fds", "threads", "p99_ms", "requests", "errors_5xx", "errors_4xx", "resets",
@@ -73,22 +76,6 @@ def histogram(admin):
         le = float("inf") if le == "+Inf" else float(le)
         out[le] = out.get(le, 0.0) + float(m.group(3))
     return out
-
-
-def quantile(before, after, q=0.99):
-    delta = sorted((le, after.get(le, 0) - before.get(le, 0)) for le in after)
-    total = delta[-1][1] if delta else 0
-    if total <= 0:
-        return None
-    rank, below, lower = q * total, 0.0, 0.0
-    for le, cum in delta:
-        if cum >= rank:
-            if le == float("inf"):
-                return lower
-            count = cum - below
-            return lower + (le - lower) * ((rank - below) / count if count else 1)
-        below, lower = cum, le
-    return lower
 
 
 def config_version(admin):
@@ -145,7 +132,7 @@ def sample(pid, admin, seconds, path, events):
             except OSError as e:
                 print(f"soak: sampling failed: {e}", file=sys.stderr)
                 return
-            q = quantile(hist0, hist)
+            q = p99(hist0, hist)
             hist0 = hist
             out.writerow([round(time.time() - t0), rss, fds, threads, "" if q is None else round(q, 1), int(now[0]),
                           int(now[1]), int(now[2]), int(now[3]), version, kills(events)])

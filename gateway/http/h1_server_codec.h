@@ -36,8 +36,11 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   void on_connection_closed() override;
   void start_drain() override;
   bool idle() const override { return !handler_ && buffered().size() == consumed_; }
-  // Parsing waits for the rest of a head (Beast consumes a head only once it is whole).
-  bool awaiting_request_headers() const override { return !closed_ && !handler_ && buffered().size() > consumed_; }
+  // A head is partly in: bytes wait unparsed, or the parser took some (Beast consumes a
+  // complete start line on its own) and has not delivered the head yet.
+  bool awaiting_request_headers() const override {
+    return !closed_ && !handler_ && ((parser_ && !headers_delivered_) || buffered().size() > consumed_);
+  }
   void on_request_headers_timeout() override;
   size_t active_streams() const override { return handler_ ? 1 : 0; }
 

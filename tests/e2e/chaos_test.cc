@@ -69,13 +69,15 @@ TEST(Chaos, SlowlorisRequestHeadIsCutByTheRequestHeadersTimeout) {
   Gateway gw(chaos_config(sim.port(), unused.port(), "  timeouts: {requestHeaders: 1s}\n"));
   RawSocket s(gw.port());
   const auto t0 = Clock::now();
-  const std::string head = "GET /v1/models HTTP/1.1\r\nhost: x\r\nx-slow: ";
-  ASSERT_TRUE(s.send(head));
-  // One byte every 200 ms: each is activity, none completes the head.
+  ASSERT_TRUE(s.send("GET /v1/models HTTP/1.1\r\nhost: x\r\n"));
+  // A header line every 200 ms, in bytes: each is activity, none completes the head.
   bool closed = false;
   for (int i = 0; i < 40 * time_scale() && !closed; ++i) {
-    s.send("a");
-    closed = s.read_until_closed(milliseconds(200));
+    const std::string line = "x-slow-" + std::to_string(i) + ": a\r\n";
+    for (size_t b = 0; b < line.size() && !closed; b += 4) {
+      s.send(line.substr(b, 4));
+      closed = s.read_until_closed(milliseconds(50));
+    }
   }
   const milliseconds took = since(t0);
   ASSERT_TRUE(closed) << "a request head trickled for " << took.count() << " ms was never cut";

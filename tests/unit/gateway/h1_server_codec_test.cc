@@ -36,6 +36,33 @@ TEST(H1Server, SimpleRequestKeepsTheConnectionOpen) {
   EXPECT_TRUE(c.destroyed);
 }
 
+// The request-headers timeout (ServerConnection) runs while a head is partly in; on expiry
+// the codec answers 408 and closes.
+TEST(H1Server, APartialHeadAwaitsItsHeadersAndTheTimeoutAnswers408) {
+  H1Server s;
+  EXPECT_FALSE(s.codec.awaiting_request_headers()) << "no byte yet: the idle timeout's business";
+  ASSERT_TRUE(s.send("GET /a HTTP/1.1\r\nHost: gw"));
+  EXPECT_TRUE(s.codec.awaiting_request_headers());
+  ASSERT_TRUE(s.send(".example\r\n\r\n"));
+  EXPECT_FALSE(s.codec.awaiting_request_headers()) << "a whole head, answered";
+  ASSERT_EQ(s.factory.calls.size(), 1u);
+  s.take();
+  // The next request on the connection, slowly: a whole start line and a header line are
+  // taken by the parser, the head is still not complete.
+  ASSERT_TRUE(s.send("GET /b HTTP/1.1\r\n"));
+  EXPECT_TRUE(s.codec.awaiting_request_headers());
+  ASSERT_TRUE(s.send("Host: gw.example\r\n"));
+  EXPECT_TRUE(s.codec.awaiting_request_headers());
+  s.codec.on_request_headers_timeout();
+  auto r = parse_responses(s.take());
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 408);
+  EXPECT_EQ(r[0].body, "request header timeout");
+  EXPECT_TRUE(s.io.closing);
+  EXPECT_FALSE(s.codec.awaiting_request_headers());
+  EXPECT_EQ(s.factory.calls.size(), 1u) << "the partial head never became a request";
+}
+
 TEST(H1Server, PipelinedRequestsAreAnsweredInOrder) {
   H1Server s;
   s.factory.on_end = nullptr;  // answer by hand, out of arrival order if we could
