@@ -9,10 +9,6 @@ namespace infergate::pools {
 
 namespace {
 
-// The most entries a pool's prefix index holds: 4 Mi, 32 MiB (134 endpoints at the default
-// 31,250 blocks per server reach it).
-constexpr size_t kMaxPrefixIndexEntries = size_t{1} << 22;
-
 config::Diagnostic diagnostic(const config::ObjectMeta& meta, std::string resource,
                               std::string path, std::string message) {
   return config::Diagnostic{meta.source.file, meta.source.document, std::move(resource),
@@ -57,10 +53,9 @@ Cluster pool_cluster(const config::Config& config, const config::InferencePool& 
     case config::PickerProfile::LeastRequest: c.lb = LbPolicy::LeastRequest; break;
     case config::PickerProfile::Infergate:
     case config::PickerProfile::InferenceExtension: {
-      // blocksPerServer per endpoint, as the Inference Extension sizes its LRU, but bounded: the
-      // table is allocated whole, and 5,000 endpoints made it 1.25 GB.
-      const size_t capacity = std::min(kMaxPrefixIndexEntries,
-                                       size_t{picker.prefix_blocks_per_server} * std::max<size_t>(1, c.endpoints.size()));
+      // blocksPerServer per endpoint, as the Inference Extension sizes its LRU; PrefixIndex
+      // bounds it (kMaxEntries) and pays for pages only as records fill them.
+      const size_t capacity = size_t{picker.prefix_blocks_per_server} * std::max<size_t>(1, c.endpoints.size());
       c.picker = std::make_shared<EndpointPicker>(picker, config, pool, registry.prefix_index(c.name, capacity));
       break;
     }

@@ -103,9 +103,7 @@ std::shared_ptr<EndpointState> EndpointRegistry::find(std::string_view address,
 std::shared_ptr<PrefixIndex> EndpointRegistry::prefix_index(const std::string& name, size_t capacity) {
   std::lock_guard lock(mu_);
   auto& index = prefix_indexes_[name];
-  const size_t buckets_capacity = PrefixIndex(0).capacity();  // the rounding unit
-  if (!index || index->capacity() != (capacity + buckets_capacity - 1) / buckets_capacity * buckets_capacity)
-    index = std::make_shared<PrefixIndex>(capacity);
+  if (!index || index->capacity() != PrefixIndex::capacity_for(capacity)) index = std::make_shared<PrefixIndex>(capacity);
   return index;
 }
 

@@ -1,8 +1,10 @@
 #include "pools/prefix_index.h"
 
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <new>
 #include <vector>
 
 namespace infergate::pools {
@@ -39,13 +41,20 @@ size_t prefix_block_hashes(std::string_view model, std::string_view prompt, uint
   return n;
 }
 
-PrefixIndex::PrefixIndex(size_t capacity_entries)
-    : buckets_(std::max<size_t>(1, (capacity_entries + kWays - 1) / kWays)), table_(new Bucket[buckets_]) {
-  for (size_t b = 0; b < buckets_; ++b)
-    for (auto& e : table_[b].entry) e.store(0, std::memory_order_relaxed);
+size_t PrefixIndex::capacity_for(size_t capacity_entries) {
+  return std::max<size_t>(1, (std::min(capacity_entries, kMaxEntries) + kWays - 1) / kWays) * kWays;
 }
 
-const PrefixIndex::Bucket& PrefixIndex::bucket_of(uint64_t hash) const {
+PrefixIndex::PrefixIndex(size_t capacity_entries) : buckets_(capacity_for(capacity_entries) / kWays) {
+  // Anonymous memory reads as zeros (empty entries) and costs RSS only where written.
+  void* p = mmap(nullptr, buckets_ * sizeof(Bucket), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  table_ = static_cast<Bucket*>(p);
+}
+
+PrefixIndex::~PrefixIndex() { munmap(table_, buckets_ * sizeof(Bucket)); }
+
+PrefixIndex::Bucket& PrefixIndex::bucket_of(uint64_t hash) const {
   // Lemire's multiply-shift range reduction on the low 32 bits (the tag uses the high ones).
   return table_[(uint64_t{static_cast<uint32_t>(hash)} * buckets_) >> 32];
 }
@@ -65,11 +74,11 @@ void PrefixIndex::match(std::span<const uint64_t> hashes, std::span<const uint32
     }
   } reset{ids.first(n)};
   for (size_t block = 0; block < hashes.size(); ++block) {
-    const Bucket& b = bucket_of(hashes[block]);
+    Bucket& b = bucket_of(hashes[block]);
     const uint32_t tag = tag_of(hashes[block]);
     bool any = false;
-    for (const auto& slot : b.entry) {
-      const uint64_t e = slot.load(std::memory_order_relaxed);
+    for (uint64_t& slot : b.entry) {
+      const uint64_t e = std::atomic_ref<uint64_t>(slot).load(std::memory_order_relaxed);
       if (entry_tag(e) != tag) continue;
       const uint16_t i = position[entry_id(e)];
       // A candidate continues its match only if it had every block before this one.
@@ -85,7 +94,7 @@ void PrefixIndex::match(std::span<const uint64_t> hashes, std::span<const uint32
 void PrefixIndex::record(std::span<const uint64_t> hashes, uint32_t id) {
   const uint32_t stamp = (clock_.fetch_add(1, std::memory_order_relaxed) >> kStampShift) & 0xFFFF;
   for (const uint64_t h : hashes) {
-    Bucket& b = const_cast<Bucket&>(bucket_of(h));
+    Bucket& b = bucket_of(h);
     const uint32_t tag = tag_of(h);
     const uint64_t fresh = pack(tag, id, stamp);
     size_t victim = 0;
@@ -93,9 +102,10 @@ void PrefixIndex::record(std::span<const uint64_t> hashes, uint32_t id) {
     uint64_t victim_value = 0;
     bool refreshed = false;
     for (size_t w = 0; w < kWays; ++w) {
-      uint64_t e = b.entry[w].load(std::memory_order_relaxed);
+      std::atomic_ref<uint64_t> slot(b.entry[w]);
+      uint64_t e = slot.load(std::memory_order_relaxed);
       if (e != 0 && entry_tag(e) == tag && entry_id(e) == (id & 0xFFFF)) {
-        if (entry_stamp(e) != (stamp & 0xFFFF)) b.entry[w].compare_exchange_strong(e, fresh, std::memory_order_relaxed);
+        if (entry_stamp(e) != (stamp & 0xFFFF)) slot.compare_exchange_strong(e, fresh, std::memory_order_relaxed);
         refreshed = true;
         break;
       }
@@ -106,7 +116,8 @@ void PrefixIndex::record(std::span<const uint64_t> hashes, uint32_t id) {
         victim_value = e;
       }
     }
-    if (!refreshed) b.entry[victim].compare_exchange_strong(victim_value, fresh, std::memory_order_relaxed);
+    if (!refreshed)
+      std::atomic_ref<uint64_t>(b.entry[victim]).compare_exchange_strong(victim_value, fresh, std::memory_order_relaxed);
   }
 }
 

@@ -8,14 +8,16 @@
 // The index is shared by every worker and read on every pick, so it takes no lock: a
 // set-associative table of 64-byte buckets, eight 64-bit entries each (32 bits of block
 // hash, 16 of endpoint id, 16 of age), updated with relaxed atomics and compare-and-swap. A
-// bucket evicts its least recently recorded entry: memory is fixed at creation, as the
-// Inference Extension's LRU of blocks per server. Races lose a record or keep a stale one;
-// either way a pick is only slightly less informed, never wrong.
+// bucket evicts its least recently recorded entry: the size is fixed at creation, as the
+// Inference Extension's LRU of blocks per server, but bounded (kMaxEntries: blocksPerServer x
+// 5,000 endpoints would be 1.25 GB) and only paid for as it fills: the table is fresh
+// anonymous memory, whose pages the kernel provides when a record first writes to them.
+// Races lose a record or keep a stale one; either way a pick is only slightly less informed,
+// never wrong.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 
@@ -30,7 +32,16 @@ size_t prefix_block_hashes(std::string_view model, std::string_view prompt, uint
 
 class PrefixIndex {
  public:
+  // 4 Mi entries: 32 MiB once every bucket has been written.
+  static constexpr size_t kMaxEntries = size_t{1} << 22;
+
   explicit PrefixIndex(size_t capacity_entries);
+  ~PrefixIndex();
+  PrefixIndex(const PrefixIndex&) = delete;
+  PrefixIndex& operator=(const PrefixIndex&) = delete;
+
+  // The capacity an index asked for `capacity_entries` gets: whole buckets, at most kMaxEntries.
+  static size_t capacity_for(size_t capacity_entries);
 
   // For every candidate endpoint id, how many leading blocks of `hashes` were recorded for
   // it: out[i] belongs to ids[i]. Stops reading at the first block no candidate has.
@@ -42,13 +53,15 @@ class PrefixIndex {
 
  private:
   static constexpr size_t kWays = 8;
+  // Plain words read and written through std::atomic_ref: zero pages are valid empty buckets
+  // without a constructor touching them.
   struct alignas(64) Bucket {
-    std::atomic<uint64_t> entry[kWays];
+    uint64_t entry[kWays];
   };
-  const Bucket& bucket_of(uint64_t hash) const;
+  Bucket& bucket_of(uint64_t hash) const;
 
   size_t buckets_;
-  std::unique_ptr<Bucket[]> table_;
+  Bucket* table_;
   std::atomic<uint32_t> clock_{0};  // counts record() calls; an entry's age is read against it
 };
 

@@ -234,7 +234,8 @@ struct EppCallOptions {
   bool result_on_endpoint = false;
   // Sent as metadata_context envoy.lb.subset_hint {x-gateway-destination-endpoint-subset:
   // [...]} with the request headers when not empty: the endpoints the EPP may choose from.
-  std::vector<std::string> subset_hint;
+  // Shared: a pool's list is the same for every request until an endpoint's state changes.
+  std::shared_ptr<const std::vector<std::string>> subset_hint;
   // Also stream the response body to the EPP (GIE reads token usage from it). Off: only the
   // response headers are reported.
   bool send_response_body = false;

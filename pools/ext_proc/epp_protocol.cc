@@ -103,12 +103,12 @@ pb::ProcessingRequest make_request_headers(const Headers& headers, bool end_of_s
   pc->set_request_body_mode(Mode::FULL_DUPLEX_STREAMED);
   pc->set_response_body_mode(options.send_response_body ? Mode::FULL_DUPLEX_STREAMED
                                                         : Mode::NONE);
-  if (!options.subset_hint.empty()) {
+  if (options.subset_hint && !options.subset_hint->empty()) {
     auto& ns = (*req.mutable_metadata_context()->mutable_filter_metadata())[std::string(
         kSubsetHintNamespace)];
     auto* list =
         (*ns.mutable_fields())[std::string(kDestinationEndpointSubsetKey)].mutable_list_value();
-    for (const auto& e : options.subset_hint) list->add_values()->set_string_value(e);
+    for (const auto& e : *options.subset_hint) list->add_values()->set_string_value(e);
   }
   return req;
 }

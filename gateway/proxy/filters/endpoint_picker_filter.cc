@@ -1,5 +1,7 @@
 #include "gateway/proxy/filters/endpoint_picker_filter.h"
 
+#include <unordered_map>
+
 #include "gateway/control/snapshot.h"
 #include "gateway/proxy/stream_state.h"
 
@@ -34,6 +36,41 @@ ext_proc::Headers to_headers(const HeaderMap& map) {
   return out;
 }
 
+// The subset hint (the pool's eligible endpoints) stays the same list from one request to the
+// next until an endpoint is ejected or comes back: each worker keeps the last one per pool and
+// shares it with every call, instead of copying every endpoint's key per request. The cache
+// is checked against the endpoints themselves (it holds them), so a pool of a new snapshot at
+// a reused address cannot be served a stale list.
+std::shared_ptr<const std::vector<std::string>> subset_hint(const pools::Cluster& cluster, int64_t now) {
+  struct Entry {
+    std::vector<std::shared_ptr<pools::EndpointState>> eligible;
+    std::shared_ptr<const std::vector<std::string>> keys;
+  };
+  thread_local std::unordered_map<const pools::Cluster*, Entry> cache;
+  Entry& entry = cache[&cluster];
+  size_t n = 0;
+  bool same = entry.keys != nullptr;
+  for (const auto& ep : cluster.endpoints) {
+    if (!ep->eligible(now)) continue;
+    same = same && n < entry.eligible.size() && entry.eligible[n] == ep;
+    ++n;
+  }
+  if (same && n == entry.eligible.size()) return entry.keys;
+  if (cache.size() > 64) {  // pools of replaced snapshots
+    cache.clear();
+    return subset_hint(cluster, now);
+  }
+  entry.eligible.clear();
+  auto keys = std::make_shared<std::vector<std::string>>();
+  for (const auto& ep : cluster.endpoints) {
+    if (!ep->eligible(now)) continue;
+    entry.eligible.push_back(ep);
+    keys->push_back(ep->key());
+  }
+  entry.keys = std::move(keys);
+  return entry.keys;
+}
+
 ClusterStats::EppError error_of(ext_proc::FailureKind kind) {
   switch (kind) {
     case ext_proc::FailureKind::kUnavailable: return ClusterStats::kEppUnavailable;
@@ -59,12 +96,8 @@ FilterStatus EndpointPickerFilter::decode_headers(bool) {
     return FilterStatus::StopIteration;
   }
   ext_proc::EppCallOptions options;
-  if (st.cluster->epp.subset_hint) {
-    // The endpoints the gateway would send to: an EPP must not pick one it knows is down.
-    const int64_t now = pools::steady_now_ms();
-    for (const auto& ep : st.cluster->endpoints)
-      if (ep->eligible(now)) options.subset_hint.push_back(ep->key());
-  }
+  // The endpoints the gateway would send to: an EPP must not pick one it knows is down.
+  if (st.cluster->epp.subset_hint) options.subset_hint = subset_hint(*st.cluster, pools::steady_now_ms());
   epp_ = std::make_unique<ext_proc::EppCall>(
       channel, stream_.poster(), [this](ext_proc::EppResult r) { on_result(std::move(r)); }, std::move(options));
   ext_proc::Headers headers;

@@ -332,12 +332,12 @@ TEST_F(EppClientTest, EndpointFromDynamicMetadataOnly) {
 
 TEST_F(EppClientTest, SubsetHintIsSent) {
   CallSpec spec;
-  spec.options.subset_hint = {"10.0.0.3:8000"};
+  spec.options.subset_hint = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"10.0.0.3:8000"});
   EppResult r = call(spec);
   ASSERT_EQ(r.kind, ResultKind::kEndpoints) << r.failure.message;
   EXPECT_EQ(r.endpoints, std::vector<std::string>{"10.0.0.3:8000"});
   // Proposal 004: nothing eligible in the subset is the EPP's 503.
-  spec.options.subset_hint = {"10.9.9.9:80"};
+  spec.options.subset_hint = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"10.9.9.9:80"});
   r = call(spec);
   ASSERT_EQ(r.kind, ResultKind::kImmediateResponse);
   EXPECT_EQ(r.immediate.status, 503);

@@ -26,7 +26,7 @@ TEST(EndpointList, RejectsMalformed) {
 
 TEST(RequestMessages, HeadersGoInRawValueLowerCasedWithProtocolConfig) {
   EppCallOptions opts;
-  opts.subset_hint = {"10.0.0.1:8000", "10.0.0.2:8000"};
+  opts.subset_hint = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"10.0.0.1:8000", "10.0.0.2:8000"});
   auto req = detail::make_request_headers(
       {{":method", "POST"}, {":path", "/v1/chat/completions"}, {"X-Model", "m1"}}, false, opts);
   ASSERT_TRUE(req.has_request_headers());

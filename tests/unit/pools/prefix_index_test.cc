@@ -2,7 +2,10 @@
 // which blocks went to which endpoint.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,35 @@ TEST(PrefixIndex, MemoryIsFixedAndTheLeastRecentlyRecordedGoFirst) {
     kept += static_cast<int>(out[0]);
   }
   EXPECT_LE(kept, 8);
+}
+
+// Resident pages of this process, from /proc/self/statm.
+long resident_pages() {
+  std::ifstream statm("/proc/self/statm");
+  long size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident;
+}
+
+TEST(PrefixIndex, SizeIsBoundedAndPaidForOnlyAsItFills) {
+  // blocksPerServer 31,250 x 5,000 endpoints: 1.25 GB if allocated up front.
+  PrefixIndex index(size_t{31250} * 5000);
+  EXPECT_EQ(index.capacity(), PrefixIndex::kMaxEntries);
+  EXPECT_EQ(PrefixIndex::capacity_for(size_t{31250} * 5000), PrefixIndex::kMaxEntries);
+  EXPECT_EQ(PrefixIndex::capacity_for(9), 16u);  // whole buckets
+  const long before = resident_pages();
+  PrefixIndex big(PrefixIndex::kMaxEntries);
+  // Reads of untouched buckets find nothing and need no memory either.
+  const auto prompt = hashes("m", std::string(64 * 8, 'x'));
+  const std::array<uint32_t, 1> ids{3};
+  std::array<uint32_t, 1> out{};
+  big.match(prompt, ids, out);
+  EXPECT_EQ(out[0], 0u);
+  // 2 MiB of slack for the test's own allocations; the table alone is 32 MiB.
+  EXPECT_LE((resident_pages() - before) * sysconf(_SC_PAGESIZE), 2 << 20) << "the table was touched at creation";
+  big.record(prompt, 3);
+  big.match(prompt, ids, out);
+  EXPECT_EQ(out[0], prompt.size());
 }
 
 }  // namespace
