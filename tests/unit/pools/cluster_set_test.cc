@@ -237,6 +237,49 @@ TEST(ClusterSet, AMissingServiceGetsNoClusterAndNoCrash) {
   EXPECT_EQ(ClusterSet::build(c, reg, nullptr)->clusters().size(), 0u);
 }
 
+// A pool of `endpoints` pods with their own ports, the default picker (prefix affinity on).
+std::string pool_of(int endpoints) {
+  std::string yaml = "apiVersion: infergate.dev/v1alpha1\nkind: GatewayConfig\nmetadata: {name: gc}\nspec:\n  endpoints:\n";
+  for (int i = 0; i < endpoints; ++i) {
+    yaml += "  - {name: e";
+    yaml += std::to_string(i);
+    yaml += ", address: 10.0.0.1, port: ";
+    yaml += std::to_string(20000 + i);
+    yaml += ", labels: {app: big}}\n";
+  }
+  yaml += R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  listeners: [{name: http, port: 8080, protocol: HTTP}]
+---
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: big}
+spec:
+  selector: {matchLabels: {app: big}}
+  targetPorts: [{number: 8000}]
+)";
+  return yaml;
+}
+
+TEST(ClusterSet, PrefixIndexIsSizedPerEndpointUpToABound) {
+  EndpointRegistry reg;
+  auto small = ClusterSet::build(load(pool_of(4)), reg, nullptr);
+  const Cluster* pool = small->find("inferencepool/default/big");
+  ASSERT_NE(pool, nullptr);
+  ASSERT_NE(pool->picker, nullptr);
+  EXPECT_EQ(pool->picker->index().capacity(), 4u * 31250u);  // blocksPerServer x endpoints
+  // 200 x 31,250 entries would be 50 MB allocated whole (5,000 endpoints: 1.25 GB): bounded.
+  EndpointRegistry reg2;
+  auto big = ClusterSet::build(load(pool_of(200)), reg2, nullptr);
+  pool = big->find("inferencepool/default/big");
+  ASSERT_NE(pool, nullptr);
+  ASSERT_NE(pool->picker, nullptr);
+  EXPECT_EQ(pool->picker->index().capacity(), size_t{1} << 22);
+}
+
 TEST(ClusterSet, EmptyConfig) {
   EndpointRegistry reg;
   auto set = ClusterSet::build(config::Config{}, reg, nullptr);
