@@ -212,7 +212,7 @@ TEST(LoadErrors, UnknownFieldIsAnErrorInOurOwnKind) {
   EXPECT_TRUE(has_diagnostic(r.errors, "own.yaml:" + std::to_string(line_of(text, "conect")) +
                                            ": document 1 (GatewayConfig/): "
                                            "spec.timeouts.conect: unknown field \"conect\" (known: "
-                                           "connect, request, perTry, idle, streamIdle, drain)"))
+                                           "connect, request, perTry, idle, streamIdle, drain, requestHeaders)"))
       << render(r.errors);
 }
 
