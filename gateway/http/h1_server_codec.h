@@ -66,6 +66,7 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
 
   std::string input_;
   size_t consumed_ = 0;
+  size_t body_stalled_at_ = std::string::npos;  // unconsumed body bytes the parser last asked more for
   std::optional<H1RequestParser> parser_;
   std::unique_ptr<StreamHandler> handler_;
   std::unique_ptr<StreamHandler> retired_;  // destroyed on the next tick, never in its own callback
