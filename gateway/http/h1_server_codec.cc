@@ -74,6 +74,7 @@ bool H1ServerCodec::process() {
       if (handler_ || consumed_ == buffered().size()) break;
       if (draining_) break;
       parser_.emplace(opts_.max_header_bytes, opts_.max_headers_count, opts_.max_body_bytes);
+      body_stalled_at_ = std::string::npos;
       parser_->sink.on_body = [this](std::string_view body) {
         if (handler_ && !handler_finished_) handler_->on_request_data(body, false);
       };
@@ -111,9 +112,13 @@ bool H1ServerCodec::process() {
       }
       continue;
     }
+    // Beast may not be fed the bytes it left unconsumed again without more after them (a
+    // final "0\r\n" waiting for its trailers asserts so): a tick or a drain waits for input.
+    if (avail.size() == body_stalled_at_) break;
     parser_->eager(true);
     size_t n = parser_->feed(avail, ec);
     consumed_ += n;
+    body_stalled_at_ = n == 0 && !ec ? avail.size() : std::string::npos;
     if (closed_) break;  // the handler reset the connection from a body callback
     if (ec) {
       if (!response_started_) {

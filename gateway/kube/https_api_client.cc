@@ -23,15 +23,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-std::string ApiResponse::describe() const {
-  if (!error.empty()) return error;
-  std::string out = std::to_string(status);
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("message") && j["message"].is_string())
-    out += ": " + j["message"].get<std::string>();
-  return out;
-}
-
 namespace {
 
 constexpr uint64_t kMaxBody = 256u << 20;  // a full list of 5,000 pods is tens of MB

@@ -63,6 +63,25 @@ TEST(H1Server, APartialHeadAwaitsItsHeadersAndTheTimeoutAnswers408) {
   EXPECT_EQ(s.factory.calls.size(), 1u) << "the partial head never became a request";
 }
 
+// Found by fuzz_h1_server: a chunked request whose last bytes so far are the final chunk
+// "0\r\n" (its trailers' blank line not yet sent), then a tick or a drain, fed Beast the same
+// unconsumed bytes again, which its parser asserts against (parse_chunk_header: n >= 5).
+// This test compiles the codec with assertions on (see CMakeLists.txt).
+TEST(H1Server, FinalChunkWaitingForItsEndIsNotReparsedOnATick) {
+  H1Server s;
+  s.factory.on_end = nullptr;
+  ASSERT_TRUE(s.send("POST /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"));
+  s.io.tick_wanted = true;
+  s.settle();
+  s.codec.on_write_drained();
+  s.settle();
+  ASSERT_EQ(s.factory.calls.size(), 1u);
+  EXPECT_FALSE(s.factory.calls[0]->ended);
+  ASSERT_TRUE(s.send("\r\n"));
+  EXPECT_TRUE(s.factory.calls[0]->ended);
+  EXPECT_EQ(s.factory.calls[0]->body, "abc");
+}
+
 TEST(H1Server, PipelinedRequestsAreAnsweredInOrder) {
   H1Server s;
   s.factory.on_end = nullptr;  // answer by hand, out of arrival order if we could
