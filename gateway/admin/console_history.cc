@@ -6,6 +6,7 @@
 
 #include "config/weights.h"
 #include "gateway/control/snapshot.h"
+#include "gateway/control/version_totals.h"
 
 namespace infergate::gateway {
 
@@ -18,28 +19,9 @@ using nlohmann::json;
 // largest user of memory. Series past it are left out, with a warning once.
 constexpr size_t kMaxSeries = 256;
 
-rollout::Buckets buckets_of(const metrics::Histogram& h) {
-  const metrics::Histogram::Snapshot s = h.snapshot();
-  rollout::Buckets b;
-  b.bounds = s.bounds;
-  b.counts.resize(s.cumulative.size());
-  uint64_t below = 0;
-  for (size_t i = 0; i < s.cumulative.size(); ++i) {
-    b.counts[i] = s.cumulative[i] - below;
-    below = s.cumulative[i];
-  }
-  return b;
-}
-
-// The same reading as a Rollout's analysis makes (gateway/control/rollout_controller.cc).
 ConsoleHistory::Totals totals_of(const VersionSeries& v) {
   ConsoleHistory::Totals t;
-  for (const auto& c : v.requests) t.v.requests += c.value();
-  t.v.requests += v.reset.value();
-  t.v.errors = v.requests[4].value() + v.reset.value();
-  t.v.duration = buckets_of(v.duration);
-  t.v.ttft = buckets_of(v.ttft);
-  t.v.tpot = buckets_of(v.tpot);
+  t.v = version_totals(v);
   t.output_tokens = v.output_tokens.value();
   return t;
 }

@@ -10,6 +10,7 @@
 #include "config/config_store.h"
 #include "gateway/control/http_client.h"
 #include "gateway/control/snapshot.h"
+#include "gateway/control/version_totals.h"
 #include "rollout/prometheus_answer.h"
 
 namespace infergate::gateway {
@@ -45,30 +46,6 @@ std::string identity_of(const config::Rollout& r) {
   const auto& t = r.target;
   return std::string(target_kind(t.kind)) + "|" + t.ns + "|" + t.name + "|" +
          (t.rule ? std::to_string(*t.rule) : std::string("-")) + "|" + t.rule_name + "|" + r.stable + "|" + r.canary;
-}
-
-rollout::Buckets buckets_of(const metrics::Histogram& h) {
-  const metrics::Histogram::Snapshot s = h.snapshot();
-  rollout::Buckets b;
-  b.bounds = s.bounds;
-  b.counts.resize(s.cumulative.size());
-  uint64_t below = 0;
-  for (size_t i = 0; i < s.cumulative.size(); ++i) {
-    b.counts[i] = s.cumulative[i] - below;
-    below = s.cumulative[i];
-  }
-  return b;
-}
-
-rollout::VersionTotals totals_of(const VersionSeries& v) {
-  rollout::VersionTotals t;
-  for (const auto& c : v.requests) t.requests += c.value();
-  t.requests += v.reset.value();
-  t.errors = v.requests[4].value() + v.reset.value();
-  t.duration = buckets_of(v.duration);
-  t.ttft = buckets_of(v.ttft);
-  t.tpot = buckets_of(v.tpot);
-  return t;
 }
 
 // Whether a label set counts for `backend` (stable or canary) of the rollout's target.
@@ -267,8 +244,8 @@ std::optional<rollout::Verdict> RolloutController::analyse(Entry& e, Clock::time
   if (!snapshot_ || !snapshot_->version_stats) return std::nullopt;
   Entry::Sample s{now, {}, {}};
   for (const auto& l : snapshot_->version_stats->label_set_list()) {
-    if (belongs(e.spec, l, e.spec.canary)) s.canary.add(totals_of(*l.series));
-    else if (belongs(e.spec, l, e.spec.stable)) s.stable.add(totals_of(*l.series));
+    if (belongs(e.spec, l, e.spec.canary)) s.canary.add(version_totals(*l.series));
+    else if (belongs(e.spec, l, e.spec.stable)) s.stable.add(version_totals(*l.series));
   }
   e.history.push_back(std::move(s));
   const auto window = e.spec.analysis.window.count() > 0 ? e.spec.analysis.window : e.spec.analysis.interval;

@@ -164,4 +164,42 @@ class FuzzFactory final : public StreamHandlerFactory {
   uint8_t behaviour_;
 };
 
+// An upstream request's callbacks for the client codec targets: checks that the codec calls
+// them in order (headers before data, nothing after the end or a reset) and releases the
+// stream at the end; `b`'s bit 4 pauses and resumes the response. Targets send the request.
+class FuzzCall : public UpstreamCallbacks {
+ public:
+  explicit FuzzCall(uint8_t behaviour) : b(behaviour) {}
+  void on_response_headers(ResponseHead&&, bool end_stream) override {
+    check(!got_headers && !ended);
+    got_headers = true;
+    if (end_stream) done();
+    else if ((b & 4) && stream) stream->pause_response(true);
+  }
+  void on_response_data(std::string_view, bool end_stream) override {
+    check(got_headers && !ended);
+    if ((b & 4) && stream) stream->pause_response(false);
+    if (end_stream) done();
+  }
+  void on_response_trailers(HeaderMap&&) override {
+    check(got_headers && !ended);
+    done();
+  }
+  void on_upstream_reset(ResetReason) override {
+    check(!ended);
+    ended = true;
+    stream = nullptr;
+  }
+  void on_upstream_writable() override {}
+  void done() {
+    ended = true;
+    UpstreamStream* s = stream;
+    stream = nullptr;
+    if (s) s->release();
+  }
+  uint8_t b;
+  UpstreamStream* stream = nullptr;
+  bool got_headers = false, ended = false;
+};
+
 }  // namespace infergate::gateway::fuzz

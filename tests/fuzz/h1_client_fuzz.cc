@@ -13,8 +13,8 @@ using namespace infergate::gateway::fuzz;
 
 namespace {
 
-struct Call final : UpstreamCallbacks {
-  explicit Call(uint8_t behaviour) : b(behaviour) {}
+struct Call final : FuzzCall {
+  using FuzzCall::FuzzCall;
   void on_upstream_ready() override {
     check(stream != nullptr && !ended);
     RequestHead h;
@@ -26,36 +26,6 @@ struct Call final : UpstreamCallbacks {
     stream->send_headers(h, !body);
     if (body && stream) stream->send_data("{}", true);
   }
-  void on_response_headers(ResponseHead&&, bool end_stream) override {
-    check(!got_headers && !ended);
-    got_headers = true;
-    if (end_stream) done();
-    else if ((b & 4) && stream) stream->pause_response(true);
-  }
-  void on_response_data(std::string_view, bool end_stream) override {
-    check(got_headers && !ended);
-    if ((b & 4) && stream) stream->pause_response(false);
-    if (end_stream) done();
-  }
-  void on_response_trailers(HeaderMap&&) override {
-    check(got_headers && !ended);
-    done();
-  }
-  void on_upstream_reset(ResetReason) override {
-    check(!ended);
-    ended = true;
-    stream = nullptr;
-  }
-  void on_upstream_writable() override {}
-  void done() {
-    ended = true;
-    UpstreamStream* s = stream;
-    stream = nullptr;
-    if (s) s->release();
-  }
-  uint8_t b;
-  UpstreamStream* stream = nullptr;
-  bool got_headers = false, ended = false;
 };
 
 }  // namespace

@@ -271,7 +271,7 @@ TEST(ClusterSet, PrefixIndexIsSizedPerEndpointUpToABound) {
   ASSERT_NE(pool, nullptr);
   ASSERT_NE(pool->picker, nullptr);
   EXPECT_EQ(pool->picker->index().capacity(), 4u * 31250u);  // blocksPerServer x endpoints
-  // 200 x 31,250 entries would be 50 MB allocated whole (5,000 endpoints: 1.25 GB): bounded.
+  // 200 x 31,250 entries would be a 50 MB table (5,000 endpoints: 1.25 GB): bounded.
   EndpointRegistry reg2;
   auto big = ClusterSet::build(load(pool_of(200)), reg2, nullptr);
   pool = big->find("inferencepool/default/big");
