@@ -112,9 +112,11 @@ bool H1ServerCodec::process() {
       }
       continue;
     }
-    // Beast may not be fed the bytes it left unconsumed again without more after them (a
-    // final "0\r\n" waiting for its trailers asserts so): a tick or a drain waits for input.
-    if (avail.size() == body_stalled_at_) break;
+    // Once Beast has asked for more body bytes it may only be fed more than it left, and at
+    // least 5 (after a final chunk's "0\r\n" it asserts n >= 5 in parse_chunk_header): a
+    // tick, a drain or a 1-byte read waits. A whole message always ends in "0\r\n\r\n", so
+    // waiting for 5 never stalls one.
+    if (body_stalled_at_ != std::string::npos && (avail.size() <= body_stalled_at_ || avail.size() < 5)) break;
     parser_->eager(true);
     size_t n = parser_->feed(avail, ec);
     consumed_ += n;

@@ -166,6 +166,29 @@ TEST_F(RawH1Upstream, RequestIsFramedWithHostAndWithoutHopByHop) {
   EXPECT_TRUE(request.ends_with("\r\n\r\n"));
 }
 
+// Found by fuzz_h1_client (the CI smoke): a chunked response whose last bytes so far are the
+// final chunk "0\r\n", then a tick or one more byte, fed Beast fewer than the 5 bytes its
+// parser asserts on after a final chunk (parse_chunk_header: n >= 5). This test compiles the
+// codec with assertions on (see CMakeLists.txt).
+TEST_F(RawH1Upstream, FinalChunkWaitingForItsEndIsNotReparsedOnATick) {
+  start(make_request("GET", "/"));
+  ASSERT_TRUE(client.on_read("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n"));
+  EXPECT_TRUE(call.got_headers);
+  io.tick_wanted = true;
+  settle();
+  client.on_write_drained();
+  io.tick_wanted = true;
+  settle();
+  EXPECT_FALSE(call.data_end);
+  // The blank line a byte at a time: 4 unconsumed bytes after the final chunk also trip Beast.
+  ASSERT_TRUE(client.on_read("\r"));
+  EXPECT_FALSE(call.data_end);
+  ASSERT_TRUE(client.on_read("\n"));
+  EXPECT_TRUE(call.data_end);
+  EXPECT_EQ(call.body, "");
+  EXPECT_FALSE(call.reset.has_value());
+}
+
 TEST_F(RawH1Upstream, CloseDelimitedBodyEndsAtEof) {
   start(make_request("GET", "/"));
   ASSERT_TRUE(client.on_read("HTTP/1.1 200 OK\r\n\r\npartial "));

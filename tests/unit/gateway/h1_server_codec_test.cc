@@ -80,6 +80,17 @@ TEST(H1Server, FinalChunkWaitingForItsEndIsNotReparsedOnATick) {
   ASSERT_TRUE(s.send("\r\n"));
   EXPECT_TRUE(s.factory.calls[0]->ended);
   EXPECT_EQ(s.factory.calls[0]->body, "abc");
+  // An empty chunked body, its blank line a byte at a time: "0\r\n\r" (4 unconsumed bytes
+  // after the final chunk) also trips Beast (found in the client codec by fuzz_h1_client).
+  H1Server e;
+  e.factory.on_end = nullptr;
+  ASSERT_TRUE(e.send("POST /4 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"));
+  ASSERT_TRUE(e.send("\r"));
+  ASSERT_EQ(e.factory.calls.size(), 1u);
+  EXPECT_FALSE(e.factory.calls[0]->ended);
+  ASSERT_TRUE(e.send("\n"));
+  EXPECT_TRUE(e.factory.calls[0]->ended);
+  EXPECT_EQ(e.factory.calls[0]->body, "");
 }
 
 TEST(H1Server, PipelinedRequestsAreAnsweredInOrder) {
