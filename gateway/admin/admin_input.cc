@@ -165,9 +165,15 @@ size_t yaml_nesting_depth(std::string_view text, size_t limit) {
     }
     if (deepest > limit) return deepest;
     // "key: |" or "key: >-": the lines below, deeper than this one, are text.
+    // Only an indicator that is a token of its own ("key: |", "- >-", a line "|"): "b 8|" is a
+    // plain scalar, and yaml-cpp may read the deeper lines after it as structure (found by
+    // fuzz_admin_input; skipping them hid that depth from the limit).
     std::string_view tail = trim(rest);
-    if (flow == 0 && !tail.empty() && (tail.back() == '|' || tail.back() == '>' || tail.ends_with("|-") ||
-                                       tail.ends_with(">-") || tail.ends_with("|+") || tail.ends_with(">+")))
+    const size_t indicator = !tail.empty() && (tail.back() == '|' || tail.back() == '>') ? 1
+                             : tail.ends_with("|-") || tail.ends_with(">-") || tail.ends_with("|+") || tail.ends_with(">+")
+                                 ? 2
+                                 : 0;
+    if (flow == 0 && indicator > 0 && (tail.size() == indicator || tail[tail.size() - indicator - 1] == ' '))
       block_scalar_indent = indent;
     if (end == text.size()) break;
   }
