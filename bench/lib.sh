@@ -87,6 +87,21 @@ spec:
 EOF
 }
 
+# An HTTPRoute sending every request of the Gateway "bench" to the Service "backend" on PORT:
+# what follows bench_gateway_yaml in the plain proxy benches.
+bench_route_yaml() {  # PORT
+  cat <<EOF
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: all}
+spec:
+  parentRefs: [{name: bench}]
+  rules:
+  - backendRefs: [{name: backend, port: $1}]
+EOF
+}
+
 # An InferencePool of the endpoints labelled app: backend, and an HTTPRoute sending every
 # request of the Gateway "bench" to it: what follows bench_gateway_yaml in the pool benches.
 bench_pool_yaml() {

@@ -48,16 +48,7 @@ wait_port "$backend_port"
 # --- infergate -----------------------------------------------------------------------
 {
   bench_gateway_yaml "$ig_admin" "$ig_port" "$backend_port"
-  cat <<EOF
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: all}
-spec:
-  parentRefs: [{name: bench}]
-  rules:
-  - backendRefs: [{name: backend, port: $backend_port}]
-EOF
+  bench_route_yaml "$backend_port"
 } >"$work/infergate.yaml"
 "$build/infergate" --config "$work/infergate.yaml" --workers 1 --log-level warning >"$work/infergate.log" 2>&1 &
 ig_pid=$!
