@@ -34,7 +34,6 @@ UpstreamStream* H1ClientCodec::new_stream(UpstreamCallbacks& callbacks) {
   callbacks_ = &callbacks;
   request_complete_ = headers_delivered_ = response_complete_ = paused_ = head_request_ = false;
   chunked_request_ = false;
-  body_stalled_at_ = std::string::npos;
   parser_.emplace(opts_.max_header_bytes, opts_.max_headers_count, 0);
   parser_->sink.on_body = [this](std::string_view body) {
     if (callbacks_) callbacks_->on_response_data(body, false);
@@ -153,16 +152,10 @@ bool H1ClientCodec::parse() {
       callbacks_->on_response_headers(std::move(resp), done);
       continue;
     }
-    // Once Beast has asked for more body bytes it may only be fed more than it left, and at
-    // least 5 (after a final chunk's "0\r\n" it asserts n >= 5 in parse_chunk_header): a
-    // tick, a drain or a 1-byte read waits. A whole message always ends in "0\r\n\r\n", so
-    // waiting for 5 never stalls one.
-    if (body_stalled_at_ != std::string::npos && (avail.size() <= body_stalled_at_ || avail.size() < 5)) break;
     // Eager only after the head went out, so no body byte overtakes it.
     parser_->eager(true);
     size_t n = parser_->feed(avail, ec);
     consumed_ += n;
-    body_stalled_at_ = n == 0 && !ec ? avail.size() : std::string::npos;
     if (ec) {
       in_parse_ = false;
       fail(ResetReason::ProtocolError);

@@ -53,7 +53,6 @@ class H1ClientCodec final : public ClientCodec, private UpstreamStream {
   std::optional<H1ResponseParser> parser_;
   std::string input_;
   size_t consumed_ = 0;
-  size_t body_stalled_at_ = std::string::npos;  // unconsumed body bytes the parser last asked more for
   bool connected_ = false;
   bool ready_pending_ = false;
   bool chunked_request_ = false;

@@ -59,12 +59,20 @@ class H1MessageParser final : public boost::beast::http::basic_parser<isRequest>
   std::string error_detail;
   H1ParserSink sink;
 
-  // Feeds bytes; returns how many were consumed. Stops after the header so the
-  // caller can act on it before the body streams.
+  // Feeds bytes (all the caller holds unconsumed); returns how many were consumed. Stops
+  // after the header so the caller can act on it before the body streams.
+  //
+  // Once Beast has consumed nothing and asked for more, it is fed again only when the caller
+  // holds more than it had then, and at least 5 bytes: Boost 1.74 asserts n >= 5 in
+  // parse_chunk_header after a final chunk's "0\r\n", so a tick, a drain or a 1-byte read
+  // returns 0 here without reaching it. A whole message always ends in "0\r\n\r\n" or is
+  // longer than 5 bytes, so the wait never stalls one.
   size_t feed(std::string_view data, error_code& ec) {
+    if (stalled_at_ != kNotStalled && (data.size() <= stalled_at_ || data.size() < 5)) return 0;
     size_t n = this->put(boost::asio::const_buffer(data.data(), data.size()), ec);
     if (ec == boost::beast::http::error::need_more) ec = {};
     if (ec && error == H1Error::None) classify(ec);
+    stalled_at_ = n == 0 && !ec ? data.size() : kNotStalled;
     return n;
   }
 
@@ -179,6 +187,8 @@ class H1MessageParser final : public boost::beast::http::basic_parser<isRequest>
   size_t max_headers_count_;
   size_t fields_ = 0;
   bool in_trailers_ = false;
+  static constexpr size_t kNotStalled = std::numeric_limits<size_t>::max();
+  size_t stalled_at_ = kNotStalled;  // what feed() was last given when Beast consumed none of it
   bool seen_content_length_ = false;
   bool seen_transfer_encoding_ = false;
   bool seen_host_ = false;

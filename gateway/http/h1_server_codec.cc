@@ -74,7 +74,6 @@ bool H1ServerCodec::process() {
       if (handler_ || consumed_ == buffered().size()) break;
       if (draining_) break;
       parser_.emplace(opts_.max_header_bytes, opts_.max_headers_count, opts_.max_body_bytes);
-      body_stalled_at_ = std::string::npos;
       parser_->sink.on_body = [this](std::string_view body) {
         if (handler_ && !handler_finished_) handler_->on_request_data(body, false);
       };
@@ -112,15 +111,9 @@ bool H1ServerCodec::process() {
       }
       continue;
     }
-    // Once Beast has asked for more body bytes it may only be fed more than it left, and at
-    // least 5 (after a final chunk's "0\r\n" it asserts n >= 5 in parse_chunk_header): a
-    // tick, a drain or a 1-byte read waits. A whole message always ends in "0\r\n\r\n", so
-    // waiting for 5 never stalls one.
-    if (body_stalled_at_ != std::string::npos && (avail.size() <= body_stalled_at_ || avail.size() < 5)) break;
     parser_->eager(true);
     size_t n = parser_->feed(avail, ec);
     consumed_ += n;
-    body_stalled_at_ = n == 0 && !ec ? avail.size() : std::string::npos;
     if (closed_) break;  // the handler reset the connection from a body callback
     if (ec) {
       if (!response_started_) {

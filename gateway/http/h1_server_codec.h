@@ -77,7 +77,6 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   std::string_view borrowed_;  // the read being parsed in place (valid during on_read only)
   bool borrowing_ = false;
   size_t consumed_ = 0;        // of buffered()
-  size_t body_stalled_at_ = std::string::npos;  // unconsumed body bytes the parser last asked more for
   std::optional<H1RequestParser> parser_;
   std::unique_ptr<StreamHandler> handler_;
   std::unique_ptr<StreamHandler> retired_;  // destroyed on the next tick, never in its own callback
