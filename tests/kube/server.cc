@@ -55,7 +55,11 @@ TestApiServer::Impl::~Impl() {
     acceptor.reset();
     close_all();
   });
+  // Stopped, not left to run out of work: an operation that outlived close_all() (a peer's
+  // handshake or write in flight) must not keep the join waiting. The context's destructor
+  // frees what is still queued.
   work.reset();
+  ioc.stop();
   thread.join();
 }
 
