@@ -33,7 +33,7 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
     server_.connections[this] = this->weak_from_this();
     if constexpr (kTls) {
       stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-        if (ec) return self->close();
+        if (ec || self->closed_) return self->close();
         self->read_request();
       });
     } else {
@@ -41,12 +41,15 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
     }
   }
 
+  // Idempotent. A completion that was already queued when the connection closed (a read that
+  // finished from the buffer, a write) still arrives, with success: every handler checks
+  // closed_, or a closed session would serve a watch whose timers keep the server busy forever.
   void close() override {
-    if (closed_) return;
-    closed_ = true;
     unregister_watch();
     bookmark_timer_.cancel();
     timeout_timer_.cancel();
+    if (closed_) return;
+    closed_ = true;
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
     beast::get_lowest_layer(stream_).socket().close(ec);
@@ -73,7 +76,7 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
     parser_.emplace();
     parser_->body_limit(64 * 1024 * 1024);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->close();
+      if (ec || self->closed_) return self->close();
       self->handle(self->parser_->release());
     });
   }
@@ -142,7 +145,7 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
     if (watch_.timeout_seconds > 0) {
       timeout_timer_.expires_after(std::chrono::seconds(watch_.timeout_seconds));
       timeout_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-        if (!ec) self->end_watch();
+        if (!ec && !self->closed_) self->end_watch();
       });
     }
     watch_for_close();
@@ -152,7 +155,7 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
   void watch_for_close() {
     beast::get_lowest_layer(stream_).socket().async_read_some(
         net::buffer(sink_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-          if (ec) return self->close();
+          if (ec || self->closed_) return self->close();
           if (self->watching_) self->watch_for_close();
         });
   }
@@ -160,7 +163,7 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
   void arm_bookmark() {
     bookmark_timer_.expires_after(server_.opts.bookmark_interval);
     bookmark_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-      if (ec || !self->watching_) return;
+      if (ec || !self->watching_ || self->closed_) return;
       self->send_bookmark(false);
       self->arm_bookmark();
     });
@@ -193,7 +196,7 @@ class Session : public kube::Connection, public std::enable_shared_from_this<Ses
 
   void write_next() {
     net::async_write(stream_, net::buffer(out_.front()), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->close();
+      if (ec || self->closed_) return self->close();
       self->out_.pop_front();
       if (!self->out_.empty()) return self->write_next();
       if (self->close_after_write_) return self->close();
