@@ -6,7 +6,9 @@
 // case-insensitive), which makes every lookup a plain byte comparison.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -116,6 +118,18 @@ class HeaderMap {
  private:
   std::vector<Entry> entries_;
 };
+
+// The length a head's Content-Length declares: its first value when that is all digits and
+// fits 64 bits, else nullopt. (The HTTP/1 codec already refuses repeats, lists and junk; this
+// is what the proxy reads to size, hold and rewrite bodies.)
+inline std::optional<uint64_t> declared_content_length(const HeaderMap& headers) {
+  const std::string* v = headers.get("content-length");
+  if (v == nullptr || v->empty()) return std::nullopt;
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
+  return n;
+}
 
 enum class HttpVersion : uint8_t { Http10, Http11, Http2 };
 

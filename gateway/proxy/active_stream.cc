@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 #include "gateway/proxy/backend_choice.h"
 #include "gateway/proxy/filter_chain.h"
@@ -125,12 +124,9 @@ void ActiveStream::on_request_data(std::string_view data, bool end_stream) {
 // the high watermark, past which the client is paused anyway) it is copied once, not once per
 // doubling.
 void ActiveStream::reserve_held_body(uint64_t already_received) {
-  const std::string* declared = state_.request.headers.get("content-length");
-  if (!declared) return;
-  size_t length = 0;
-  const auto [end, ec] = std::from_chars(declared->data(), declared->data() + declared->size(), length);
-  if (ec != std::errc() || end != declared->data() + declared->size() || length <= already_received) return;
-  state_.pending_body.reserve(std::min<uint64_t>(length - already_received, Watermarks{}.high));
+  const auto length = declared_content_length(state_.request.headers);
+  if (!length || *length <= already_received) return;
+  state_.pending_body.reserve(std::min<uint64_t>(*length - already_received, Watermarks{}.high));
 }
 
 void ActiveStream::on_request_trailers(HeaderMap&& trailers) {

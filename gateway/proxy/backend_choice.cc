@@ -1,6 +1,5 @@
 #include "gateway/proxy/backend_choice.h"
 
-#include <charconv>
 #include <cstdint>
 
 #include "gateway/control/snapshot.h"
@@ -27,14 +26,12 @@ void rewrite_model(FilterCallbacks& stream, routing::WeightedSequence& models) {
   // A body still streaming in: any later "model" would reach the server unrewritten.
   if (st.body_scan->locked()) st.body_scan->lock(/*strict=*/true);
   st.adapter = *target;
-  if (const std::string* cl = st.request.headers.get("content-length")) {
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
+  if (const auto declared = declared_content_length(st.request.headers); declared && *declared <= INT64_MAX) {
+    const auto n = static_cast<int64_t>(*declared);
     const ptrdiff_t change = st.body_edits.size_change();
     // A declared length the edit would overflow (or make negative) is left alone: the body
     // cannot be that long, and the stream fails on its own.
-    if (ec == std::errc() && ptr == cl->data() + cl->size() && n + std::min<ptrdiff_t>(change, 0) >= 0 &&
-        (change <= 0 || n <= INT64_MAX - change))
+    if (n + std::min<ptrdiff_t>(change, 0) >= 0 && (change <= 0 || n <= INT64_MAX - change))
       st.request.headers.set("content-length", std::to_string(n + change));
   }
   stream.stats().model_rewritten.inc();

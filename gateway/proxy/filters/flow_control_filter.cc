@@ -27,11 +27,8 @@ std::optional<int64_t> header_millis(const HeaderMap& headers, const std::string
 uint64_t held_bytes(const StreamState& st) {
   uint64_t bytes = st.pending_body.size();
   for (const auto& h : st.request.headers) bytes += h.name.size() + h.value.size() + 4;
-  if (const std::string* cl = st.request.headers.get("content-length")) {
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
-    if (ec == std::errc() && n > st.pending_body.size()) bytes += n - st.pending_body.size();
-  }
+  if (const auto n = declared_content_length(st.request.headers); n && *n > st.pending_body.size())
+    bytes += *n - st.pending_body.size();
   return bytes;
 }
 
