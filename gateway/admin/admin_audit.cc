@@ -17,8 +17,8 @@ namespace {
 using json = nlohmann::ordered_json;  // audit fields in the order documented
 
 constexpr const char* kRefusals[] = {"unauthorized", "forbidden",      "host",     "cross_site", "csrf",
-                                     "content_type", "body_too_large", "too_deep", "rate_limited",
-                                     "tls_handshake"};
+                                     "content_type", "body_too_large", "too_deep", "nul_byte",
+                                     "rate_limited", "tls_handshake"};
 
 // "/config/revert" -> "config_revert" (an Envoy stat name segment).
 std::string stat_segment(const std::string& path) {

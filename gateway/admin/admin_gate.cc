@@ -94,6 +94,12 @@ std::optional<AdminResponse> AdminGate::check_change(AdminRequest& req) {
     return refuse(req, "body_too_large", 413,
                   "request body too large: " + req.path + " takes at most " + std::to_string(body_limit(req.path)) +
                       " bytes");
+  // Admin bodies are text. nlohmann takes a NUL as the end of the input, so a change followed
+  // by "\0anything" would be applied with its tail unread; yaml-cpp reads on and garbles it.
+  if (const size_t nul = req.body.find('\0'); nul != std::string::npos)
+    return refuse(req, "nul_byte", 400,
+                  "request body has a NUL byte at offset " + std::to_string(nul) +
+                      ": admin bodies are JSON or YAML text");
   if (!req.body.empty()) {
     const size_t limit = cfg_.limits.max_nesting_depth;
     // /config is always parsed by yaml-cpp, whatever its Content-Type says: measure it as YAML.

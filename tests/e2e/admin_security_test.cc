@@ -199,9 +199,17 @@ spec:
     EXPECT_EQ(r.status, 200) << method << " " << r.body;
     EXPECT_EQ(weights(), before) << method << " with a body changed the weights";
   }
-  // The same body as a POST needs the token, and then it does change them.
+  // The same body as a POST needs the token. Followed by a NUL and more, it is refused:
+  // nlohmann would stop at the NUL and apply the change with its tail unread.
   EXPECT_EQ(gw.admin("POST", "/weights", change).status, 401);
   EXPECT_EQ(weights(), before);
+  HttpResponse r = gw.admin("POST", "/weights", change + '\0' + R"({"name":"r","weights":{"stable":100}})",
+                            bearer(kOldToken));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("NUL byte at offset " + std::to_string(change.size())), std::string::npos) << r.body;
+  EXPECT_EQ(weights(), before);
+  EXPECT_EQ(gw.stat("admin.refused.nul_byte"), 1);
+  // Without the tail it is a change.
   EXPECT_EQ(gw.admin("POST", "/weights", change, bearer(kOldToken)).status, 200);
   EXPECT_NE(weights(), before);
 }
@@ -356,6 +364,11 @@ TEST(AdminSecurity, BrowserRulesContentTypesAndInputLimits) {
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("nested deeper"), std::string::npos) << r.body;
 
+  r = gw.admin("POST", "/config", std::string("apiVersion: v1") + '\0' + "kind: Service\n");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("NUL byte at offset 14"), std::string::npos) << r.body;
+
+  EXPECT_EQ(gw.stat("admin.refused.nul_byte"), 1);
   EXPECT_EQ(gw.stat("admin.refused.cross_site"), 3);
   EXPECT_EQ(gw.stat("admin.refused.csrf"), 1);
   EXPECT_EQ(gw.stat("admin.refused.host"), 1);
