@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace infergate::pools {
 
@@ -94,7 +95,12 @@ std::vector<std::string> split_adapters(const std::string* s) {
   return out;
 }
 
-void add(std::optional<double>& to, double v) { to = to.value_or(0) + v; }
+// Series of one signal are summed, and the sum stays finite: two series at 1e308 would
+// otherwise hand the picker an infinite queue (found by fuzz_model_server_metrics).
+void add(std::optional<double>& to, double v) {
+  const double sum = to.value_or(0) + v;
+  to = std::isfinite(sum) ? sum : std::copysign(std::numeric_limits<double>::max(), sum);
+}
 
 }  // namespace
 
@@ -163,7 +169,8 @@ ModelServerSignals parse_model_server_metrics(std::string_view text) {
   }
   if (!out.kv_cache) {
     if (trt_fraction) out.kv_cache = *trt_fraction;
-    else if (trt_used && trt_max && *trt_max > 0) out.kv_cache = *trt_used / *trt_max;
+    else if (trt_used && trt_max && *trt_max > 0 && std::isfinite(*trt_used / *trt_max))
+      out.kv_cache = *trt_used / *trt_max;
   }
   return out;
 }

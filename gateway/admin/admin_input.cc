@@ -142,9 +142,12 @@ size_t yaml_nesting_depth(std::string_view text, size_t limit) {
     indents.push_back(indent);
     size_t level = indents.size();
     // "- - x": each dash opens one more level, and so does each "? " (an explicit mapping key:
-    // "? ? ? x" and "? - - x" nest as deep as dashes do).
+    // "? ? ? x" and "? - - x" nest as deep as dashes do) and each ": " (a value with an empty
+    // key: after "metadata:", yaml-cpp reads ": a: b" as metadata: {~: {a: b}}, found by
+    // fuzz_admin_input).
     size_t i = 0;
-    while (flow == 0 && i + 1 < rest.size() && (rest[i] == '-' || rest[i] == '?') && rest[i + 1] == ' ') {
+    while (flow == 0 && i + 1 < rest.size() && (rest[i] == '-' || rest[i] == '?' || rest[i] == ':') &&
+           rest[i + 1] == ' ') {
       ++level;
       i += 2;
       while (i < rest.size() && rest[i] == ' ') ++i;

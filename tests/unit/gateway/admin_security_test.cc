@@ -194,6 +194,12 @@ spec:
   EXPECT_GT(yaml_nesting_depth(keys + "x\n", 32), 32u);
   EXPECT_GT(yaml_nesting_depth(key_of_lists + "x\n", 32), 32u);
   EXPECT_GT(yaml_nesting_depth("- " + keys + "x\n", 32), 32u);
+  // A value with an empty key (": x") nests one more: after "metadata:", yaml-cpp reads
+  // ": a: b" as metadata: {~: {a: b}}, a tree 3 deep that was estimated 1 (fuzz_admin_input).
+  EXPECT_EQ(yaml_nesting_depth("kind: Rollout\nmetadata:\n: ttftP90, maxRatio: 2}\n", 32), 2u);
+  std::string values;
+  for (int i = 0; i < 40; ++i) values += ": ";
+  EXPECT_GT(yaml_nesting_depth(values + "x\n", 32), 32u);
 }
 
 TEST(AdminLimits, TokenBucket) {

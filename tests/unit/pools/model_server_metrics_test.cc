@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace infergate::pools {
 namespace {
 
@@ -67,6 +69,21 @@ TEST(ModelServerMetrics, GarbageIsSkippedAndCounted) {
   EXPECT_FALSE(s.running);
   EXPECT_TRUE(parse_model_server_metrics("<html>not metrics</html>").empty());
   EXPECT_TRUE(parse_model_server_metrics("").empty());
+}
+
+// Found by fuzz_model_server_metrics: each value is finite, but their sum was not.
+TEST(ModelServerMetrics, SumsAndRatiosStayFinite) {
+  const auto s = parse_model_server_metrics(
+      "vllm:num_requests_running{model_name=\"a\"} 1e308\nvllm:num_requests_running{model_name=\"b\"} 1e308\n"
+      "vllm:num_requests_waiting{model_name=\"a\"} -1e308\nvllm:num_requests_waiting{model_name=\"b\"} -1e308\n");
+  ASSERT_TRUE(s.running);
+  EXPECT_EQ(*s.running, std::numeric_limits<double>::max());
+  ASSERT_TRUE(s.waiting);
+  EXPECT_EQ(*s.waiting, -std::numeric_limits<double>::max());
+  const auto trt = parse_model_server_metrics(
+      "nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=\"used\"} 1e308\n"
+      "nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=\"max\"} 1e-308\n");
+  EXPECT_FALSE(trt.kv_cache) << "an infinite ratio is no reading";
 }
 
 }  // namespace
