@@ -203,15 +203,7 @@ void H1ServerCodec::on_request_headers_timeout() {
   if (closed_ || handler_) return;
   // Envoy's answer to its request_headers_timeout; not a protocol error of the client's.
   if (stats_) stats_->count_response(408);
-  std::string out;
-  append_status_line(out, 408);
-  static constexpr std::string_view kBody = "request header timeout";
-  out.append("content-length: ").append(std::to_string(kBody.size())).append("\r\n");
-  out.append("content-type: text/plain\r\nconnection: close\r\n\r\n");
-  out.append(kBody);
-  io_.write(out);
-  io_.close_after_write();
-  closed_ = true;
+  reply_and_close(408, "request header timeout");
 }
 
 void H1ServerCodec::local_error(int status, std::string_view body) {
@@ -228,9 +220,12 @@ void H1ServerCodec::local_error(int status, std::string_view body) {
     handler_->on_downstream_reset(ResetReason::ProtocolError);
     handler_finished_ = true;
   }
-  std::string text(body.empty()
-                       ? std::string(boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status)))
-                       : std::string(body));
+  reply_and_close(status, body.empty() ? std::string_view(boost::beast::http::obsolete_reason(
+                                              static_cast<boost::beast::http::status>(status)))
+                                        : body);
+}
+
+void H1ServerCodec::reply_and_close(int status, std::string_view text) {
   std::string out;
   append_status_line(out, status);
   out.append("content-length: ").append(std::to_string(text.size())).append("\r\n");

@@ -60,6 +60,8 @@ class H1ServerCodec final : public ServerCodec, private DownstreamStream {
   bool process();
   bool start_request();
   void local_error(int status, std::string_view body);
+  // A text/plain answer with Connection: close, then the connection closes after it.
+  void reply_and_close(int status, std::string_view text);
   void end_response();
   void maybe_complete();
   void compact_input();
