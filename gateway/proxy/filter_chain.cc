@@ -39,7 +39,6 @@ FilterChain::FilterChain(FilterCallbacks& stream) : filters_(std::make_unique<Fi
   Filters& f = *filters_;
   order_ = {&f.body_model,   &f.authorization, &f.local_rate_limit, &f.route_reply,     &f.token_budget,
             &f.fault,        &f.flow_control,  &f.shadow,           &f.endpoint_picker, &f.router};
-  size_ = kFilters;
 }
 
 TerminalFilter* FilterChain::router() const { return empty() ? nullptr : &filters_->router; }

@@ -32,11 +32,11 @@ class FilterChain {
   FilterChain& operator=(FilterChain&&) noexcept;
   ~FilterChain();
 
-  bool empty() const { return size_ == 0; }
-  size_t size() const { return size_; }
+  bool empty() const { return filters_ == nullptr; }
+  size_t size() const { return empty() ? 0 : kFilters; }
   StreamFilter* operator[](size_t i) const { return order_[i]; }
   StreamFilter* const* begin() const { return order_.data(); }
-  StreamFilter* const* end() const { return order_.data() + size_; }
+  StreamFilter* const* end() const { return order_.data() + size(); }
   // The last filter.
   TerminalFilter* router() const;
 
@@ -44,7 +44,6 @@ class FilterChain {
   struct Filters;
   std::unique_ptr<Filters> filters_;
   std::array<StreamFilter*, kFilters> order_{};
-  size_t size_ = 0;
 };
 
 }  // namespace infergate::gateway
