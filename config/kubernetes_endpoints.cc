@@ -2,16 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/json_fields.h"
+
 namespace infergate::config {
 
 namespace {
 
 using nlohmann::json;
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 const json& member(const json& j, const char* key) {
   static const json kNull;
@@ -32,7 +29,7 @@ bool condition_true(const json& status, const char* type) {
   const json& conds = member(status, "conditions");
   if (!conds.is_array()) return false;
   for (const json& c : conds)
-    if (c.is_object() && str(c, "type") == type) return str(c, "status") == "True";
+    if (c.is_object() && json_string(c, "type") == type) return json_string(c, "status") == "True";
   return false;
 }
 
@@ -51,14 +48,14 @@ std::optional<Endpoint> pod_endpoint(const json& pod) {
   const json& status = member(pod, "status");
   if (!meta.is_object() || !status.is_object()) return std::nullopt;
   if (meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null()) return std::nullopt;
-  const std::string phase = str(status, "phase");
+  const std::string phase = json_string(status, "phase");
   if (phase == "Succeeded" || phase == "Failed") return std::nullopt;
   if (!condition_true(status, "Ready")) return std::nullopt;
   Endpoint ep;
-  ep.address = str(status, "podIP");
+  ep.address = json_string(status, "podIP");
   if (ep.address.empty()) return std::nullopt;
-  ep.name = str(meta, "name");
-  ep.ns = str(meta, "namespace");
+  ep.name = json_string(meta, "name");
+  ep.ns = json_string(meta, "namespace");
   if (ep.ns.empty()) ep.ns = "default";
   ep.labels = labels_of(meta);
   ep.source.file = "kubernetes/Pod/" + ep.ns + "/" + ep.name;
@@ -69,7 +66,7 @@ std::vector<Endpoint> endpoint_slice_endpoints(const json& slice) {
   std::vector<Endpoint> out;
   if (!slice.is_object()) return out;
   const json& meta = member(slice, "metadata");
-  const std::string ns = str(meta, "namespace").empty() ? "default" : str(meta, "namespace");
+  const std::string ns = json_string(meta, "namespace").empty() ? "default" : json_string(meta, "namespace");
   const std::string service = labels_of(meta)["kubernetes.io/service-name"];
   if (service.empty()) return out;
   std::optional<uint16_t> port;
@@ -89,7 +86,7 @@ std::vector<Endpoint> endpoint_slice_endpoints(const json& slice) {
     const json& addresses = member(e, "addresses");
     if (!addresses.is_array()) continue;
     const json& target = member(e, "targetRef");
-    const std::string pod = target.is_object() ? str(target, "name") : std::string();
+    const std::string pod = target.is_object() ? json_string(target, "name") : std::string();
     for (const json& a : addresses) {
       if (!a.is_string()) continue;
       Endpoint ep;
@@ -98,7 +95,7 @@ std::vector<Endpoint> endpoint_slice_endpoints(const json& slice) {
       ep.ns = ns;
       ep.service = service;
       ep.port = port;
-      ep.source.file = "kubernetes/EndpointSlice/" + ns + "/" + str(meta, "name");
+      ep.source.file = "kubernetes/EndpointSlice/" + ns + "/" + json_string(meta, "name");
       out.push_back(std::move(ep));
     }
   }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "config/json_fields.h"
 #include "config/route_attachment.h"
 #include "config/str_cat.h"
 
@@ -48,11 +49,6 @@ struct RawParent {
   std::string group = kGatewayGroup, kind = "Gateway", ns, name;
 };
 
-std::string str(const json& j, const char* key, std::string fallback = "") {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 int64_t generation_of(const json& object) {
   auto m = object.find("metadata");
   if (m == object.end() || !m->is_object()) return 0;
@@ -74,10 +70,10 @@ std::vector<RawParent> raw_parents(const json& object, const std::string& route_
     if (!r.is_object()) continue;
     RawParent p;
     p.written = r;
-    p.group = str(r, "group", kGatewayGroup);
-    p.kind = str(r, "kind", "Gateway");
-    p.ns = str(r, "namespace", route_ns);
-    p.name = str(r, "name");
+    p.group = json_string(r, "group", kGatewayGroup);
+    p.kind = json_string(r, "kind", "Gateway");
+    p.ns = json_string(r, "namespace", route_ns);
+    p.name = json_string(r, "name");
     out.push_back(std::move(p));
   }
   return out;
@@ -131,7 +127,7 @@ class Computer {
     for (const auto& g : c_.gateways)
       if (classes_.count(g.class_name)) out_.gateways.emplace(g.meta.ns, g.meta.name);
     for (const auto& r : in_.rejected)
-      if (r.key.kind == "Gateway" && classes_.count(str(spec_of(r.object), "gatewayClassName")))
+      if (r.key.kind == "Gateway" && classes_.count(json_string(spec_of(r.object), "gatewayClassName")))
         out_.gateways.emplace(r.key.ns, r.key.name);
     gateways();
     routes();
@@ -297,8 +293,8 @@ class Computer {
       auto refs = rule.is_object() ? rule.find("backendRefs") : rule.end();
       if (!rule.is_object() || refs == rule.end() || !refs->is_array()) continue;
       for (const auto& b : *refs) {
-        if (!b.is_object() || str(b, "kind") != "InferencePool") continue;
-        const std::string ns = str(b, "namespace", r.key.ns), name = str(b, "name");
+        if (!b.is_object() || json_string(b, "kind") != "InferencePool") continue;
+        const std::string ns = json_string(b, "namespace", r.key.ns), name = json_string(b, "name");
         if (!c_.find_pool(ns, name)) continue;
         pool_parents_[{ns, name}].emplace(std::make_pair(parent.ns, parent.name), false);
       }

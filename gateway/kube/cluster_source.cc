@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "config/cluster_load.h"
+#include "config/json_fields.h"
 #include "config/kubernetes_endpoints.h"
 
 namespace infergate::gateway::kube {
@@ -12,30 +13,12 @@ namespace infergate::gateway::kube {
 namespace {
 
 using nlohmann::json;
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// The API server's objects are JSON of any shape to this code: a member that is absent or of
-// another type reads as null (which iterates as empty), never as json::value()'s type_error,
-// which would end the control thread.
-const json& member(const json& j, const char* key, json::value_t type) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it != j.end() && it->type() == type ? *it : kNull;
-}
-
-std::string str_or(const json& j, const char* key, std::string fallback) {
-  auto it = j.is_object() ? j.find(key) : j.end();
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
-}
+using config::json_member;
+using config::json_string;
 
 std::pair<std::string, std::string> identity(const json& obj) {
-  const json& meta = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"] : json::object();
-  return {str(meta, "namespace"), str(meta, "name")};
+  const json& meta = json_member(obj, "metadata", json::value_t::object);
+  return {json_string(meta, "namespace"), json_string(meta, "name")};
 }
 
 bool is(const ApiResource& r, std::string_view kind) { return r.kind == kind; }
@@ -86,12 +69,12 @@ void ClusterSource::fetch_secrets() {
   const auto gateways = our_gateways();
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "Gateway"))) {
     if (!gateways.count(id)) continue;
-    const json& listeners = member(member(e.object, "spec", json::value_t::object), "listeners", json::value_t::array);
+    const json& listeners = json_member(json_member(e.object, "spec", json::value_t::object), "listeners", json::value_t::array);
     for (const json& l : listeners) {
-      const json& refs = member(member(l, "tls", json::value_t::object), "certificateRefs", json::value_t::array);
+      const json& refs = json_member(json_member(l, "tls", json::value_t::object), "certificateRefs", json::value_t::array);
       for (const json& ref : refs) {
-        if (!ref.is_object() || str_or(ref, "kind", "Secret") != "Secret" || !str(ref, "group").empty()) continue;
-        std::pair<std::string, std::string> sid{str_or(ref, "namespace", id.first), str(ref, "name")};
+        if (!ref.is_object() || json_string(ref, "kind", "Secret") != "Secret" || !json_string(ref, "group").empty()) continue;
+        std::pair<std::string, std::string> sid{json_string(ref, "namespace", id.first), json_string(ref, "name")};
         if (sid.second.empty() || secrets_.count(sid) || secrets_in_flight_.count(sid)) continue;
         fetch_secret(sid);
       }
@@ -224,32 +207,32 @@ void ClusterSource::changed(bool endpoints_only) {
 std::set<std::pair<std::string, std::string>> ClusterSource::our_gateways() const {
   std::set<std::string> classes;
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "GatewayClass"))) {
-    const json& spec = member(e.object, "spec", json::value_t::object);
-    if (str(spec, "controllerName") == opts_.controller_name) classes.insert(id.second);
+    const json& spec = json_member(e.object, "spec", json::value_t::object);
+    if (json_string(spec, "controllerName") == opts_.controller_name) classes.insert(id.second);
   }
   std::set<std::pair<std::string, std::string>> out;
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "Gateway"))) {
-    const json& spec = member(e.object, "spec", json::value_t::object);
-    if (classes.count(str(spec, "gatewayClassName"))) out.insert(id);
+    const json& spec = json_member(e.object, "spec", json::value_t::object);
+    if (classes.count(json_string(spec, "gatewayClassName"))) out.insert(id);
   }
   return out;
 }
 
 bool ClusterSource::route_is_ours(const json& route, const std::set<std::pair<std::string, std::string>>& gateways) const {
   const std::string route_ns = identity(route).first.empty() ? "default" : identity(route).first;
-  const json& parents = member(member(route, "spec", json::value_t::object), "parentRefs", json::value_t::array);
+  const json& parents = json_member(json_member(route, "spec", json::value_t::object), "parentRefs", json::value_t::array);
   for (const json& p : parents) {
     if (!p.is_object()) continue;
-    const std::string kind = str_or(p, "kind", "Gateway");
-    const std::string group = str_or(p, "group", "gateway.networking.k8s.io");
+    const std::string kind = json_string(p, "kind", "Gateway");
+    const std::string group = json_string(p, "group", "gateway.networking.k8s.io");
     // A Service parent is a mesh (GAMMA) route: the mesh's, never ours.
     if (kind == "Service" && (group.empty() || group == "core")) continue;
     // A Gateway of ours; or a parent of a kind no Gateway API implementation defines that
     // names one of our Gateways (the GKE guide's `kind: InferenceGateway`), which is how
     // files treat it too.
     if (kind == "Gateway" && group != "gateway.networking.k8s.io") continue;
-    const std::string ns = str_or(p, "namespace", route_ns);
-    if (gateways.count({ns, str(p, "name")})) return true;
+    const std::string ns = json_string(p, "namespace", route_ns);
+    if (gateways.count({ns, json_string(p, "name")})) return true;
   }
   return false;
 }
@@ -315,9 +298,9 @@ std::shared_ptr<const std::vector<config::Endpoint>> ClusterSource::endpoints() 
 std::vector<std::pair<std::string, int64_t>> ClusterSource::our_gateway_classes() const {
   std::vector<std::pair<std::string, int64_t>> out;
   for (const auto& [id, e] : objects_.at(find_resource("gateway.networking.k8s.io", "GatewayClass"))) {
-    const json& spec = member(e.object, "spec", json::value_t::object);
-    if (str(spec, "controllerName") != opts_.controller_name) continue;
-    const json& meta = member(e.object, "metadata", json::value_t::object);
+    const json& spec = json_member(e.object, "spec", json::value_t::object);
+    if (json_string(spec, "controllerName") != opts_.controller_name) continue;
+    const json& meta = json_member(e.object, "metadata", json::value_t::object);
     auto generation = meta.find("generation");
     out.emplace_back(id.second, generation != meta.end() && generation->is_number_integer() ? generation->get<int64_t>() : 0);
   }
@@ -327,7 +310,7 @@ std::vector<std::pair<std::string, int64_t>> ClusterSource::our_gateway_classes(
 std::map<std::string, json> ClusterSource::rollout_states() const {
   std::map<std::string, json> out;
   for (const auto& [id, e] : objects_.at(find_resource("infergate.dev", "Rollout"))) {
-    const json& state = member(member(e.object, "status", json::value_t::object), "infergate", json::value_t::object);
+    const json& state = json_member(json_member(e.object, "status", json::value_t::object), "infergate", json::value_t::object);
     if (state.is_object()) out[id.first + "/" + id.second] = state;
   }
   return out;

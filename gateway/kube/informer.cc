@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "config/json_fields.h"
 #include "gateway/control/http_client.h"
 
 namespace infergate::gateway::kube {
@@ -95,18 +96,12 @@ void Informer::list_page(std::string continue_token) {
       return retry(&Informer::start_list_again, "list answer is not a list");
     for (auto& item : j["items"])
       if (item.is_object()) pending_.push_back(std::move(item));
-    // Read as any shape: json::value() throws on a member of another type, on the control thread.
-    const auto text = [&j](const char* key) {
-      auto meta = j.find("metadata");
-      if (meta == j.end() || !meta->is_object()) return std::string();
-      auto it = meta->find(key);
-      return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    const std::string next = text("continue");
+    const nlohmann::json& meta = config::json_member(j, "metadata", nlohmann::json::value_t::object);
+    const std::string next = config::json_string(meta, "continue");
     if (!next.empty()) return list_page(next);
     if (!served_) spdlog::info("kubernetes: {} is served now", describe());
     served_ = true;
-    rv_ = text("resourceVersion");
+    rv_ = config::json_string(meta, "resourceVersion");
     synced_ = true;
     backoff_ = std::chrono::milliseconds(0);
     // A list answers without kind/apiVersion on its items; the parsers need them.

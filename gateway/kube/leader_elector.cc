@@ -4,6 +4,7 @@
 #include <ctime>
 #include <utility>
 
+#include "config/json_fields.h"
 #include "gateway/kube/resources.h"
 #include "metrics/registry.h"
 
@@ -13,11 +14,6 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 namespace {
-
-std::string spec_string(const json& spec, const char* key) {
-  auto it = spec.find(key);
-  return it != spec.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 int64_t spec_int(const json& spec, const char* key) {
   auto it = spec.find(key);
@@ -131,7 +127,7 @@ void LeaderElector::on_lease(const json& lease, std::function<void(bool)> done) 
     observed_spec_ = spec;
     observed_time_ = now;
   }
-  const std::string holder = spec_string(spec, "holderIdentity");
+  const std::string holder = config::json_string(spec, "holderIdentity");
   leader_identity_ = holder;
   int64_t seconds = spec_int(spec, "leaseDurationSeconds");
   const auto duration = seconds > 0 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -153,8 +149,8 @@ json LeaderElector::record(const json& old_spec) const {
   if (!old_spec.is_object()) {  // a new Lease
     spec["acquireTime"] = now;
     spec["leaseTransitions"] = 0;
-  } else if (spec_string(old_spec, "holderIdentity") == config_.identity) {  // a renewal
-    const std::string acquired = spec_string(old_spec, "acquireTime");
+  } else if (config::json_string(old_spec, "holderIdentity") == config_.identity) {  // a renewal
+    const std::string acquired = config::json_string(old_spec, "acquireTime");
     spec["acquireTime"] = acquired.empty() ? now : acquired;
     spec["leaseTransitions"] = spec_int(old_spec, "leaseTransitions");
   } else {  // a takeover

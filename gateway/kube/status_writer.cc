@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/json_fields.h"
 #include "metrics/registry.h"
 
 namespace infergate::gateway::kube {
@@ -14,10 +15,7 @@ using nlohmann::json;
 namespace {
 
 std::string meta_string(const json& object, const char* key) {
-  auto m = object.find("metadata");
-  if (m == object.end() || !m->is_object()) return {};
-  auto it = m->find(key);
-  return it != m->end() && it->is_string() ? it->get<std::string>() : std::string();
+  return config::json_string(config::json_member(object, "metadata", json::value_t::object), key);
 }
 
 json status_of(const json& object) {
